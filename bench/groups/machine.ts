@@ -1,0 +1,69 @@
+/** The machine's own limits, measured first so every later result can be quoted against them. */
+import type { Context } from '../context.js';
+import {
+  ed25519NobleRate,
+  ed25519NodeRate,
+  levelSyncedBatchRate,
+  sha256NobleRate,
+  sha256NodeRate,
+} from '../machine.js';
+import { summarize } from '../stats.js';
+
+/** The node-hash input (0x01 || left || right) and leaf-hash inputs (0x00 || entry) for each entry size. */
+export const HASH_SIZES = [65, 129, 1025, 16385];
+
+export async function machineBench(ctx: Context, batchSizes: number[], entrySizes: number[]): Promise<void> {
+  const { quick } = ctx.opts;
+  const cpuMs = quick ? 100 : 300;
+  ctx.section('machine baselines (same run)');
+  for (const size of HASH_SIZES) {
+    ctx.add({
+      group: 'machine',
+      name: 'sha256 node:crypto',
+      params: { bytes: size },
+      unit: 'hashes/s',
+      value: ctx.repeatSync(() => sha256NodeRate(size, cpuMs)),
+    });
+    ctx.add({
+      group: 'machine',
+      name: 'sha256 @noble/hashes',
+      params: { bytes: size },
+      unit: 'hashes/s',
+      value: ctx.repeatSync(() => sha256NobleRate(size, cpuMs)),
+    });
+  }
+  ctx.add({
+    group: 'machine',
+    name: 'ed25519 sign node:crypto',
+    params: {},
+    unit: 'sigs/s',
+    value: ctx.repeatSync(() => ed25519NodeRate(cpuMs)),
+  });
+  ctx.add({
+    group: 'machine',
+    name: 'ed25519 sign @noble',
+    params: {},
+    unit: 'sigs/s',
+    value: ctx.repeatSync(() => ed25519NobleRate(cpuMs)),
+  });
+  const ioMs = quick ? 150 : 500;
+  for (const entry of entrySizes) {
+    for (const batch of batchSizes) {
+      for (const form of ['chained', 'array'] as const) {
+        if (form === 'array' && (batch === 1 || quick)) continue;
+        const runs: number[] = [];
+        for (let i = 0; i < ctx.opts.repeats; i++) {
+          runs.push(await levelSyncedBatchRate(ctx.opts.tmp, batch, entry, ioMs, 3, form));
+        }
+        ctx.add({
+          group: 'machine',
+          name: form === 'chained' ? 'leveldb synced batch' : 'leveldb synced batch (array form)',
+          params: { batch, entry },
+          unit: 'entries/s',
+          value: summarize(runs.map((r) => r * batch)),
+          extra: { 'batches/s': summarize(runs) },
+        });
+      }
+    }
+  }
+}

@@ -1,0 +1,108 @@
+/**
+ * `npm run bench [-- --quick] [-- --json FILE] [-- --repeats N] [-- --only a,b] [-- --tmp DIR]`
+ *
+ * Measures the log against the machine it runs on and writes results/bench.json, the SVG chart
+ * and the README performance section. Every number is the median of repeated runs with its range.
+ */
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Context, type Options } from './context.js';
+import { resultRow, table } from './format.js';
+import { hashChainBench } from './groups/hashchain.js';
+import { machineBench } from './groups/machine.js';
+import { machineInfo } from './machine.js';
+import type { Report } from './results.js';
+
+const GROUPS = ['machine', 'hashchain', 'append', 'http', 'growth'] as const;
+
+interface Args extends Options {
+  readonly json: string | undefined;
+  readonly out: string;
+}
+
+function parseArgs(argv: string[]): Args {
+  let quick = false;
+  let json: string | undefined;
+  let repeats: number | undefined;
+  let only: string[] | undefined;
+  let tmp = os.tmpdir();
+  let growthMax: number | undefined;
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  let out = path.resolve(here, '..', '..', 'bench', 'results');
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const value = () => {
+      const v = argv[++i];
+      if (v === undefined) throw new Error(`${a} needs a value`);
+      return v;
+    };
+    if (a === '--quick') quick = true;
+    else if (a === '--json') json = value();
+    else if (a === '--repeats') repeats = Number.parseInt(value(), 10);
+    else if (a === '--only') only = value().split(',');
+    else if (a === '--tmp') tmp = value();
+    else if (a === '--out') out = value();
+    else if (a === '--growth-max') growthMax = Number(value());
+    else throw new Error(`unknown argument ${a}`);
+  }
+  for (const g of only ?? []) {
+    if (!(GROUPS as readonly string[]).includes(g)) throw new Error(`unknown group ${g}; groups: ${GROUPS}`);
+  }
+  return {
+    quick,
+    json,
+    out,
+    repeats: repeats ?? (quick ? 3 : 5),
+    only,
+    tmp,
+    growthMax: growthMax ?? (quick ? 1e6 : 1e7),
+  };
+}
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  await mkdir(args.tmp, { recursive: true });
+  const tmp = await mkdtemp(path.join(args.tmp, 'auditlog-bench-'));
+  const report: Report = {
+    mode: args.quick ? 'quick' : 'default',
+    startedAt: new Date().toISOString(),
+    command: `node dist/bench/run.js ${process.argv.slice(2).join(' ')}`.trim(),
+    machine: machineInfo(tmp),
+    repeats: args.repeats,
+    results: [],
+    notes: [],
+  };
+  const ctx = new Context({ ...args, tmp }, report);
+  const m = report.machine;
+  process.stdout.write(
+    `auditlog bench (${report.mode}, ${args.repeats} runs each; median (min–max))\n` +
+      `${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, Node ${m.node}, ${m.platform}; disk: ${m.disk}\n`,
+  );
+  const want = (g: string) => !args.only || args.only.includes(g);
+  const batchSizes = [1, 16, 256, 4096];
+  const entrySizes = [128, 1024, 16384];
+  try {
+    if (want('machine')) await machineBench(ctx, batchSizes, entrySizes);
+    if (want('hashchain')) await hashChainBench(ctx, [128, 1024], args.quick ? 1e5 : 1e6);
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
+  }
+  report.finishedAt = new Date().toISOString();
+
+  process.stdout.write('\n== summary\n');
+  process.stdout.write(
+    `${table(['benchmark', 'params', 'median (min–max)', 'latency', 'ratio'], report.results.map(resultRow))}\n`,
+  );
+  if (args.json) {
+    await mkdir(path.dirname(path.resolve(args.json)), { recursive: true });
+    await writeFile(args.json, `${JSON.stringify(report, null, 2)}\n`);
+    process.stdout.write(`wrote ${args.json}\n`);
+  }
+}
+
+main().catch((err) => {
+  process.stderr.write(`bench: ${err?.stack ?? err}\n`);
+  process.exitCode = 1;
+});
