@@ -1,0 +1,145 @@
+import { createCipheriv, createDecipheriv, createHash, createHmac, hkdfSync, randomBytes } from 'node:crypto';
+import { AuditlogError } from '../errors.js';
+import { canonicalJsonBytes } from './canonical-json.js';
+import type { PersonalField } from './split.js';
+
+/**
+ * Encryption of personal data at rest (spec/records.md, "Bodies and keys").
+ * All blobs are `0x01 || nonce(12) || AES-256-GCM ciphertext || tag(16)`.
+ */
+
+const VERSION = 0x01;
+const NONCE = 12;
+const TAG = 16;
+const enc = new TextEncoder();
+
+/** A personal field with the salt it was committed under. */
+export interface SaltedField extends PersonalField {
+  salt: Uint8Array;
+}
+
+function seal(key: Uint8Array, plaintext: Uint8Array, aad: Uint8Array): Uint8Array {
+  const nonce = randomBytes(NONCE);
+  const c = createCipheriv('aes-256-gcm', key, nonce);
+  c.setAAD(aad);
+  const ct = Buffer.concat([c.update(plaintext), c.final()]);
+  return new Uint8Array(Buffer.concat([Buffer.of(VERSION), nonce, ct, c.getAuthTag()]));
+}
+
+function open(key: Uint8Array, blob: Uint8Array, aad: Uint8Array, what: string): Uint8Array {
+  if (blob.length < 1 + NONCE + TAG || blob[0] !== VERSION) {
+    throw new AuditlogError('BAD_REQUEST', `${what}: not a version 1 blob`);
+  }
+  try {
+    const d = createDecipheriv('aes-256-gcm', key, blob.subarray(1, 1 + NONCE));
+    d.setAAD(aad);
+    d.setAuthTag(blob.subarray(blob.length - TAG));
+    return new Uint8Array(Buffer.concat([d.update(blob.subarray(1 + NONCE, blob.length - TAG)), d.final()]));
+  } catch (cause) {
+    throw new AuditlogError('BAD_SIGNATURE', `${what}: authentication failed`, { cause });
+  }
+}
+
+function bodyAad(recordId: string): Uint8Array {
+  return enc.encode(`auditlog.body/v1\0${recordId}`);
+}
+
+/**
+ * Encrypts a record's personal fields and salts under the subject key, binding the record id
+ * as additional data (a body cannot be moved to another record). Requires a 32-byte key.
+ */
+export function encryptBody(key: Uint8Array, recordId: string, fields: readonly SaltedField[]): Uint8Array {
+  const plain = canonicalJsonBytes({
+    record_id: recordId,
+    fields: fields.map((f) => ({
+      pointer: f.pointer,
+      salt: Buffer.from(f.salt).toString('hex'),
+      value: f.value,
+    })),
+  });
+  return seal(key, plain, bodyAad(recordId));
+}
+
+/**
+ * Decrypts a body sealed by {@link encryptBody} for `recordId`.
+ * @throws AuditlogError('BAD_SIGNATURE') if the key, record id or bytes do not match;
+ *   AuditlogError('BAD_REQUEST') if the plaintext is not a v1 body.
+ */
+export function decryptBody(key: Uint8Array, recordId: string, blob: Uint8Array): SaltedField[] {
+  const plain = open(key, blob, bodyAad(recordId), 'body');
+  const body = JSON.parse(new TextDecoder().decode(plain)) as {
+    record_id?: unknown;
+    fields?: { pointer: string; salt: string; value: unknown }[];
+  };
+  if (body.record_id !== recordId || !Array.isArray(body.fields)) {
+    throw new AuditlogError('BAD_REQUEST', 'body: not a version 1 body for this record');
+  }
+  return body.fields.map((f) => ({
+    pointer: f.pointer,
+    salt: new Uint8Array(Buffer.from(f.salt, 'hex')),
+    value: f.value,
+  }));
+}
+
+/** Lowercase hex SHA-256 of a body blob, as recorded in the leaf's `body_sha256`. */
+export function bodyDigest(blob: Uint8Array): string {
+  return createHash('sha256').update(blob).digest('hex');
+}
+
+/** The keys derived from the data directory's records master key. */
+export interface RecordKeys {
+  /** Wraps subject keys at rest. */
+  wrapKey: Uint8Array;
+  /** Keys the HMAC that turns a subject id into its tag. */
+  tagKey: Uint8Array;
+}
+
+/** HKDF-SHA256 (empty salt) of the 32-byte master key into the wrap and tag keys. */
+export function deriveRecordKeys(master: Uint8Array): RecordKeys {
+  if (master.length !== 32) throw new AuditlogError('BAD_KEY', 'records master key: want 32 bytes');
+  const derive = (info: string) => new Uint8Array(hkdfSync('sha256', master, new Uint8Array(0), info, 32));
+  return { wrapKey: derive('auditlog.records/wrap-key'), tagKey: derive('auditlog.records/subject-tag-key') };
+}
+
+/**
+ * The subject tag: HMAC-SHA256(tagKey, "auditlog.subject/v1" 0x00 || subject), 32 bytes.
+ * A keyed hash, so a subject id cannot be recovered by guessing without the data directory's key.
+ */
+export function subjectTag(tagKey: Uint8Array, subject: string): Uint8Array {
+  return new Uint8Array(
+    createHmac('sha256', tagKey)
+      .update(enc.encode(`auditlog.subject/v1\0${subject}`))
+      .digest(),
+  );
+}
+
+function keyAad(tag: Uint8Array, tenant: string): Uint8Array {
+  return new Uint8Array(Buffer.concat([enc.encode('auditlog.subject-key/v1\0'), tag, enc.encode(tenant)]));
+}
+
+/** A fresh random 32-byte subject key. */
+export function newSubjectKey(): Uint8Array {
+  return new Uint8Array(randomBytes(32));
+}
+
+/** Seals a subject key under the wrap key, bound to its (tag, tenant). */
+export function wrapSubjectKey(
+  wrapKey: Uint8Array,
+  tag: Uint8Array,
+  tenant: string,
+  key: Uint8Array,
+): Uint8Array {
+  return seal(wrapKey, key, keyAad(tag, tenant));
+}
+
+/** Opens a wrapped subject key. @throws AuditlogError('BAD_SIGNATURE') on any mismatch. */
+export function unwrapSubjectKey(
+  wrapKey: Uint8Array,
+  tag: Uint8Array,
+  tenant: string,
+  blob: Uint8Array,
+): Uint8Array {
+  const key = open(wrapKey, blob, keyAad(tag, tenant), 'subject key');
+  if (key.length !== 32) throw new AuditlogError('BAD_KEY', 'subject key: want 32 bytes');
+  return key;
+}

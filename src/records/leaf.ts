@@ -1,0 +1,118 @@
+import { randomBytes } from 'node:crypto';
+import { AuditlogError } from '../errors.js';
+import { canonicalJsonBytes } from './canonical-json.js';
+import { type AuditRecord, recordSchemaV1 } from './schema.js';
+
+/** The `schema` member of every record leaf written by this version. */
+export const LEAF_SCHEMA = 'auditlog.record/v1';
+/** Largest leaf the log accepts (the core log's entry limit). */
+export const MAX_LEAF_SIZE = 65535;
+
+/**
+ * A record leaf: what goes into the Merkle tree (spec/records.md, "Leaf"). It carries the
+ * public part of the record and a commitment per personal field, never a personal value.
+ */
+export interface RecordLeaf {
+  schema: typeof LEAF_SCHEMA;
+  record_id: string;
+  /** The log's own integration time (RFC 3339, UTC, milliseconds); the client's time stays in record. */
+  logged_at: string;
+  record: AuditRecord;
+  /** JSON Pointer of each personal field -> lowercase hex of its 32-byte commitment. */
+  commitments: Record<string, string>;
+  /** Lowercase hex SHA-256 of the encrypted body blob; present iff commitments is not empty. */
+  body_sha256?: string;
+}
+
+const RECORD_ID = /^rec_[0-9a-f]{32}$/;
+const HEX32 = /^[0-9a-f]{64}$/;
+const LOGGED_AT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+
+/** A fresh record id: `rec_` and 32 lowercase hex digits (128 random bits). */
+export function newRecordId(): string {
+  return `rec_${randomBytes(16).toString('hex')}`;
+}
+
+/** True iff `s` has the shape of a record id. */
+export function isRecordId(s: string): boolean {
+  return RECORD_ID.test(s);
+}
+
+/** The log's time stamp format: `Date.toISOString()` (UTC, milliseconds). */
+export function formatLoggedAt(ms: number): string {
+  return new Date(ms).toISOString();
+}
+
+/**
+ * The leaf bytes: RFC 8785 canonical JSON of `leaf`, UTF-8.
+ * @throws AuditlogError('TOO_LARGE') over MAX_LEAF_SIZE bytes.
+ */
+export function encodeLeaf(leaf: RecordLeaf): Uint8Array {
+  const bytes = canonicalJsonBytes(leaf);
+  if (bytes.length > MAX_LEAF_SIZE) {
+    throw new AuditlogError('TOO_LARGE', `record: leaf is ${bytes.length} bytes, over ${MAX_LEAF_SIZE}`);
+  }
+  return bytes;
+}
+
+/**
+ * Parses and checks leaf bytes. Strict: the bytes must be exactly the canonical encoding of
+ * what they parse to, so one record has one leaf.
+ * @throws AuditlogError('BAD_REQUEST') if the bytes are not a v1 record leaf.
+ */
+export function parseLeaf(bytes: Uint8Array): RecordLeaf {
+  let obj: unknown;
+  try {
+    obj = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
+  } catch {
+    throw new AuditlogError('BAD_REQUEST', 'leaf: not UTF-8 JSON');
+  }
+  if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) {
+    throw new AuditlogError('BAD_REQUEST', 'leaf: not a JSON object');
+  }
+  const o = obj as Record<string, unknown>;
+  const allowed = ['schema', 'record_id', 'logged_at', 'record', 'commitments', 'body_sha256'];
+  const extra = Object.keys(o).find((k) => !allowed.includes(k));
+  if (extra !== undefined) throw new AuditlogError('BAD_REQUEST', `leaf.${extra}: unknown field`);
+  if (o.schema !== LEAF_SCHEMA) throw new AuditlogError('BAD_REQUEST', 'leaf.schema: not auditlog.record/v1');
+  if (typeof o.record_id !== 'string' || !RECORD_ID.test(o.record_id)) {
+    throw new AuditlogError('BAD_REQUEST', 'leaf.record_id: not a record id');
+  }
+  if (
+    typeof o.logged_at !== 'string' ||
+    !LOGGED_AT.test(o.logged_at) ||
+    Number.isNaN(Date.parse(o.logged_at))
+  ) {
+    throw new AuditlogError('BAD_REQUEST', 'leaf.logged_at: not a UTC time with milliseconds');
+  }
+  const rec = recordSchemaV1.safeParse(o.record);
+  if (!rec.success) {
+    const issue = rec.error.issues[0];
+    throw new AuditlogError(
+      'BAD_REQUEST',
+      `leaf.record.${issue?.path.join('.') ?? ''}: ${issue?.message ?? 'invalid'}`,
+    );
+  }
+  const c = o.commitments;
+  if (typeof c !== 'object' || c === null || Array.isArray(c)) {
+    throw new AuditlogError('BAD_REQUEST', 'leaf.commitments: not an object');
+  }
+  for (const [pointer, hex] of Object.entries(c)) {
+    if (!pointer.startsWith('/') || typeof hex !== 'string' || !HEX32.test(hex)) {
+      throw new AuditlogError('BAD_REQUEST', `leaf.commitments: bad entry ${JSON.stringify(pointer)}`);
+    }
+  }
+  const hasCommitments = Object.keys(c).length > 0;
+  if (hasCommitments !== (o.body_sha256 !== undefined)) {
+    throw new AuditlogError('BAD_REQUEST', 'leaf.body_sha256: present iff there are commitments');
+  }
+  if (o.body_sha256 !== undefined && (typeof o.body_sha256 !== 'string' || !HEX32.test(o.body_sha256))) {
+    throw new AuditlogError('BAD_REQUEST', 'leaf.body_sha256: not 64 lowercase hex digits');
+  }
+  const leaf = o as unknown as RecordLeaf;
+  const again = canonicalJsonBytes(leaf);
+  if (again.length !== bytes.length || !again.every((b, i) => b === bytes[i])) {
+    throw new AuditlogError('BAD_REQUEST', 'leaf: not in canonical form');
+  }
+  return leaf;
+}

@@ -1,0 +1,213 @@
+import { z } from 'zod';
+import { AuditlogError } from '../errors.js';
+import { findJsonProblem } from './canonical-json.js';
+
+/**
+ * The compliance record, schema version 1 (spec/records.md). Every object is strict:
+ * an unknown field is an error naming that field.
+ */
+
+/** Actions the vocabulary knows; anything else must be an extension value `x-<name>`. */
+export const ACTIONS = [
+  'conversation_started',
+  'conversation_ended',
+  'user_message_received',
+  'agent_response_generated',
+  'tool_invoked',
+  'data_accessed',
+  'data_modified',
+  'prompt_changed',
+  'model_changed',
+  'access_granted',
+  'access_revoked',
+  'guardrail_decision',
+] as const;
+
+/** Actions only the log itself writes; a submitted record carrying one is refused. */
+export const LOG_ACTIONS = [
+  'subject_erased',
+  'legal_hold_placed',
+  'legal_hold_lifted',
+  'archive_created',
+  'archive_deleted',
+] as const;
+
+export const ACTOR_TYPES = ['user', 'agent', 'admin', 'system'] as const;
+export const CLASSIFICATIONS = ['public', 'internal', 'confidential', 'restricted'] as const;
+
+/** A tenant id: 1 to 128 of `[A-Za-z0-9_.:-]`, starting with a letter or digit. */
+export const TENANT_ID = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/;
+const EXTENSION_ACTION = /^x-[a-z0-9][a-z0-9_.-]{0,62}$/;
+const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
+
+const id = z.string().min(1).max(256);
+const shortText = z.string().min(1).max(1024);
+/** Personal free text: bounded, lives only in the encrypted body. */
+const personalText = z.string().max(65536);
+const count = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+const jsonValue = z.unknown().refine((v) => v !== undefined, 'required');
+
+const action = z
+  .string()
+  .refine(
+    (a) =>
+      (ACTIONS as readonly string[]).includes(a) ||
+      (LOG_ACTIONS as readonly string[]).includes(a) ||
+      EXTENSION_ACTION.test(a),
+    'unknown action (use one of the vocabulary or an extension value x-<name>)',
+  );
+
+export const recordSchemaV1 = z.strictObject({
+  schema_version: z.literal(1).optional(),
+  event_id: id.optional(),
+  client_timestamp: z
+    .string()
+    .regex(RFC3339, 'not an RFC 3339 date-time')
+    .refine((t) => !Number.isNaN(Date.parse(t)), 'not a valid date-time')
+    .optional(),
+  tenant_id: z.string().regex(TENANT_ID, 'not a tenant id ([A-Za-z0-9_.:-], 1 to 128)'),
+  request_id: id.optional(),
+  conversation_id: id.optional(),
+  action,
+  actor_id: id,
+  actor_type: z.enum(ACTOR_TYPES),
+  agent_name: id.optional(),
+  resource_type: id.optional(),
+  resource_id: id.optional(),
+  user_id: id.optional(),
+  data_classification: z
+    .array(z.enum(CLASSIFICATIONS))
+    .min(1)
+    .max(4)
+    .refine((a) => new Set(a).size === a.length, 'duplicate classification')
+    .optional(),
+  compliance_domains: z
+    .array(z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, 'not a retention class name'))
+    .max(16)
+    .refine((a) => new Set(a).size === a.length, 'duplicate domain')
+    .optional(),
+  model: z.strictObject({ name: id, provider: id.optional(), version_hash: id.optional() }).optional(),
+  system_prompt_version: id.optional(),
+  policy_version: id.optional(),
+  input: z
+    .strictObject({
+      user_message: personalText.optional(),
+      retrieved_docs: z
+        .array(z.strictObject({ id, hash: id.optional() }))
+        .max(256)
+        .optional(),
+    })
+    .optional(),
+  guardrails: z
+    .array(
+      z.strictObject({
+        id,
+        verdict: shortText,
+        score: z.number().finite().optional(),
+      }),
+    )
+    .max(256)
+    .optional(),
+  output: z
+    .strictObject({
+      final_text: personalText.optional(),
+      tool_calls: z
+        .array(
+          z.strictObject({
+            tool: id,
+            args_hash: id.optional(),
+            args: jsonValue.optional(),
+            ok: z.boolean(),
+          }),
+        )
+        .max(256)
+        .optional(),
+    })
+    .optional(),
+  metrics: z
+    .strictObject({
+      latency_ms: z.number().finite().min(0).optional(),
+      input_tokens: count.optional(),
+      output_tokens: count.optional(),
+      cost_usd: z.number().finite().min(0).optional(),
+    })
+    .optional(),
+  details: z.record(z.string().min(1).max(256), jsonValue).optional(),
+  personal_detail_keys: z
+    .array(z.string().min(1).max(256))
+    .max(256)
+    .refine((a) => new Set(a).size === a.length, 'duplicate key')
+    .optional(),
+});
+
+export type AuditRecord = z.infer<typeof recordSchemaV1>;
+
+/** Largest number of records in one `{"records": [...]}` request. */
+export const MAX_RECORDS_PER_REQUEST = 1000;
+
+/**
+ * Parses one submitted record. The input must be JSON (well-formed strings, finite numbers,
+ * at most MAX_DEPTH deep); every personal detail key must name a member of `details`.
+ * @throws AuditlogError('BAD_REQUEST') whose message starts with the path of the first bad field.
+ * @example parseRecord(JSON.parse(body))
+ */
+export function parseRecord(input: unknown, pathPrefix = ''): AuditRecord {
+  const result = recordSchemaV1.safeParse(input);
+  if (!result.success)
+    throw new AuditlogError('BAD_REQUEST', describeIssue(result.error.issues[0], pathPrefix));
+  const rec = result.data;
+  // Free-form values must be JSON a canonical encoder accepts; this names the bad pointer.
+  if (rec.details !== undefined) checkJson(rec.details, `${pathPrefix}details`);
+  rec.output?.tool_calls?.forEach((call, i) => {
+    if (call.args !== undefined) checkJson(call.args, `${pathPrefix}output.tool_calls.${i}.args`);
+  });
+  for (const key of rec.personal_detail_keys ?? []) {
+    if (rec.details === undefined || !Object.hasOwn(rec.details, key)) {
+      throw new AuditlogError(
+        'BAD_REQUEST',
+        `${pathPrefix}personal_detail_keys: "${key}" is not a key of details`,
+      );
+    }
+  }
+  // Strings must be well-formed Unicode everywhere (the leaf is RFC 8785 JSON).
+  checkJson(rec, pathPrefix.replace(/\.$/, ''));
+  return rec;
+}
+
+/**
+ * Parses a POST /v1/records body: one record, or `{"records": [...]}` with 1 to
+ * MAX_RECORDS_PER_REQUEST records. Paths in errors are `records.<i>.<field>` for the batch form.
+ */
+export function parseRecordBatch(input: unknown): { records: AuditRecord[]; batch: boolean } {
+  if (typeof input === 'object' && input !== null && !Array.isArray(input) && 'records' in input) {
+    const keys = Object.keys(input);
+    const extra = keys.find((k) => k !== 'records');
+    if (extra !== undefined) throw new AuditlogError('BAD_REQUEST', `${extra}: unknown field`);
+    const list = (input as { records: unknown }).records;
+    if (!Array.isArray(list)) throw new AuditlogError('BAD_REQUEST', 'records: expected an array');
+    if (list.length === 0) throw new AuditlogError('BAD_REQUEST', 'records: empty');
+    if (list.length > MAX_RECORDS_PER_REQUEST) {
+      throw new AuditlogError('TOO_LARGE', `records: more than ${MAX_RECORDS_PER_REQUEST} records`);
+    }
+    return { records: list.map((r, i) => parseRecord(r, `records.${i}.`)), batch: true };
+  }
+  return { records: [parseRecord(input)], batch: false };
+}
+
+function describeIssue(issue: z.core.$ZodIssue | undefined, prefix: string): string {
+  if (issue === undefined) return `${prefix || '(record)'}: invalid`;
+  const path = prefix + issue.path.map(String).join('.');
+  if (issue.code === 'unrecognized_keys') {
+    const field = path === '' ? issue.keys[0] : `${path}.${issue.keys[0]}`;
+    return `${field}: unknown field`;
+  }
+  if (issue.code === 'invalid_type' && issue.input === undefined) return `${path}: required`;
+  return `${path || '(record)'}: ${issue.message}`;
+}
+
+function checkJson(value: unknown, path: string): void {
+  const problem = findJsonProblem(value);
+  if (problem === null) return;
+  const field = [path, ...problem.path].filter((t) => t !== '').join('.');
+  throw new AuditlogError('BAD_REQUEST', `${field || '(record)'}: ${problem.reason}`);
+}

@@ -1,0 +1,83 @@
+import { bodyDigest, decryptBody, encryptBody, type SaltedField } from './body-crypto.js';
+import { commitField, newSalt, verifyField } from './commitment.js';
+import { encodeLeaf, formatLoggedAt, LEAF_SCHEMA, type RecordLeaf } from './leaf.js';
+import type { AuditRecord } from './schema.js';
+import { joinRecord, splitRecord } from './split.js';
+
+/** A record made ready for the log: its leaf (public) and its encrypted body (or none). */
+export interface SealedRecord {
+  recordId: string;
+  leaf: RecordLeaf;
+  leafBytes: Uint8Array;
+  /** The encrypted personal fields and salts; null when the record has no personal field. */
+  body: Uint8Array | null;
+}
+
+/**
+ * Splits `record`, commits to each personal field under a fresh salt, encrypts the fields and
+ * salts under `subjectKey` (required when the record has personal fields), and encodes the leaf.
+ * @throws AuditlogError('TOO_LARGE') if the leaf is over the entry limit.
+ */
+export function sealRecord(
+  record: AuditRecord,
+  opts: { recordId: string; loggedAtMs: number; subjectKey: Uint8Array | null },
+): SealedRecord {
+  const { publicRecord, personal } = splitRecord(record);
+  const salted: SaltedField[] = personal.map((f) => ({ ...f, salt: newSalt() }));
+  const commitments: Record<string, string> = {};
+  for (const f of salted)
+    commitments[f.pointer] = Buffer.from(commitField(f.pointer, f.salt, f.value)).toString('hex');
+  const leaf: RecordLeaf = {
+    schema: LEAF_SCHEMA,
+    record_id: opts.recordId,
+    logged_at: formatLoggedAt(opts.loggedAtMs),
+    record: publicRecord,
+    commitments,
+  };
+  let body: Uint8Array | null = null;
+  if (salted.length > 0) {
+    if (opts.subjectKey === null) throw new Error('sealRecord: personal fields need a subject key');
+    body = encryptBody(opts.subjectKey, opts.recordId, salted);
+    leaf.body_sha256 = bodyDigest(body);
+  }
+  return { recordId: opts.recordId, leaf, leafBytes: encodeLeaf(leaf), body };
+}
+
+/** How one committed field of a leaf fared when its body was opened. */
+export interface FieldCheck {
+  pointer: string;
+  /** True iff the body holds this field and its salt and value hash to the leaf's commitment. */
+  verified: boolean;
+}
+
+/**
+ * Opens a body against its leaf: decrypts it, checks every commitment, and rebuilds the full
+ * record. Fields in the leaf missing from the body, and fields of the body the leaf does not
+ * commit to, are reported unverified; only verified values are put back into the record.
+ * @throws AuditlogError('BAD_SIGNATURE') if the body does not decrypt under `key` for this record.
+ */
+export function openRecord(
+  leaf: RecordLeaf,
+  body: Uint8Array,
+  key: Uint8Array,
+): { record: AuditRecord; fields: FieldCheck[]; bodyDigestOk: boolean } {
+  const fields = decryptBody(key, leaf.record_id, body);
+  const byPointer = new Map(fields.map((f) => [f.pointer, f]));
+  const checks: FieldCheck[] = [];
+  const good: SaltedField[] = [];
+  for (const [pointer, hex] of Object.entries(leaf.commitments)) {
+    const f = byPointer.get(pointer);
+    const ok =
+      f !== undefined && verifyField(pointer, f.salt, f.value, new Uint8Array(Buffer.from(hex, 'hex')));
+    checks.push({ pointer, verified: ok });
+    if (ok) good.push(f);
+  }
+  for (const f of fields) {
+    if (!Object.hasOwn(leaf.commitments, f.pointer)) checks.push({ pointer: f.pointer, verified: false });
+  }
+  return {
+    record: joinRecord(leaf.record, good),
+    fields: checks,
+    bodyDigestOk: leaf.body_sha256 === bodyDigest(body),
+  };
+}

@@ -1,0 +1,79 @@
+import { toPointer } from './canonical-json.js';
+import type { AuditRecord } from './schema.js';
+
+/** One personal field taken out of a record: where it was and what it held. */
+export interface PersonalField {
+  pointer: string;
+  value: unknown;
+}
+
+/**
+ * Splits a parsed record into the public part (which goes into the leaf) and its personal
+ * fields (which go, encrypted, into the body store). Personal fields are exactly:
+ * `/user_id`, `/input/user_message`, `/output/final_text`, `/output/tool_calls/<i>/args`,
+ * and `/details/<k>` for every `k` in `personal_detail_keys`. The input is not modified.
+ * Fields are returned in that order (tool calls by index, details in `personal_detail_keys` order).
+ */
+export function splitRecord(record: AuditRecord): { publicRecord: AuditRecord; personal: PersonalField[] } {
+  const pub: AuditRecord = structuredClone(record);
+  const personal: PersonalField[] = [];
+  const take = (path: string[], value: unknown) => personal.push({ pointer: toPointer(path), value });
+
+  if (pub.user_id !== undefined) {
+    take(['user_id'], pub.user_id);
+    delete pub.user_id;
+  }
+  if (pub.input?.user_message !== undefined) {
+    take(['input', 'user_message'], pub.input.user_message);
+    delete pub.input.user_message;
+  }
+  if (pub.output?.final_text !== undefined) {
+    take(['output', 'final_text'], pub.output.final_text);
+    delete pub.output.final_text;
+  }
+  pub.output?.tool_calls?.forEach((call, i) => {
+    if (call.args !== undefined) {
+      take(['output', 'tool_calls', String(i), 'args'], call.args);
+      delete call.args;
+    }
+  });
+  for (const key of pub.personal_detail_keys ?? []) {
+    if (pub.details !== undefined && Object.hasOwn(pub.details, key)) {
+      take(['details', key], pub.details[key]);
+      delete pub.details[key];
+    }
+  }
+  return { publicRecord: pub, personal };
+}
+
+/**
+ * Puts personal values back at their pointers, rebuilding the submitted record from the
+ * public part (inverse of {@link splitRecord}). Unknown pointers are ignored; the result is a copy.
+ */
+export function joinRecord(publicRecord: AuditRecord, personal: readonly PersonalField[]): AuditRecord {
+  const rec = structuredClone(publicRecord) as Record<string, unknown>;
+  for (const { pointer, value } of personal) {
+    const tokens = pointer
+      .split('/')
+      .slice(1)
+      .map((t) => t.replaceAll('~1', '/').replaceAll('~0', '~'));
+    let node: Record<string, unknown> | unknown[] = rec;
+    for (let i = 0; i < tokens.length - 1; i++) {
+      const t = tokens[i]!;
+      const next = (node as Record<string, unknown>)[t];
+      if (typeof next !== 'object' || next === null) {
+        const fresh = {};
+        (node as Record<string, unknown>)[t] = fresh;
+        node = fresh;
+      } else {
+        node = next as Record<string, unknown>;
+      }
+    }
+    const last = tokens[tokens.length - 1];
+    if (last !== undefined) {
+      // defineProperty, so that a details key named "__proto__" stays a plain member.
+      Object.defineProperty(node, last, { value, enumerable: true, writable: true, configurable: true });
+    }
+  }
+  return rec as AuditRecord;
+}

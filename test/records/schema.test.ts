@@ -1,0 +1,114 @@
+import { describe, expect, it } from 'vitest';
+import { AuditlogError } from '../../src/errors.js';
+import { parseRecord, parseRecordBatch } from '../../src/records/schema.js';
+import { exampleRecord } from './fixtures.js';
+
+function badRequest(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (err) {
+    expect(err).toBeInstanceOf(AuditlogError);
+    expect((err as AuditlogError).code).toBe('BAD_REQUEST');
+    return (err as AuditlogError).message;
+  }
+  throw new Error('expected BAD_REQUEST');
+}
+
+describe('record schema v1', () => {
+  it('accepts the issue example exactly as written', () => {
+    const rec = parseRecord(exampleRecord());
+    expect(rec).toEqual(exampleRecord());
+  });
+
+  it('accepts extension actions and personal detail keys', () => {
+    const rec = parseRecord({
+      ...exampleRecord(),
+      action: 'x-claims.triage',
+      details: { ticket: 'T-1', note: { free: 'text' } },
+      personal_detail_keys: ['note'],
+    });
+    expect(rec.action).toBe('x-claims.triage');
+  });
+
+  const mutations: [string, (r: Record<string, unknown>) => void, string][] = [
+    ['unknown top-level field', (r) => (r.colour = 'red'), 'colour: unknown field'],
+    [
+      'unknown nested field',
+      (r) => ((r.model as Record<string, unknown>).temperature = 1),
+      'model.temperature: unknown field',
+    ],
+    [
+      'wrong type in array item',
+      (r) => ((r.guardrails as Record<string, unknown>[])[0]!.score = 'high'),
+      'guardrails.0.score:',
+    ],
+    ['missing tenant', (r) => delete r.tenant_id, 'tenant_id: required'],
+    ['bad tenant id', (r) => (r.tenant_id = 'a b'), 'tenant_id:'],
+    ['unknown action', (r) => (r.action = 'launched_missiles'), 'action: unknown action'],
+    ['bad actor type', (r) => (r.actor_type = 'robot'), 'actor_type:'],
+    ['bad classification', (r) => (r.data_classification = ['secret']), 'data_classification.0:'],
+    [
+      'duplicate classification',
+      (r) => (r.data_classification = ['public', 'public']),
+      'data_classification:',
+    ],
+    ['bad timestamp', (r) => (r.client_timestamp = '2026-05-16 14:23'), 'client_timestamp:'],
+    ['impossible timestamp', (r) => (r.client_timestamp = '2026-13-45T99:00:00Z'), 'client_timestamp:'],
+    [
+      'negative tokens',
+      (r) => ((r.metrics as Record<string, unknown>).input_tokens = -1),
+      'metrics.input_tokens:',
+    ],
+    [
+      'fractional tokens',
+      (r) => ((r.metrics as Record<string, unknown>).output_tokens = 1.5),
+      'metrics.output_tokens:',
+    ],
+    [
+      'tool call without ok',
+      (r) => delete (r.output as { tool_calls: Record<string, unknown>[] }).tool_calls[0]!.ok,
+      'output.tool_calls.0.ok: required',
+    ],
+    [
+      'personal key not in details',
+      (r) => (r.personal_detail_keys = ['nope']),
+      'personal_detail_keys: "nope"',
+    ],
+    ['lone surrogate', (r) => (r.agent_name = 'a\ud800'), 'agent_name: string has a lone surrogate'],
+    [
+      'lone surrogate in details',
+      (r) => (r.details = { a: ['\udfff'] }),
+      'details.a.0: string has a lone surrogate',
+    ],
+    ['empty id', (r) => (r.request_id = ''), 'request_id:'],
+    ['schema version 2', (r) => (r.schema_version = 2), 'schema_version:'],
+  ];
+  for (const [name, mutate, message] of mutations) {
+    it(`refuses ${name}, naming the field`, () => {
+      const r = exampleRecord();
+      mutate(r);
+      expect(badRequest(() => parseRecord(r))).toContain(message);
+    });
+  }
+
+  it('refuses non-objects', () => {
+    for (const v of [null, 1, 'x', [], true]) badRequest(() => parseRecord(v));
+  });
+
+  it('parses a batch, naming the index of a bad record', () => {
+    const good = exampleRecord();
+    expect(parseRecordBatch({ records: [good, good] }).records).toHaveLength(2);
+    expect(parseRecordBatch(good).batch).toBe(false);
+    const bad = { ...exampleRecord(), actor_type: 'robot' };
+    expect(badRequest(() => parseRecordBatch({ records: [good, bad] }))).toMatch(/^records\.1\.actor_type:/);
+    expect(badRequest(() => parseRecordBatch({ records: [] }))).toBe('records: empty');
+    expect(badRequest(() => parseRecordBatch({ records: {} }))).toBe('records: expected an array');
+    expect(badRequest(() => parseRecordBatch({ records: [good], more: 1 }))).toBe('more: unknown field');
+    try {
+      parseRecordBatch({ records: Array(1001).fill(good) });
+      throw new Error('accepted 1001 records');
+    } catch (err) {
+      expect((err as AuditlogError).code).toBe('TOO_LARGE');
+    }
+  });
+});

@@ -1,0 +1,191 @@
+import { createHash } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { AuditlogError } from '../../src/errors.js';
+import {
+  decryptBody,
+  deriveRecordKeys,
+  newSubjectKey,
+  subjectTag,
+  unwrapSubjectKey,
+  wrapSubjectKey,
+} from '../../src/records/body-crypto.js';
+import { canonicalJsonBytes } from '../../src/records/canonical-json.js';
+import { commitField, verifyField } from '../../src/records/commitment.js';
+import { newRecordId, parseLeaf } from '../../src/records/leaf.js';
+import { parseRecord } from '../../src/records/schema.js';
+import { openRecord, sealRecord } from '../../src/records/seal.js';
+import { exampleRecord } from './fixtures.js';
+
+const LOGGED = Date.parse('2026-05-16T14:23:19.000Z');
+
+function code(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (err) {
+    expect(err).toBeInstanceOf(AuditlogError);
+    return (err as AuditlogError).code;
+  }
+  throw new Error('expected an AuditlogError');
+}
+
+describe('commitments', () => {
+  it('follow the byte layout of spec/records.md', () => {
+    const salt = new Uint8Array(32).fill(7);
+    const pointer = '/user_id';
+    const expected = createHash('sha256')
+      .update(Buffer.from('auditlog.commitment/v1\0'))
+      .update(Buffer.from([0, 0, 0, pointer.length]))
+      .update(Buffer.from(pointer))
+      .update(salt)
+      .update(Buffer.from('"patient-7731"'))
+      .digest();
+    expect(Buffer.from(commitField(pointer, salt, 'patient-7731'))).toEqual(expected);
+  });
+
+  it('bind the pointer, the salt and the value', () => {
+    const salt = new Uint8Array(32).fill(1);
+    const c = commitField('/user_id', salt, 'p-1');
+    expect(verifyField('/user_id', salt, 'p-1', c)).toBe(true);
+    expect(verifyField('/input/user_message', salt, 'p-1', c)).toBe(false);
+    expect(verifyField('/user_id', new Uint8Array(32).fill(2), 'p-1', c)).toBe(false);
+    expect(verifyField('/user_id', salt, 'p-2', c)).toBe(false);
+    expect(verifyField('/user_id', salt.subarray(1), 'p-1', c)).toBe(false);
+    expect(code(() => commitField('/user_id', new Uint8Array(31), 'x'))).toBe('BAD_REQUEST');
+  });
+});
+
+describe('sealRecord / openRecord', () => {
+  const key = newSubjectKey();
+  const rec = parseRecord({
+    ...exampleRecord(),
+    output: {
+      final_text: 'Your next bill is $124.50.',
+      tool_calls: [{ tool: 'lookup_billing', args: { account: 'A-99' }, ok: true }],
+    },
+    details: { ticket: 'T-1', diagnosis: 'flu' },
+    personal_detail_keys: ['diagnosis'],
+  });
+  const sealed = sealRecord(rec, { recordId: newRecordId(), loggedAtMs: LOGGED, subjectKey: key });
+  const leafText = new TextDecoder().decode(sealed.leafBytes);
+
+  it('keeps every personal value out of the leaf', () => {
+    for (const secret of ['patient-7731', 'How much will my next bill be?', '124.50', 'A-99', 'flu']) {
+      expect(leafText).not.toContain(secret);
+    }
+    expect(Object.keys(sealed.leaf.commitments).sort()).toEqual([
+      '/details/diagnosis',
+      '/input/user_message',
+      '/output/final_text',
+      '/output/tool_calls/0/args',
+      '/user_id',
+    ]);
+    expect(leafText).toContain('"ticket":"T-1"');
+    expect(sealed.leaf.logged_at).toBe('2026-05-16T14:23:19.000Z');
+    expect(sealed.leaf.record.client_timestamp).toBe('2026-05-16T14:23:18.421Z');
+  });
+
+  it('encodes the leaf canonically, so anyone can recompute it', () => {
+    const leaf = parseLeaf(sealed.leafBytes);
+    expect(Buffer.from(canonicalJsonBytes(leaf))).toEqual(Buffer.from(sealed.leafBytes));
+  });
+
+  it('opens to the original record with every field verified', () => {
+    const opened = openRecord(sealed.leaf, sealed.body!, key);
+    expect(opened.record).toEqual(rec);
+    expect(opened.fields.every((f) => f.verified)).toBe(true);
+    expect(opened.bodyDigestOk).toBe(true);
+  });
+
+  it('uses a fresh salt per field and record (same record, different commitments)', () => {
+    const again = sealRecord(rec, { recordId: newRecordId(), loggedAtMs: LOGGED, subjectKey: key });
+    expect(again.leaf.commitments['/user_id']).not.toBe(sealed.leaf.commitments['/user_id']);
+  });
+
+  it('refuses a body under another key or moved to another record', () => {
+    expect(code(() => openRecord(sealed.leaf, sealed.body!, newSubjectKey()))).toBe('BAD_SIGNATURE');
+    expect(code(() => decryptBody(key, newRecordId(), sealed.body!))).toBe('BAD_SIGNATURE');
+    const flipped = new Uint8Array(sealed.body!);
+    flipped[20]! ^= 1;
+    expect(code(() => decryptBody(key, sealed.recordId, flipped))).toBe('BAD_SIGNATURE');
+    expect(code(() => decryptBody(key, sealed.recordId, new Uint8Array(10)))).toBe('BAD_REQUEST');
+  });
+
+  it('reports a field whose commitment does not match as unverified', () => {
+    const leaf = structuredClone(sealed.leaf);
+    leaf.commitments['/user_id'] = '00'.repeat(32);
+    const opened = openRecord(leaf, sealed.body!, key);
+    expect(opened.fields.find((f) => f.pointer === '/user_id')?.verified).toBe(false);
+    expect(opened.record.user_id).toBeUndefined();
+    expect(opened.record.input?.user_message).toBe('How much will my next bill be?');
+  });
+
+  it('writes no body for a record without personal fields', () => {
+    const plain = parseRecord({
+      tenant_id: 't1',
+      action: 'model_changed',
+      actor_id: 'ops',
+      actor_type: 'admin',
+    });
+    const s = sealRecord(plain, { recordId: newRecordId(), loggedAtMs: LOGGED, subjectKey: null });
+    expect(s.body).toBeNull();
+    expect(s.leaf.body_sha256).toBeUndefined();
+    expect(s.leaf.commitments).toEqual({});
+  });
+
+  it('refuses a leaf over the entry limit', () => {
+    const big = parseRecord({ ...exampleRecord(), details: { blob: 'x'.repeat(70_000) } });
+    expect(
+      code(() => sealRecord(big, { recordId: newRecordId(), loggedAtMs: LOGGED, subjectKey: key })),
+    ).toBe('TOO_LARGE');
+  });
+});
+
+describe('parseLeaf refuses malformed leaves', () => {
+  const sealed = sealRecord(parseRecord(exampleRecord()), {
+    recordId: newRecordId(),
+    loggedAtMs: LOGGED,
+    subjectKey: newSubjectKey(),
+  });
+  const text = new TextDecoder().decode(sealed.leafBytes);
+  const enc = (s: string) => new TextEncoder().encode(s);
+  const cases: [string, Uint8Array][] = [
+    ['not utf-8', new Uint8Array([0xff, 0xfe])],
+    ['not json', enc('{')],
+    ['an array', enc('[]')],
+    ['non-canonical whitespace', enc(text.replace('{', '{ '))],
+    ['unknown member', enc(text.replace('{', '{"aaa":1,'))],
+    ['wrong schema', enc(text.replace('auditlog.record/v1', 'auditlog.record/v2'))],
+    ['bad record id', enc(text.replace(/rec_[0-9a-f]{32}/, 'rec_1'))],
+    ['bad commitment', enc(text.replace(/"\/user_id":"[0-9a-f]{64}"/, '"/user_id":"zz"'))],
+    ['record with unknown field', enc(text.replace('"record":{', '"record":{"aaa":1,'))],
+    ['missing body digest', enc(text.replace(/"body_sha256":"[0-9a-f]{64}",/, ''))],
+  ];
+  for (const [name, bytes] of cases) {
+    it(name, () => {
+      expect(code(() => parseLeaf(bytes))).toBe('BAD_REQUEST');
+    });
+  }
+  it('accepts the original', () => {
+    expect(parseLeaf(sealed.leafBytes).record_id).toBe(sealed.recordId);
+  });
+});
+
+describe('subject keys', () => {
+  const keys = deriveRecordKeys(new Uint8Array(32).fill(9));
+  it('tags subjects with a keyed hash', () => {
+    const t = subjectTag(keys.tagKey, 'patient-7731');
+    expect(t).toHaveLength(32);
+    expect(Buffer.from(t)).toEqual(Buffer.from(subjectTag(keys.tagKey, 'patient-7731')));
+    expect(Buffer.from(subjectTag(deriveRecordKeys(new Uint8Array(32)).tagKey, 'patient-7731'))).not.toEqual(
+      Buffer.from(t),
+    );
+  });
+  it('wraps keys bound to tag and tenant', () => {
+    const k = newSubjectKey();
+    const tag = subjectTag(keys.tagKey, 's');
+    const w = wrapSubjectKey(keys.wrapKey, tag, 't1', k);
+    expect(Buffer.from(unwrapSubjectKey(keys.wrapKey, tag, 't1', w))).toEqual(Buffer.from(k));
+    expect(code(() => unwrapSubjectKey(keys.wrapKey, tag, 't2', w))).toBe('BAD_SIGNATURE');
+    expect(code(() => deriveRecordKeys(new Uint8Array(16)))).toBe('BAD_KEY');
+  });
+});
