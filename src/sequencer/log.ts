@@ -1,0 +1,469 @@
+/**
+ * The log: a pool of pending entries and a commit loop (spec/commit-protocol.md).
+ *
+ * Commit order, for every batch:
+ *   1. take up to maxBatchSize pending entries (everything that arrived while the previous
+ *      batch was committing, so batching adapts to load);
+ *   2. hash the leaves and append them to the in-memory right edge of the tree;
+ *   3. compute the new root and sign ONE checkpoint for the batch;
+ *   4. write entries (bundle chunks), tiles, the leaf-hash index, the new state with the
+ *      signed checkpoint, and the callers' side operations in ONE LevelDB batch, sync: true;
+ *      ---- after this point the batch is final ----
+ *   5. publish the checkpoint, compute receipts, answer the waiting submitters.
+ * A failure in 2–4 rejects the whole batch (nothing was acknowledged or published) and the
+ * in-memory state is reloaded from storage with the same code that runs at start-up.
+ */
+import { join } from 'node:path';
+import { AuditlogError } from '../errors.js';
+import { hashLeaf } from '../merkle/rfc6962.js';
+import { consistencyRanges, inclusionRanges } from '../merkle/proof.js';
+import { decodeEntryBundle, encodeEntryBundle, MAX_ENTRY_SIZE, TILE_WIDTH } from '../merkle/tiles.js';
+import { signCheckpoint } from '../note/checkpoint.js';
+import { formatVerifierKey } from '../note/keys.js';
+import { ed25519Signer, type Signer } from '../note/signer.js';
+import { signTreeHead } from '../note/sth.js';
+import { createKeyFile, DB_DIR, isLogDir, readKeyFile } from '../storage/data-dir.js';
+import { type LogDB, LevelLogStore, openLogDB } from '../storage/level-store.js';
+import type { CommitBatch, LogState, LogStore, SideOp } from '../storage/store.js';
+import type { Receipt } from './receipt.js';
+import { LeafIndex } from './leaf-index.js';
+import { Tree } from './tree.js';
+
+export interface LogOptions {
+  /** Data directory (created with a new key when it holds no log yet and `origin` is given). */
+  dir: string;
+  /** The checkpoint origin (and key name); required to create a log, checked when opening one. */
+  origin?: string;
+  /** Overrides the key file's signer (a remote KMS/HSM, or latency injection in tests). */
+  signer?: Signer;
+  /** Most entries per batch (default 4096). */
+  maxBatchSize?: number;
+  /** How long a batch may wait to fill before committing (default 0: commit whatever arrived). */
+  maxBatchDelayMs?: number;
+  /** Most entries waiting in the pool; beyond it `append` throws OVERLOADED (default 65536). */
+  maxQueue?: number;
+  /** Largest accepted entry in bytes (default and maximum 65535, an entry bundle's limit). */
+  maxEntrySize?: number;
+  /**
+   * Benchmark baseline only: sign a checkpoint for every entry, as a naive per-record signing
+   * design would (only the last one is stored and published).
+   */
+  signPerEntry?: boolean;
+  /** Wraps the store, for fault injection in tests. */
+  wrapStore?: (store: LogStore) => LogStore;
+  /** Clock in milliseconds since the epoch (tests). */
+  now?: () => bigint;
+}
+
+interface Pending {
+  entry: Uint8Array;
+  sideOps: SideOp[] | undefined;
+  resolve: (r: Receipt) => void;
+  reject: (e: unknown) => void;
+}
+
+export type CommitListener = (state: LogState) => void;
+
+export class Log {
+  private readonly pool: Pending[] = [];
+  private running = false;
+  private closed = false;
+  private failed: AuditlogError | undefined;
+  private idle: Promise<void> = Promise.resolve();
+  private idleResolve: (() => void) | undefined;
+  private readonly listeners = new Set<CommitListener>();
+  private sthCache: { size: bigint; sig: Uint8Array } | undefined;
+  // Right-edge entry bundle (committed part), to write the full bundle without reading back.
+  private rightBundle: Uint8Array[] = [];
+  private rightChunkOffsets: number[] = [];
+  private readonly leafIndex: LeafIndex;
+
+  private constructor(
+    readonly origin: string,
+    readonly signer: Signer,
+    readonly db: LogDB,
+    private readonly store: LogStore,
+    private tree: Tree,
+    private state: LogState,
+    private readonly opts: Required<Pick<LogOptions, 'maxBatchSize' | 'maxBatchDelayMs' | 'maxQueue' | 'maxEntrySize'>> &
+      Pick<LogOptions, 'signPerEntry' | 'now'>,
+  ) {
+    this.leafIndex = new LeafIndex(db, (index) => store.readTile(0, index));
+  }
+
+  /** The log's verifier key: `<origin>+<key id>+<base64(0x01||pubkey)>`. */
+  get vkey(): string {
+    return formatVerifierKey(this.origin, this.signer.publicKey);
+  }
+
+  /**
+   * Opens the log in `opts.dir`, creating it (key file, database, a signed empty
+   * checkpoint) when the directory holds no log and `opts.origin` is given.
+   */
+  static async open(opts: LogOptions): Promise<Log> {
+    let seedSigner: Signer;
+    if (!isLogDir(opts.dir)) {
+      if (!opts.origin) throw new AuditlogError('NOT_FOUND', `${opts.dir} holds no log; give an origin to create one`);
+      const seed = createKeyFile(opts.dir, opts.origin);
+      seedSigner = ed25519Signer(opts.origin, seed);
+    } else {
+      const key = readKeyFile(opts.dir);
+      seedSigner = ed25519Signer(key.name, key.seed);
+    }
+    const signer = opts.signer ?? seedSigner;
+    const origin = signer.name;
+    if (opts.origin && opts.origin !== origin) {
+      throw new AuditlogError('CONFLICT', `the log in ${opts.dir} has origin ${origin}, not ${opts.origin}`);
+    }
+    const now = opts.now ?? (() => BigInt(Date.now()));
+    const db = await openLogDB(join(opts.dir, DB_DIR));
+    try {
+      const base = new LevelLogStore(db);
+      const store = opts.wrapStore ? opts.wrapStore(base) : base;
+      const meta = await store.readMeta();
+      if (meta && meta.origin !== origin) {
+        throw new AuditlogError('CONFLICT', `database origin ${meta.origin} does not match key ${origin}`);
+      }
+      let state = await store.readState();
+      if (!state) {
+        // A new log: its first checkpoint is the signed empty tree, so /checkpoint always serves one.
+        const emptyRoot = (await import('../merkle/rfc6962.js')).EMPTY_ROOT;
+        const timestampMs = now();
+        const note = await signCheckpoint({ origin, size: 0n, root: emptyRoot, extensions: [] }, signer);
+        state = { size: 0n, root: emptyRoot, note, timestampMs };
+        await store.writeMeta({ origin, version: 1 });
+        await store.commit({ tiles: [], bundles: [], chunks: [], dropChunks: [], state, sideOps: [] });
+      }
+      const tree = await Tree.load(store, state.size, state.root);
+      const log = new Log(origin, signer, db, store, tree, state, {
+        maxBatchSize: opts.maxBatchSize ?? 4096,
+        maxBatchDelayMs: opts.maxBatchDelayMs ?? 0,
+        maxQueue: opts.maxQueue ?? 65536,
+        maxEntrySize: Math.min(opts.maxEntrySize ?? MAX_ENTRY_SIZE, MAX_ENTRY_SIZE),
+        signPerEntry: opts.signPerEntry,
+        now,
+      });
+      await log.loadRightBundle();
+      await log.leafIndex.start(state.size);
+      return log;
+    } catch (err) {
+      await db.close();
+      throw err;
+    }
+  }
+
+  private async loadRightBundle(): Promise<void> {
+    const index = this.state.size / BigInt(TILE_WIDTH);
+    const chunks = this.state.size % BigInt(TILE_WIDTH) === 0n ? [] : await this.store.readBundleChunks(index);
+    this.rightBundle = chunks.flatMap((c) => decodeEntryBundle(c.bundle));
+    this.rightChunkOffsets = chunks.map((c) => c.offset);
+    if (BigInt(this.rightBundle.length) !== this.state.size % BigInt(TILE_WIDTH)) {
+      throw new AuditlogError('STORAGE', `partial entry bundle ${index} has ${this.rightBundle.length} entries`);
+    }
+  }
+
+  /** Re-reads the committed state after a failed commit: the start-up path. */
+  private async reload(): Promise<void> {
+    const state = await this.store.readState();
+    if (!state) throw new AuditlogError('STORAGE', 'state vanished');
+    this.state = state;
+    this.tree = await Tree.load(this.store, state.size, state.root);
+    await this.loadRightBundle();
+  }
+
+  /** The latest committed (and published) checkpoint. */
+  latest(): LogState {
+    return this.state;
+  }
+
+  /** Entries waiting for a batch. */
+  get pending(): number {
+    return this.pool.length;
+  }
+
+  /** Calls `listener` after every commit, with the new state. Returns an unsubscribe function. */
+  onCommit(listener: CommitListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /**
+   * Queues an entry; resolves with its receipt once the batch holding it (and `sideOps`) is
+   * durably committed.
+   * @throws AuditlogError TOO_LARGE, OVERLOADED (pool full; retry later), CLOSED, STORAGE.
+   */
+  append(entry: Uint8Array, sideOps?: SideOp[]): Promise<Receipt> {
+    if (this.closed) return Promise.reject(new AuditlogError('CLOSED', 'the log is shutting down'));
+    if (this.failed) return Promise.reject(this.failed);
+    if (entry.length > this.opts.maxEntrySize) {
+      return Promise.reject(
+        new AuditlogError('TOO_LARGE', `entry of ${entry.length} bytes exceeds ${this.opts.maxEntrySize}`),
+      );
+    }
+    if (this.pool.length >= this.opts.maxQueue) {
+      return Promise.reject(new AuditlogError('OVERLOADED', `${this.pool.length} entries waiting; retry later`));
+    }
+    return new Promise<Receipt>((resolve, reject) => {
+      this.pool.push({ entry, sideOps, resolve, reject });
+      if (!this.running) this.start();
+    });
+  }
+
+  private start(): void {
+    this.running = true;
+    this.idle = new Promise((r) => {
+      this.idleResolve = r;
+    });
+    // setImmediate lets every submission that arrived in this turn join the first batch.
+    setImmediate(() => void this.loop());
+  }
+
+  private async loop(): Promise<void> {
+    try {
+      while (this.pool.length > 0) {
+        if (this.opts.maxBatchDelayMs > 0 && this.pool.length < this.opts.maxBatchSize && !this.closed) {
+          await new Promise((r) => setTimeout(r, this.opts.maxBatchDelayMs));
+        }
+        const batch = this.pool.splice(0, this.opts.maxBatchSize);
+        await this.commitBatch(batch);
+      }
+    } finally {
+      this.running = false;
+      this.idleResolve?.();
+    }
+  }
+
+  private async commitBatch(batch: Pending[]): Promise<void> {
+    const startSize = this.state.size;
+    let receipts: Receipt[];
+    let state: LogState;
+    try {
+      const commit = await this.stage(batch, startSize);
+      state = commit.state;
+      await this.store.commit(commit);
+      // ---- the batch is final: durable, and its checkpoint may now be published ----
+    } catch (err) {
+      const e =
+        err instanceof AuditlogError ? err : new AuditlogError('STORAGE', `commit failed: ${(err as Error).message}`, { cause: err });
+      for (const p of batch) p.reject(e);
+      try {
+        await this.reload();
+      } catch (reloadErr) {
+        this.failed = new AuditlogError('STORAGE', `log failed and could not recover: ${(reloadErr as Error).message}`, {
+          cause: reloadErr,
+        });
+      }
+      return;
+    }
+    this.state = state;
+    for (const l of this.listeners) {
+      try {
+        l(state);
+      } catch {
+        // A listener's failure must not undo a committed batch.
+      }
+    }
+    receipts = await this.receiptsFor(startSize, batch.length, state);
+    this.leafIndex.add(
+      startSize,
+      receipts.map((r) => r.leaf_hash),
+    );
+    for (let i = 0; i < batch.length; i++) batch[i]!.resolve(receipts[i]!);
+  }
+
+  /** Steps 2–3: updates the tree, signs, and builds the one atomic write. */
+  private async stage(batch: Pending[], startSize: bigint): Promise<CommitBatch> {
+    const commit: CommitBatch = {
+      tiles: [],
+      bundles: [],
+      chunks: [],
+      dropChunks: [],
+      state: this.state,
+      sideOps: [],
+    };
+    const W = BigInt(TILE_WIDTH);
+    let bundleIndex = startSize / W;
+    let offset = Number(startSize % W);
+    let chunkStart = offset;
+    let fresh: Uint8Array[] = [];
+    const bundle = this.rightBundle.slice();
+    const chunkOffsets = this.rightChunkOffsets.slice();
+    for (let i = 0; i < batch.length; i++) {
+      const p = batch[i]!;
+      const leafHash = hashLeaf(p.entry);
+      this.tree.appendLeaf(leafHash);
+      if (p.sideOps) for (const op of p.sideOps) commit.sideOps.push(op);
+      if (this.opts.signPerEntry && i < batch.length - 1) {
+        await signCheckpoint(
+          { origin: this.origin, size: this.tree.size, root: this.tree.root(), extensions: [] },
+          this.signer,
+        );
+      }
+      bundle.push(p.entry);
+      fresh.push(p.entry);
+      offset++;
+      if (offset === TILE_WIDTH) {
+        commit.bundles.push({ index: bundleIndex, bundle: encodeEntryBundle(bundle) });
+        for (const o of chunkOffsets) commit.dropChunks.push({ index: bundleIndex, offset: o });
+        bundle.length = 0;
+        chunkOffsets.length = 0;
+        fresh = [];
+        bundleIndex++;
+        offset = 0;
+        chunkStart = 0;
+      }
+    }
+    if (fresh.length > 0) {
+      commit.chunks.push({ index: bundleIndex, offset: chunkStart, bundle: encodeEntryBundle(fresh) });
+      chunkOffsets.push(chunkStart);
+    }
+    commit.tiles = this.tree.takeTileWrites();
+    const size = this.tree.size;
+    const root = this.tree.root();
+    const timestampMs = this.opts.now!();
+    const note = await signCheckpoint({ origin: this.origin, size, root, extensions: [] }, this.signer);
+    commit.state = { size, root, note, timestampMs };
+    // Only reached when staging succeeded; on a failed commit reload() restores these.
+    this.rightBundle = bundle;
+    this.rightChunkOffsets = chunkOffsets;
+    return commit;
+  }
+
+  private async receiptsFor(startSize: bigint, count: number, state: LogState): Promise<Receipt[]> {
+    // Receipts of one batch share most of their proof nodes.
+    const memo = new Map<bigint, Uint8Array>();
+    const out: Receipt[] = [];
+    for (let i = 0; i < count; i++) {
+      const index = startSize + BigInt(i);
+      const ranges = inclusionRanges(index, state.size);
+      const proof: Uint8Array[] = [];
+      for (const r of ranges) {
+        const key = (r.start << 64n) | r.end;
+        let h = memo.get(key);
+        if (!h) {
+          h = this.tree.subtreeHashSync(r.start, r.end) ?? (await this.tree.subtreeHash(r.start, r.end));
+          memo.set(key, h);
+        }
+        proof.push(h);
+      }
+      out.push({
+        origin: this.origin,
+        index,
+        tree_size: state.size,
+        leaf_hash: this.tree.leafHashSync(index) ?? (await this.tree.nodeHash(0, index)),
+        inclusion_proof: proof,
+        checkpoint: state.note,
+      });
+    }
+    return out;
+  }
+
+  private checkSize(size: bigint, what: string): void {
+    if (size < 0n || size > this.state.size) {
+      throw new AuditlogError('OUT_OF_RANGE', `${what} ${size} is beyond the tree size ${this.state.size}`);
+    }
+  }
+
+  /** Inclusion proof of `index` in the committed tree of `size`. Requires index < size <= latest size. */
+  async inclusionProof(index: bigint, size: bigint): Promise<Uint8Array[]> {
+    this.checkSize(size, 'tree size');
+    if (index < 0n || index >= size) throw new AuditlogError('OUT_OF_RANGE', `index ${index} is not below ${size}`);
+    const out: Uint8Array[] = [];
+    for (const r of inclusionRanges(index, size)) out.push(await this.tree.subtreeHash(r.start, r.end));
+    return out;
+  }
+
+  /** Consistency proof from `size1` to `size2`. Requires 0 <= size1 <= size2 <= latest size. */
+  async consistencyProof(size1: bigint, size2: bigint): Promise<Uint8Array[]> {
+    this.checkSize(size2, 'tree size');
+    if (size1 < 0n || size1 > size2) throw new AuditlogError('OUT_OF_RANGE', `first ${size1} > second ${size2}`);
+    const out: Uint8Array[] = [];
+    for (const r of consistencyRanges(size1, size2)) out.push(await this.tree.subtreeHash(r.start, r.end));
+    return out;
+  }
+
+  /** Root of the committed tree of `size`. Requires size <= latest size. */
+  async rootAt(size: bigint): Promise<Uint8Array> {
+    this.checkSize(size, 'tree size');
+    if (size === this.state.size) return this.state.root;
+    if (size === 0n) return (await import('../merkle/rfc6962.js')).EMPTY_ROOT;
+    return this.tree.subtreeHash(0n, size);
+  }
+
+  /** Leaf hash at `index` of the committed tree. */
+  async leafHash(index: bigint): Promise<Uint8Array> {
+    this.checkSize(index + 1n, 'index + 1');
+    return this.tree.nodeHash(0, index);
+  }
+
+  /** Index of an entry with this leaf hash, if any (the latest one appended). */
+  async indexOfLeafHash(leafHash: Uint8Array): Promise<bigint | undefined> {
+    const index = await this.leafIndex.lookup(leafHash);
+    return index !== undefined && index < this.state.size ? index : undefined;
+  }
+
+  /**
+   * The stored hashes of tile (level, index) as of the committed tree, cut to `width`
+   * hashes; undefined when the committed tree has fewer.
+   */
+  async readTile(level: number, index: bigint, width: number): Promise<Uint8Array | undefined> {
+    const t = await this.store.readTile(level, index);
+    if (!t || t.length < width * 32) return undefined;
+    return t.subarray(0, width * 32);
+  }
+
+  /** Entry bundle `index` cut to `width` entries; undefined when the committed tree has fewer. */
+  async readBundle(index: bigint, width: number): Promise<Uint8Array | undefined> {
+    const full = await this.store.readBundle(index);
+    if (full) return width === TILE_WIDTH ? full : encodeEntryBundle(decodeEntryBundle(full).slice(0, width));
+    if (width === TILE_WIDTH) return undefined;
+    const chunks = await this.store.readBundleChunks(index);
+    const entries = chunks.flatMap((c) => decodeEntryBundle(c.bundle));
+    if (entries.length < width) return undefined;
+    return encodeEntryBundle(entries.slice(0, width));
+  }
+
+  /** Entries [start, end) of the committed tree. Requires start <= end <= latest size. */
+  async entries(start: bigint, end: bigint): Promise<Uint8Array[]> {
+    this.checkSize(end, 'end');
+    if (start < 0n || start > end) throw new AuditlogError('OUT_OF_RANGE', `start ${start} > end ${end}`);
+    const W = BigInt(TILE_WIDTH);
+    const out: Uint8Array[] = [];
+    for (let b = start / W; b * W < end; b++) {
+      const width = end >= (b + 1n) * W ? TILE_WIDTH : Number(end - b * W);
+      const bundle = await this.readBundle(b, width);
+      if (!bundle) throw new AuditlogError('STORAGE', `entry bundle ${b} missing`);
+      const entries = decodeEntryBundle(bundle);
+      const from = b * W < start ? Number(start - b * W) : 0;
+      for (let i = from; i < width; i++) out.push(entries[i]!);
+    }
+    return out;
+  }
+
+  /**
+   * The RFC 6962 TreeHeadSignature (DigitallySigned bytes) of the latest tree head. Signed
+   * lazily, at most once per tree head: Ed25519 is deterministic, so this is the signature
+   * the log would have made at commit time, over the commit's timestamp.
+   */
+  async treeHeadSignature(): Promise<{ state: LogState; signature: Uint8Array }> {
+    const state = this.state;
+    if (this.sthCache?.size !== state.size) {
+      this.sthCache = { size: state.size, sig: await signTreeHead(this.signer, state.timestampMs, state.size, state.root) };
+    }
+    return { state, signature: this.sthCache.sig };
+  }
+
+  /**
+   * Stops taking entries, lets the batch in flight and everything already queued commit, and
+   * closes the database.
+   */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.idle;
+    while (this.running) await this.idle;
+    await this.leafIndex.stop();
+    await this.store.close();
+  }
+}
+

@@ -1,0 +1,198 @@
+/**
+ * The tree as the sequencer sees it: the right edge in memory (the partial tile of every
+ * level, the perfect-subtree "frontier" that yields the root), and every other node read from
+ * stored tiles through a bounded cache. Memory is O(levels × tile), never O(tree).
+ *
+ * Appends may run ahead of what is committed; readers only ask for complete nodes of
+ * committed tree sizes, and a complete node never changes, so they can share this object.
+ */
+import { HASH_SIZE, hashChildren, nodeHasher } from '../merkle/rfc6962.js';
+import { foldRight, perfectSubtrees } from '../merkle/proof.js';
+import { TILE_HEIGHT, TILE_WIDTH } from '../merkle/tiles.js';
+import { AuditlogError } from '../errors.js';
+import type { LogStore } from '../storage/store.js';
+import { LRU } from './lru.js';
+import { TileTree } from './tile-tree.js';
+
+const FULL_TILE_BYTES = TILE_WIDTH * HASH_SIZE;
+/** Full tiles kept in memory per level: at most 512 × ~16 KiB each. */
+const TILE_CACHE_SIZE = 512;
+
+export interface TileWrite {
+  level: number;
+  index: bigint;
+  hashes: Uint8Array;
+}
+
+export class Tree {
+  /** Leaves appended so far (may be ahead of the committed size). */
+  size = 0n;
+  /** Perfect subtrees covering [0, size), largest first. */
+  private readonly frontier: { level: number; hash: Uint8Array }[] = [];
+  /** Right-edge tile per level and its index. */
+  private readonly right: TileTree[] = [];
+  private readonly rightIndex: bigint[] = [];
+  /** Full tiles by level, then index (bigint Map keys compare by value). */
+  private readonly cache: LRU<bigint, TileTree>[] = [];
+  /** Tiles changed since the last `takeTileWrites`. */
+  private readonly fullWrites: TileWrite[] = [];
+  private readonly dirtyLevels = new Set<number>();
+
+  private constructor(private readonly store: LogStore) {}
+
+  /**
+   * Loads the right edge of the committed tree of `size` from storage and checks that it
+   * hashes to `root`: O(levels) reads, whatever the tree size.
+   */
+  static async load(store: LogStore, size: bigint, root: Uint8Array): Promise<Tree> {
+    const t = new Tree(store);
+    t.size = size;
+    for (let level = 0; size >> BigInt(TILE_HEIGHT * level) > 0n; level++) {
+      const count = size >> BigInt(TILE_HEIGHT * level);
+      const index = count / BigInt(TILE_WIDTH);
+      const width = Number(count % BigInt(TILE_WIDTH));
+      t.rightIndex[level] = index;
+      if (width === 0) {
+        t.right[level] = new TileTree();
+        continue;
+      }
+      const stored = await store.readTile(level, index);
+      if (!stored || stored.length < width * HASH_SIZE) {
+        throw new AuditlogError('STORAGE', `right-edge tile ${level}/${index} missing or short`);
+      }
+      t.right[level] = new TileTree(stored.subarray(0, width * HASH_SIZE));
+    }
+    for (const n of perfectSubtrees(0n, size)) {
+      t.frontier.push({ level: n.level, hash: await t.nodeHash(n.level, n.index) });
+    }
+    const got = t.root();
+    if (Buffer.compare(got, root) !== 0) {
+      throw new AuditlogError('STORAGE', `stored tiles hash to a root other than the checkpoint's at size ${size}`);
+    }
+    return t;
+  }
+
+  /** Root of the tree of the current (in-memory) size. */
+  root(): Uint8Array {
+    return foldRight(
+      nodeHasher,
+      this.frontier.map((n) => n.hash),
+    );
+  }
+
+  /** Appends a leaf hash: O(1) amortized hashing (one node hash per leaf). */
+  appendLeaf(leafHash: Uint8Array): void {
+    this.pushToLevel(0, leafHash);
+    let hash = leafHash;
+    let level = 0;
+    while (this.frontier.length > 0 && this.frontier[this.frontier.length - 1]!.level === level) {
+      hash = hashChildren(this.frontier.pop()!.hash, hash);
+      level++;
+      if (level % TILE_HEIGHT === 0) this.pushToLevel(level / TILE_HEIGHT, hash);
+    }
+    this.frontier.push({ level, hash });
+    this.size++;
+  }
+
+  private pushToLevel(level: number, hash: Uint8Array): void {
+    let tile = this.right[level];
+    if (!tile) {
+      tile = this.right[level] = new TileTree();
+      this.rightIndex[level] = 0n;
+    }
+    tile.push(hash);
+    this.dirtyLevels.add(level);
+    if (tile.width === TILE_WIDTH) {
+      const index = this.rightIndex[level]!;
+      this.fullWrites.push({ level, index, hashes: tile.bytes().slice() });
+      this.cacheFor(level).set(index, tile);
+      this.right[level] = new TileTree();
+      this.rightIndex[level] = index + 1n;
+    }
+  }
+
+  /** The tiles to write for everything appended since the last call (full ones, then right edges). */
+  takeTileWrites(): TileWrite[] {
+    const writes = this.fullWrites.splice(0);
+    for (const level of this.dirtyLevels) {
+      const tile = this.right[level]!;
+      if (tile.width > 0) writes.push({ level, index: this.rightIndex[level]!, hashes: tile.bytes().slice() });
+    }
+    this.dirtyLevels.clear();
+    return writes;
+  }
+
+  private cacheFor(level: number): LRU<bigint, TileTree> {
+    let c = this.cache[level];
+    if (!c) c = this.cache[level] = new LRU<bigint, TileTree>(TILE_CACHE_SIZE);
+    return c;
+  }
+
+  private tileSync(level: number, index: bigint): TileTree | undefined {
+    if (index === this.rightIndex[level]) return this.right[level];
+    return this.cache[level]?.get(index);
+  }
+
+  private async tile(level: number, index: bigint): Promise<TileTree> {
+    const hit = this.tileSync(level, index);
+    if (hit) return hit;
+    const stored = await this.store.readTile(level, index);
+    if (!stored) throw new AuditlogError('STORAGE', `tile ${level}/${index} missing`);
+    const tile = new TileTree(stored);
+    // A tile completed by a batch still in flight is stored partial; do not cache it as full.
+    if (stored.length === FULL_TILE_BYTES) this.cacheFor(level).set(index, tile);
+    return tile;
+  }
+
+  private static locate(level: number, index: bigint) {
+    const tileLevel = Math.floor(level / TILE_HEIGHT);
+    const r = level % TILE_HEIGHT;
+    const first = index << BigInt(r); // first node at tree level 8·tileLevel
+    const tileIndex = first / BigInt(TILE_WIDTH);
+    const offset = Number(first % BigInt(TILE_WIDTH));
+    return { tileLevel, tileIndex, r, j: offset >> r };
+  }
+
+  /** Hash of the perfect subtree of 2^level leaves starting at leaf index·2^level, if in memory. */
+  nodeHashSync(level: number, index: bigint): Uint8Array | undefined {
+    const loc = Tree.locate(level, index);
+    return this.tileSync(loc.tileLevel, loc.tileIndex)?.node(loc.r, loc.j);
+  }
+
+  /** Leaf hash at `index` if its tile is in memory. */
+  leafHashSync(index: bigint): Uint8Array | undefined {
+    return this.nodeHashSync(0, index)?.slice();
+  }
+
+  /**
+   * Hash of the perfect subtree of 2^level leaves starting at leaf index·2^level.
+   * Requires the subtree to be complete in the committed tree.
+   */
+  async nodeHash(level: number, index: bigint): Promise<Uint8Array> {
+    const loc = Tree.locate(level, index);
+    const tile = await this.tile(loc.tileLevel, loc.tileIndex);
+    return tile.node(loc.r, loc.j);
+  }
+
+  /**
+   * MTH(D[start:end]) for the subtree ranges proofs use (start aligned to the range's
+   * power-of-two ceiling). Requires end <= the committed size.
+   */
+  subtreeHashSync(start: bigint, end: bigint): Uint8Array | undefined {
+    const nodes = perfectSubtrees(start, end);
+    const hashes: Uint8Array[] = [];
+    for (const n of nodes) {
+      const h = this.nodeHashSync(n.level, n.index);
+      if (!h) return undefined;
+      hashes.push(h);
+    }
+    return hashes.length === 1 ? hashes[0]!.slice() : foldRight(nodeHasher, hashes);
+  }
+
+  async subtreeHash(start: bigint, end: bigint): Promise<Uint8Array> {
+    const nodes = perfectSubtrees(start, end);
+    const hashes: Uint8Array[] = [];
+    for (const n of nodes) hashes.push(this.nodeHashSync(n.level, n.index) ?? (await this.nodeHash(n.level, n.index)));
+    return hashes.length === 1 ? hashes[0]!.slice() : foldRight(nodeHasher, hashes);
+  }
+}
