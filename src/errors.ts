@@ -32,6 +32,7 @@ export type ErrorCode =
   | 'ERASED' // personal data destroyed by an erasure
   | 'LEGAL_HOLD' // refused because a legal hold applies
   | 'RETENTION' // refused because a retention period has not ended
+  | 'UNAVAILABLE' // the log could not be reached (connection failed or timed out)
   | 'INTERNAL';
 
 export class AuditlogError extends Error {
