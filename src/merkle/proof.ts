@@ -21,7 +21,8 @@ export type SubtreeHashOracle = (start: bigint, end: bigint) => Promise<Uint8Arr
  * proof order (leaf-side first). Requires 0 <= index < size.
  */
 export function inclusionRanges(index: bigint, size: bigint): Range[] {
-  if (index < 0n || index >= size) throw new AuditlogError('OUT_OF_RANGE', `index ${index} not below size ${size}`);
+  if (index < 0n || index >= size)
+    throw new AuditlogError('OUT_OF_RANGE', `index ${index} not below size ${size}`);
   const ranges: Range[] = [];
   let lo = 0n;
   let hi = size;

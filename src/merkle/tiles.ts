@@ -59,7 +59,8 @@ const WIDTH_RE = /^[1-9][0-9]{0,2}$/;
  * @throws AuditlogError BAD_REQUEST on anything else.
  */
 export function parseTilePath(path: string): TileId {
-  const bad = (why: string) => new AuditlogError('BAD_REQUEST', `bad tile path ${JSON.stringify(path)}: ${why}`);
+  const bad = (why: string) =>
+    new AuditlogError('BAD_REQUEST', `bad tile path ${JSON.stringify(path)}: ${why}`);
   const parts = path.split('/');
   if (parts.length < 3 || parts[0] !== 'tile') throw bad('want tile/<L>/<N>');
   const levelPart = parts[1]!;
@@ -135,7 +136,8 @@ export function decodeEntryBundle(bundle: Uint8Array): Uint8Array[] {
   while (off < bundle.length) {
     if (off + 2 > bundle.length) throw new AuditlogError('BAD_REQUEST', `truncated length at offset ${off}`);
     const len = (bundle[off]! << 8) | bundle[off + 1]!;
-    if (off + 2 + len > bundle.length) throw new AuditlogError('BAD_REQUEST', `truncated entry at offset ${off}`);
+    if (off + 2 + len > bundle.length)
+      throw new AuditlogError('BAD_REQUEST', `truncated entry at offset ${off}`);
     entries.push(bundle.subarray(off + 2, off + 2 + len));
     off += 2 + len;
   }
@@ -144,7 +146,8 @@ export function decodeEntryBundle(bundle: Uint8Array): Uint8Array[] {
 
 /** Splits a tile's bytes into its hashes. @throws BAD_REQUEST if not a multiple of 32. */
 export function splitTile(tile: Uint8Array): Uint8Array[] {
-  if (tile.length % HASH_SIZE !== 0) throw new AuditlogError('BAD_REQUEST', 'tile length not a multiple of 32');
+  if (tile.length % HASH_SIZE !== 0)
+    throw new AuditlogError('BAD_REQUEST', 'tile length not a multiple of 32');
   const out: Uint8Array[] = [];
   for (let off = 0; off < tile.length; off += HASH_SIZE) out.push(tile.subarray(off, off + HASH_SIZE));
   return out;

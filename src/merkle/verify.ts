@@ -29,7 +29,12 @@ function checkHashes(proof: readonly Uint8Array[]): void {
   }
 }
 
-function chainInner(h: TreeHasher, seed: Uint8Array, proof: readonly Uint8Array[], index: bigint): Uint8Array {
+function chainInner(
+  h: TreeHasher,
+  seed: Uint8Array,
+  proof: readonly Uint8Array[],
+  index: bigint,
+): Uint8Array {
   let acc = seed;
   for (let i = 0; i < proof.length; i++) {
     const sibling = proof[i]!;
@@ -98,7 +103,8 @@ export function verifyInclusion(
   hasher: TreeHasher = portableHasher,
 ): void {
   const calc = rootFromInclusionProof(index, size, leafHash, proof, hasher);
-  if (!equalHashes(calc, root)) throw new AuditlogError('ROOT_MISMATCH', 'inclusion proof does not lead to the root');
+  if (!equalHashes(calc, root))
+    throw new AuditlogError('ROOT_MISMATCH', 'inclusion proof does not lead to the root');
 }
 
 /**
@@ -149,7 +155,9 @@ export function verifyConsistency(
   const innerNodes = rest.slice(0, inner);
   const borderNodes = rest.slice(inner);
   const hash1 = chainBorderRight(hasher, chainInnerRight(hasher, seed, innerNodes, mask), borderNodes);
-  if (!equalHashes(hash1, root1)) throw new AuditlogError('ROOT_MISMATCH', 'consistency proof does not lead to root1');
+  if (!equalHashes(hash1, root1))
+    throw new AuditlogError('ROOT_MISMATCH', 'consistency proof does not lead to root1');
   const hash2 = chainBorderRight(hasher, chainInner(hasher, seed, innerNodes, mask), borderNodes);
-  if (!equalHashes(hash2, root2)) throw new AuditlogError('ROOT_MISMATCH', 'consistency proof does not lead to root2');
+  if (!equalHashes(hash2, root2))
+    throw new AuditlogError('ROOT_MISMATCH', 'consistency proof does not lead to root2');
 }

@@ -85,7 +85,9 @@ export class Log {
     private readonly store: LogStore,
     private tree: Tree,
     private state: LogState,
-    private readonly opts: Required<Pick<LogOptions, 'maxBatchSize' | 'maxBatchDelayMs' | 'maxQueue' | 'maxEntrySize'>> &
+    private readonly opts: Required<
+      Pick<LogOptions, 'maxBatchSize' | 'maxBatchDelayMs' | 'maxQueue' | 'maxEntrySize'>
+    > &
       Pick<LogOptions, 'signPerEntry' | 'now'>,
   ) {
     this.leafIndex = new LeafIndex(db, (index) => store.readTile(0, index));
@@ -103,7 +105,8 @@ export class Log {
   static async open(opts: LogOptions): Promise<Log> {
     let seedSigner: Signer;
     if (!isLogDir(opts.dir)) {
-      if (!opts.origin) throw new AuditlogError('NOT_FOUND', `${opts.dir} holds no log; give an origin to create one`);
+      if (!opts.origin)
+        throw new AuditlogError('NOT_FOUND', `${opts.dir} holds no log; give an origin to create one`);
       const seed = createKeyFile(opts.dir, opts.origin);
       seedSigner = ed25519Signer(opts.origin, seed);
     } else {
@@ -154,11 +157,15 @@ export class Log {
 
   private async loadRightBundle(): Promise<void> {
     const index = this.state.size / BigInt(TILE_WIDTH);
-    const chunks = this.state.size % BigInt(TILE_WIDTH) === 0n ? [] : await this.store.readBundleChunks(index);
+    const chunks =
+      this.state.size % BigInt(TILE_WIDTH) === 0n ? [] : await this.store.readBundleChunks(index);
     this.rightBundle = chunks.flatMap((c) => decodeEntryBundle(c.bundle));
     this.rightChunkOffsets = chunks.map((c) => c.offset);
     if (BigInt(this.rightBundle.length) !== this.state.size % BigInt(TILE_WIDTH)) {
-      throw new AuditlogError('STORAGE', `partial entry bundle ${index} has ${this.rightBundle.length} entries`);
+      throw new AuditlogError(
+        'STORAGE',
+        `partial entry bundle ${index} has ${this.rightBundle.length} entries`,
+      );
     }
   }
 
@@ -201,7 +208,9 @@ export class Log {
       );
     }
     if (this.pool.length >= this.opts.maxQueue) {
-      return Promise.reject(new AuditlogError('OVERLOADED', `${this.pool.length} entries waiting; retry later`));
+      return Promise.reject(
+        new AuditlogError('OVERLOADED', `${this.pool.length} entries waiting; retry later`),
+      );
     }
     return new Promise<Receipt>((resolve, reject) => {
       this.pool.push({ entry, sideOps, resolve, reject });
@@ -244,14 +253,20 @@ export class Log {
       // ---- the batch is final: durable, and its checkpoint may now be published ----
     } catch (err) {
       const e =
-        err instanceof AuditlogError ? err : new AuditlogError('STORAGE', `commit failed: ${(err as Error).message}`, { cause: err });
+        err instanceof AuditlogError
+          ? err
+          : new AuditlogError('STORAGE', `commit failed: ${(err as Error).message}`, { cause: err });
       for (const p of batch) p.reject(e);
       try {
         await this.reload();
       } catch (reloadErr) {
-        this.failed = new AuditlogError('STORAGE', `log failed and could not recover: ${(reloadErr as Error).message}`, {
-          cause: reloadErr,
-        });
+        this.failed = new AuditlogError(
+          'STORAGE',
+          `log failed and could not recover: ${(reloadErr as Error).message}`,
+          {
+            cause: reloadErr,
+          },
+        );
       }
       return;
     }
@@ -367,7 +382,8 @@ export class Log {
   /** Inclusion proof of `index` in the committed tree of `size`. Requires index < size <= latest size. */
   async inclusionProof(index: bigint, size: bigint): Promise<Uint8Array[]> {
     this.checkSize(size, 'tree size');
-    if (index < 0n || index >= size) throw new AuditlogError('OUT_OF_RANGE', `index ${index} is not below ${size}`);
+    if (index < 0n || index >= size)
+      throw new AuditlogError('OUT_OF_RANGE', `index ${index} is not below ${size}`);
     const out: Uint8Array[] = [];
     for (const r of inclusionRanges(index, size)) out.push(await this.tree.subtreeHash(r.start, r.end));
     return out;
@@ -376,7 +392,8 @@ export class Log {
   /** Consistency proof from `size1` to `size2`. Requires 0 <= size1 <= size2 <= latest size. */
   async consistencyProof(size1: bigint, size2: bigint): Promise<Uint8Array[]> {
     this.checkSize(size2, 'tree size');
-    if (size1 < 0n || size1 > size2) throw new AuditlogError('OUT_OF_RANGE', `first ${size1} > second ${size2}`);
+    if (size1 < 0n || size1 > size2)
+      throw new AuditlogError('OUT_OF_RANGE', `first ${size1} > second ${size2}`);
     const out: Uint8Array[] = [];
     for (const r of consistencyRanges(size1, size2)) out.push(await this.tree.subtreeHash(r.start, r.end));
     return out;
@@ -448,7 +465,10 @@ export class Log {
   async treeHeadSignature(): Promise<{ state: LogState; signature: Uint8Array }> {
     const state = this.state;
     if (this.sthCache?.size !== state.size) {
-      this.sthCache = { size: state.size, sig: await signTreeHead(this.signer, state.timestampMs, state.size, state.root) };
+      this.sthCache = {
+        size: state.size,
+        sig: await signTreeHead(this.signer, state.timestampMs, state.size, state.root),
+      };
     }
     return { state, signature: this.sthCache.sig };
   }
@@ -466,4 +486,3 @@ export class Log {
     await this.store.close();
   }
 }
-

@@ -31,7 +31,8 @@ export interface ReceiptJSON {
  * need strings, so that is refused here rather than rounded.
  */
 export function receiptToJSON(r: Receipt): ReceiptJSON {
-  if (r.tree_size > BigInt(Number.MAX_SAFE_INTEGER)) throw new AuditlogError('INTERNAL', 'tree size beyond 2^53');
+  if (r.tree_size > BigInt(Number.MAX_SAFE_INTEGER))
+    throw new AuditlogError('INTERNAL', 'tree size beyond 2^53');
   return {
     origin: r.origin,
     index: Number(r.index),
@@ -53,16 +54,20 @@ export function receiptFromJSON(j: unknown): Receipt {
   if (typeof j !== 'object' || j === null) throw new AuditlogError('BAD_REQUEST', 'receipt is not an object');
   const o = j as Record<string, unknown>;
   if (typeof o.origin !== 'string') throw new AuditlogError('BAD_REQUEST', 'receipt.origin is not a string');
-  if (typeof o.checkpoint !== 'string') throw new AuditlogError('BAD_REQUEST', 'receipt.checkpoint is not a string');
-  if (typeof o.leaf_hash !== 'string') throw new AuditlogError('BAD_REQUEST', 'receipt.leaf_hash is not a string');
-  if (!Array.isArray(o.inclusion_proof)) throw new AuditlogError('BAD_REQUEST', 'receipt.inclusion_proof is not a list');
+  if (typeof o.checkpoint !== 'string')
+    throw new AuditlogError('BAD_REQUEST', 'receipt.checkpoint is not a string');
+  if (typeof o.leaf_hash !== 'string')
+    throw new AuditlogError('BAD_REQUEST', 'receipt.leaf_hash is not a string');
+  if (!Array.isArray(o.inclusion_proof))
+    throw new AuditlogError('BAD_REQUEST', 'receipt.inclusion_proof is not a list');
   return {
     origin: o.origin,
     index: toBigint(o.index, 'index'),
     tree_size: toBigint(o.tree_size, 'tree_size'),
     leaf_hash: decodeBase64(o.leaf_hash, 'BAD_REQUEST', 'receipt.leaf_hash'),
     inclusion_proof: o.inclusion_proof.map((p, i) => {
-      if (typeof p !== 'string') throw new AuditlogError('BAD_REQUEST', `receipt.inclusion_proof[${i}] is not a string`);
+      if (typeof p !== 'string')
+        throw new AuditlogError('BAD_REQUEST', `receipt.inclusion_proof[${i}] is not a string`);
       return decodeBase64(p, 'BAD_REQUEST', `receipt.inclusion_proof[${i}]`);
     }),
     checkpoint: o.checkpoint,

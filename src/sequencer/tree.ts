@@ -67,7 +67,10 @@ export class Tree {
     }
     const got = t.root();
     if (Buffer.compare(got, root) !== 0) {
-      throw new AuditlogError('STORAGE', `stored tiles hash to a root other than the checkpoint's at size ${size}`);
+      throw new AuditlogError(
+        'STORAGE',
+        `stored tiles hash to a root other than the checkpoint's at size ${size}`,
+      );
     }
     return t;
   }
@@ -116,7 +119,8 @@ export class Tree {
     const writes = this.fullWrites.splice(0);
     for (const level of this.dirtyLevels) {
       const tile = this.right[level]!;
-      if (tile.width > 0) writes.push({ level, index: this.rightIndex[level]!, hashes: tile.bytes().slice() });
+      if (tile.width > 0)
+        writes.push({ level, index: this.rightIndex[level]!, hashes: tile.bytes().slice() });
     }
     this.dirtyLevels.clear();
     return writes;
@@ -192,7 +196,8 @@ export class Tree {
   async subtreeHash(start: bigint, end: bigint): Promise<Uint8Array> {
     const nodes = perfectSubtrees(start, end);
     const hashes: Uint8Array[] = [];
-    for (const n of nodes) hashes.push(this.nodeHashSync(n.level, n.index) ?? (await this.nodeHash(n.level, n.index)));
+    for (const n of nodes)
+      hashes.push(this.nodeHashSync(n.level, n.index) ?? (await this.nodeHash(n.level, n.index)));
     return hashes.length === 1 ? hashes[0]!.slice() : foldRight(nodeHasher, hashes);
   }
 }

@@ -26,7 +26,8 @@ export function createKeyFile(dir: string, origin: string): Uint8Array {
   checkKeyName(origin);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const path = join(dir, KEY_FILE);
-  if (existsSync(path)) throw new AuditlogError('CONFLICT', `${path} exists; refusing to overwrite a log key`);
+  if (existsSync(path))
+    throw new AuditlogError('CONFLICT', `${path} exists; refusing to overwrite a log key`);
   const seed = generateSeed();
   writeFileSync(path, `${formatSignerKey(origin, seed)}\n`, { mode: 0o600, flag: 'wx' });
   return seed;
@@ -39,7 +40,10 @@ export function readKeyFile(dir: string): { name: string; seed: Uint8Array } {
   const path = join(dir, KEY_FILE);
   const st = statSync(path);
   if ((st.mode & 0o077) !== 0) {
-    throw new AuditlogError('FORBIDDEN', `${path} is readable by others (mode ${(st.mode & 0o777).toString(8)}); chmod 600 it`);
+    throw new AuditlogError(
+      'FORBIDDEN',
+      `${path} is readable by others (mode ${(st.mode & 0o777).toString(8)}); chmod 600 it`,
+    );
   }
   return parseSignerKey(readFileSync(path, 'utf8').trim());
 }

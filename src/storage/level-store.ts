@@ -91,7 +91,8 @@ export class LevelLogStore implements LogStore {
     for (const t of b.tiles) ops.push({ type: 'put', key: tileKey(t.level, t.index), value: t.hashes });
     for (const c of b.dropChunks) ops.push({ type: 'del', key: bundleChunkKey(c.index, c.offset) });
     for (const f of b.bundles) ops.push({ type: 'put', key: bundleKey(f.index), value: f.bundle });
-    for (const c of b.chunks) ops.push({ type: 'put', key: bundleChunkKey(c.index, c.offset), value: c.bundle });
+    for (const c of b.chunks)
+      ops.push({ type: 'put', key: bundleChunkKey(c.index, c.offset), value: c.bundle });
     ops.push({ type: 'put', key: KEY_STATE, value: encodeState(b.state) });
     for (const op of b.sideOps) ops.push(op);
     await this.db.batch(ops, { sync: true });

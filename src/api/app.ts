@@ -1,0 +1,50 @@
+/**
+ * The HTTP application: one sub-app per group of routes, one error mapping.
+ *   /checkpoint, /tile/...   C2SP tlog-tiles (log-routes.ts)
+ *   /ct/v1/...               RFC 6962 JSON API (ct-routes.ts)
+ *   /v1/entries, /v1/log, /v1/tokens (entries-routes.ts)
+ *   further /v1 groups (records, witness status) are passed in `mounts` by the server.
+ */
+import { Hono } from 'hono';
+import type { Log } from '../sequencer/log.js';
+import { type AuthEnv, requireRole } from './auth.js';
+import { ctRoutes } from './ct-routes.js';
+import { entryRoutes } from './entries-routes.js';
+import { type CheckpointSource, tileRoutes } from './log-routes.js';
+import { errorResponse } from './problem.js';
+import type { TokenStore } from './tokens.js';
+
+export interface AppConfig {
+  /** Largest raw entry accepted by POST /v1/entries (<= 65535). */
+  maxEntrySize: number;
+  /** When true, tree data (checkpoints, tiles, proofs) needs a token of any role. */
+  privateReads: boolean;
+}
+
+export interface AppContext {
+  log: Log;
+  tokens: TokenStore;
+  config: AppConfig;
+  /** What /checkpoint serves; defaults to the log's own latest note. */
+  checkpointSource?: CheckpointSource;
+  /** Extra route groups mounted under a path, e.g. { path: '/v1', app: recordRoutes(...) }. */
+  mounts?: { path: string; app: Hono<AuthEnv> | Hono }[];
+}
+
+export function createApp(ctx: AppContext): Hono<AuthEnv> {
+  const app = new Hono<AuthEnv>();
+  const source = ctx.checkpointSource ?? { checkpointNote: () => ctx.log.latest().note };
+  if (ctx.config.privateReads) {
+    const reader = requireRole(ctx.tokens, 'submitter', 'auditor', 'admin');
+    app.use('/checkpoint', reader);
+    app.use('/tile/*', reader);
+    app.use('/ct/v1/*', reader);
+  }
+  app.route('/', tileRoutes(ctx.log, source));
+  app.route('/ct/v1', ctRoutes(ctx.log));
+  app.route('/v1', entryRoutes(ctx.log, ctx.tokens, ctx.config.maxEntrySize));
+  for (const m of ctx.mounts ?? []) app.route(m.path, m.app as Hono<AuthEnv>);
+  app.notFound((c) => errorResponse(c, Object.assign(new Error('no such resource'), { code: 'NOT_FOUND' })));
+  app.onError((err, c) => errorResponse(c, err));
+  return app;
+}

@@ -1,0 +1,74 @@
+/** POST /v1/entries (raw entries → receipts), GET /v1/log, POST /v1/tokens. */
+import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { z } from 'zod';
+import { AuditlogError } from '../errors.js';
+import type { Log } from '../sequencer/log.js';
+import { receiptToJSON } from '../sequencer/receipt.js';
+import { type AuthEnv, requireRole } from './auth.js';
+import type { TokenStore } from './tokens.js';
+
+const TokenRequest = z.strictObject({
+  role: z.enum(['submitter', 'auditor', 'admin']),
+  name: z.string().optional(),
+  tenant: z.string().optional(),
+});
+
+/** Reads a JSON body (already size-limited) and validates it; errors name the field. */
+export async function readJSON<T>(
+  req: { text(): Promise<string>; header(n: string): string | undefined },
+  schema: z.ZodType<T>,
+): Promise<T> {
+  const ct = req.header('content-type') ?? '';
+  if (!/^application\/json\s*(;|$)/i.test(ct)) {
+    throw new AuditlogError('UNSUPPORTED_MEDIA_TYPE', 'Content-Type must be application/json');
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(await req.text());
+  } catch {
+    throw new AuditlogError('BAD_REQUEST', 'body is not valid JSON');
+  }
+  const r = schema.safeParse(raw);
+  if (!r.success) {
+    const issue = r.error.issues[0]!;
+    const path = issue.path.length ? issue.path.join('.') : '(body)';
+    throw new AuditlogError('BAD_REQUEST', `${path}: ${issue.message}`);
+  }
+  return r.data;
+}
+
+/** A body limit that answers 413 through the error mapping. */
+export function limitBody(maxSize: number) {
+  return bodyLimit({
+    maxSize,
+    onError: () => {
+      throw new AuditlogError('TOO_LARGE', `request body exceeds ${maxSize} bytes`);
+    },
+  });
+}
+
+export function entryRoutes(log: Log, tokens: TokenStore, maxEntrySize: number): Hono<AuthEnv> {
+  const app = new Hono<AuthEnv>();
+
+  app.post('/entries', requireRole(tokens, 'submitter'), limitBody(maxEntrySize), async (c) => {
+    const ct = c.req.header('content-type') ?? '';
+    if (!/^application\/octet-stream\s*(;|$)/i.test(ct)) {
+      throw new AuditlogError('UNSUPPORTED_MEDIA_TYPE', 'Content-Type must be application/octet-stream');
+    }
+    const entry = new Uint8Array(await c.req.arrayBuffer());
+    const receipt = await log.append(entry);
+    return c.json(receiptToJSON(receipt));
+  });
+
+  app.get('/log', (c) =>
+    c.json({ origin: log.origin, vkey: log.vkey, tree_size: Number(log.latest().size) }),
+  );
+
+  app.post('/tokens', requireRole(tokens, 'admin'), limitBody(4096), async (c) => {
+    const req = await readJSON(c.req, TokenRequest);
+    const { token, principal } = await tokens.create(req);
+    return c.json({ token, ...principal }, 201);
+  });
+  return app;
+}

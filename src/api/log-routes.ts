@@ -1,0 +1,48 @@
+/**
+ * The C2SP tlog-tiles read API: /checkpoint, /tile/<L>/<N>[.p/<W>], /tile/entries/<N>[.p/<W>].
+ * Full tiles and partial tiles of a given width never change, so both are served immutable.
+ */
+import { Hono } from 'hono';
+import { AuditlogError } from '../errors.js';
+import { parseTilePath, TILE_WIDTH, tileWidth } from '../merkle/tiles.js';
+import type { Log } from '../sequencer/log.js';
+
+const IMMUTABLE = 'public, max-age=31536000, immutable';
+
+export interface CheckpointSource {
+  /** The checkpoint note to serve (the log's, possibly with witness cosignatures added). */
+  checkpointNote(): string;
+}
+
+export function tileRoutes(log: Log, source: CheckpointSource): Hono {
+  const app = new Hono();
+  app.get('/checkpoint', (c) => {
+    c.header('Cache-Control', 'public, max-age=2');
+    return c.text(source.checkpointNote(), 200, { 'Content-Type': 'text/plain; charset=utf-8' });
+  });
+  app.get('/tile/*', async (c) => {
+    const id = parseTilePath(c.req.path.slice(1));
+    const size = log.latest().size;
+    if (id.level === 'entries') {
+      if (tileWidth(0, id.index, size) < id.width)
+        throw new AuditlogError('NOT_FOUND', 'entry bundle beyond the tree');
+      const bundle = await log.readBundle(id.index, id.width);
+      if (!bundle) throw new AuditlogError('NOT_FOUND', 'entry bundle not found');
+      return c.body(bundle as Uint8Array<ArrayBuffer>, 200, {
+        'Content-Type': 'application/octet-stream',
+        'Cache-Control': IMMUTABLE,
+      });
+    }
+    const available = tileWidth(id.level, id.index, size);
+    if (available < id.width || (id.width === TILE_WIDTH && available !== TILE_WIDTH)) {
+      throw new AuditlogError('NOT_FOUND', 'tile beyond the tree');
+    }
+    const tile = await log.readTile(id.level, id.index, id.width);
+    if (!tile) throw new AuditlogError('NOT_FOUND', 'tile not found');
+    return c.body(tile as Uint8Array<ArrayBuffer>, 200, {
+      'Content-Type': 'application/octet-stream',
+      'Cache-Control': IMMUTABLE,
+    });
+  });
+  return app;
+}

@@ -1,0 +1,73 @@
+/**
+ * Bearer tokens (spec/http-api.md). A token is `alt_` + base64url of 32 random bytes; only
+ * its SHA-256 is stored (sublevel `tokens` of the log database), with its role, name and
+ * optional tenant. Lookup is by hash, and the stored hash is compared in constant time.
+ */
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { AuditlogError } from '../errors.js';
+import type { LogDB } from '../storage/level-store.js';
+
+export const ROLES = ['submitter', 'auditor', 'admin'] as const;
+export type Role = (typeof ROLES)[number];
+
+/** Who made a request: a token's role, name and tenant (never the token itself). */
+export interface Principal {
+  role: Role;
+  name: string;
+  tenant?: string;
+}
+
+interface StoredToken extends Principal {
+  hash: string;
+  created: string;
+}
+
+const NAME_RE = /^[A-Za-z0-9._:@-]{1,64}$/;
+
+function tokenHash(token: string): Buffer {
+  return createHash('sha256').update(token, 'utf8').digest();
+}
+
+export class TokenStore {
+  private readonly table;
+  constructor(db: LogDB) {
+    this.table = db.sublevel<string, string>('tokens', { keyEncoding: 'utf8', valueEncoding: 'utf8' });
+  }
+
+  /**
+   * Creates a token and returns it: the only time it exists in clear.
+   * @throws BAD_REQUEST on an unknown role or a malformed name or tenant.
+   */
+  async create(p: {
+    role: string;
+    name?: string;
+    tenant?: string;
+  }): Promise<{ token: string; principal: Principal }> {
+    if (!(ROLES as readonly string[]).includes(p.role)) {
+      throw new AuditlogError('BAD_REQUEST', `role must be one of ${ROLES.join(', ')}`);
+    }
+    const name = p.name ?? `${p.role}-${randomBytes(3).toString('hex')}`;
+    if (!NAME_RE.test(name)) throw new AuditlogError('BAD_REQUEST', 'name must be 1-64 of [A-Za-z0-9._:@-]');
+    if (p.tenant !== undefined && !NAME_RE.test(p.tenant)) {
+      throw new AuditlogError('BAD_REQUEST', 'tenant must be 1-64 of [A-Za-z0-9._:@-]');
+    }
+    const token = `alt_${randomBytes(32).toString('base64url')}`;
+    const hash = tokenHash(token).toString('hex');
+    const principal: Principal = { role: p.role as Role, name, ...(p.tenant ? { tenant: p.tenant } : {}) };
+    const stored: StoredToken = { ...principal, hash, created: new Date().toISOString() };
+    // sync is honoured by classic-level through the sublevel, though its types omit it.
+    await this.table.put(hash, JSON.stringify(stored), { sync: true } as object);
+    return { token, principal };
+  }
+
+  /** The principal of a presented token, or undefined. */
+  async lookup(token: string): Promise<Principal | undefined> {
+    if (token.length > 200) return undefined;
+    const h = tokenHash(token);
+    const v = await this.table.get(h.toString('hex'));
+    if (!v) return undefined;
+    const stored = JSON.parse(v) as StoredToken;
+    if (!timingSafeEqual(Buffer.from(stored.hash, 'hex'), h)) return undefined;
+    return { role: stored.role, name: stored.name, ...(stored.tenant ? { tenant: stored.tenant } : {}) };
+  }
+}

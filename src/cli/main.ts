@@ -1,0 +1,42 @@
+/**
+ * The `auditlog` command: one file per subcommand, each exporting
+ * `run(argv: string[]): Promise<number>` (the exit code).
+ */
+const COMMANDS: Record<string, () => Promise<{ run(argv: string[]): Promise<number> }>> = {
+  init: () => import('./init.js'),
+  serve: () => import('./serve.js'),
+  token: () => import('./token.js'),
+};
+
+const USAGE = `usage: auditlog <command> [options]
+
+commands:
+  init      --data DIR --origin ORIGIN             create a log (key file 0600, database)
+  serve     --data DIR [--port 8080] [--host 127.0.0.1] [--origin O] ...   run the log server
+  token     create --data DIR --role ROLE [--name N] [--tenant T]         create a bearer token
+${'' /* further commands are listed by their own modules */}
+Run 'auditlog <command> --help' for a command's options.
+`;
+
+/** Registers a subcommand (used by the modules that add commands). */
+export function registerCommand(
+  name: string,
+  load: () => Promise<{ run(argv: string[]): Promise<number> }>,
+): void {
+  COMMANDS[name] = load;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  if (!cmd || cmd === '--help' || cmd === '-h' || cmd === 'help') {
+    process.stdout.write(`${USAGE}\navailable: ${Object.keys(COMMANDS).join(', ')}\n`);
+    return cmd ? 0 : 2;
+  }
+  const load = COMMANDS[cmd];
+  if (!load) {
+    process.stderr.write(`auditlog: unknown command ${JSON.stringify(cmd)}\n${USAGE}`);
+    return 2;
+  }
+  const mod = await load();
+  return mod.run(rest);
+}

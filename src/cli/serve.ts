@@ -1,0 +1,93 @@
+/**
+ * `auditlog serve --data DIR [--port 8080] [--host 127.0.0.1] [--origin ORIGIN] ...`
+ * Initializes DIR if it holds no log (printing the first admin token), serves the HTTP API,
+ * and on SIGTERM/SIGINT stops taking requests, lets the batch in flight commit and closes
+ * LevelDB.
+ */
+import { randomBytes } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import { parseArgs } from 'node:util';
+import { serve } from '@hono/node-server';
+import { createApp, type AppContext } from '../api/app.js';
+import { TokenStore } from '../api/tokens.js';
+import { MAX_ENTRY_SIZE } from '../merkle/tiles.js';
+import { Log } from '../sequencer/log.js';
+import { isLogDir } from '../storage/data-dir.js';
+import { intFlag } from './args.js';
+import { createAdminToken } from './token.js';
+
+export const SERVE_OPTIONS = {
+  data: { type: 'string', default: './data' },
+  port: { type: 'string', default: '8080' },
+  host: { type: 'string', default: '127.0.0.1' },
+  origin: { type: 'string' },
+  'max-batch': { type: 'string' },
+  'max-delay-ms': { type: 'string' },
+  queue: { type: 'string' },
+  'max-entry': { type: 'string' },
+  'private-reads': { type: 'boolean', default: false },
+  help: { type: 'boolean', default: false },
+} as const;
+
+const HELP = `usage: auditlog serve [--data DIR] [--port 8080] [--host 127.0.0.1] [--origin ORIGIN]
+  --max-batch N       most entries per batch (default 4096)
+  --max-delay-ms MS   wait up to MS for a batch to fill (default 0)
+  --queue N           most entries waiting; beyond it 503 + Retry-After (default 65536)
+  --max-entry BYTES   largest entry (default and maximum 65535)
+  --private-reads     checkpoints, tiles and proofs need a token
+`;
+
+export async function run(argv: string[]): Promise<number> {
+  const { values } = parseArgs({ args: argv, options: SERVE_OPTIONS });
+  if (values.help) {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  const dir = values.data;
+  const fresh = !isLogDir(dir);
+  const origin =
+    values.origin ?? (fresh ? `localhost/auditlog-${randomBytes(4).toString('hex')}` : undefined);
+  const maxEntrySize = Math.min(intFlag('max-entry', values['max-entry'], MAX_ENTRY_SIZE), MAX_ENTRY_SIZE);
+  const log = await Log.open({
+    dir,
+    ...(origin ? { origin } : {}),
+    maxBatchSize: intFlag('max-batch', values['max-batch'], 4096),
+    maxBatchDelayMs: intFlag('max-delay-ms', values['max-delay-ms'], 0),
+    maxQueue: intFlag('queue', values.queue, 65536),
+    maxEntrySize,
+  });
+  const tokens = new TokenStore(log.db);
+  const out: string[] = [`auditlog: origin ${log.origin}`, `auditlog: vkey ${log.vkey}`];
+  if (fresh) out.push(`auditlog: admin token ${await createAdminToken(log)}`);
+  const ctx: AppContext = {
+    log,
+    tokens,
+    config: { maxEntrySize, privateReads: values['private-reads'] },
+    mounts: [],
+  };
+  const app = createApp(ctx);
+  const port = intFlag('port', values.port, 8080);
+  const server = serve({ fetch: app.fetch, port, hostname: values.host });
+  await new Promise<void>((resolve, reject) => {
+    server.once('listening', resolve);
+    server.once('error', reject);
+  });
+  const addr = server.address() as AddressInfo;
+  out.push(`auditlog: listening on http://${values.host}:${addr.port}`);
+  process.stdout.write(`${out.join('\n')}\n`);
+
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    const stop = async (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      process.stdout.write(`auditlog: ${signal}: finishing the batch in flight and closing\n`);
+      server.close();
+      await log.close();
+      (server as { closeAllConnections?: () => void }).closeAllConnections?.();
+      resolve(0);
+    };
+    process.once('SIGTERM', () => void stop('SIGTERM'));
+    process.once('SIGINT', () => void stop('SIGINT'));
+  });
+}
