@@ -1,6 +1,6 @@
 /** What every benchmark group receives: the options, the report it adds rows to, and helpers. */
 import { resultRow } from './format.js';
-import type { Params, Report, Result } from './results.js';
+import type { Params, Ratio, Report, Result } from './results.js';
 import { type Stat, summarize } from './stats.js';
 
 export interface Options {
@@ -31,7 +31,7 @@ export class Context {
   add(r: Result): Result {
     this.report.results.push(r);
     const [name, params, value, extra, ratio] = resultRow(r);
-    const line = `${name!.padEnd(24)} ${params!.padEnd(40)} ${value!.padStart(36)}  ${extra}  ${ratio}`;
+    const line = `${name!.padEnd(36)} ${params!.padEnd(40)} ${value!.padStart(36)}  ${extra}  ${ratio}`;
     process.stdout.write(`${line.trimEnd()}\n`);
     return r;
   }
@@ -79,8 +79,9 @@ export class Context {
   }
 }
 
-/** `{ to, value }` for a ratio of medians, or nothing when the baseline is missing. */
-export function ratio(value: Stat, baseline: number | undefined, to: string): Result['ratio'] {
-  if (baseline === undefined || baseline === 0) return undefined;
-  return { to, value: value.median / baseline };
+/** Ratios of `value`'s median to each baseline found (missing baselines are left out). */
+export function ratios(value: Stat, baselines: [string, number | undefined][]): Ratio[] {
+  return baselines
+    .filter((b): b is [string, number] => b[1] !== undefined && b[1] !== 0)
+    .map(([to, base]) => ({ to, value: value.median / base }));
 }

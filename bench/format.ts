@@ -57,8 +57,8 @@ export function resultRow(r: Result): string[] {
     .map(([k, v]) => `${k}=${v}`)
     .join(' ');
   const extra = Object.entries(r.extra ?? {})
-    .map(([k, s]) => `${k} ${k.endsWith('_ms') ? ms(s.median) : stat(s, k)}`)
+    .map(([k, s]) => `${k} ${k.endsWith('_ms') ? ms(s.median) : stat(s, k.endsWith('bytes') ? 'bytes' : k)}`)
     .join(', ');
-  const ratio = r.ratio ? `${sig(r.ratio.value)}x ${r.ratio.to}` : '';
+  const ratio = (r.ratios ?? []).map((x) => `${sig(x.value)}x ${x.to}`).join(', ');
   return [r.name, params, `${stat(r.value, r.unit)} ${r.unit}`, extra, ratio];
 }

@@ -127,8 +127,9 @@ export function u64Key(n: number): Uint8Array {
  * LevelDB batches/s, each batch `batchSize` puts of `entrySize` random bytes written with
  * `sync: true`, one after the other: the durable-write ceiling for a log committing batches of
  * that shape (the log writes more per batch: tiles and the checkpoint). `form` chooses between
- * abstract-level's chained batch (`db.batch().put(...).write()`) and the array form
- * (`db.batch([{ type: 'put', ... }])`), which costs several times more per operation.
+ * abstract-level's chained batch (`db.batch().put(...).write()`), the array form
+ * (`db.batch([{ type: 'put', ... }])`), which costs several times more per operation, and
+ * `bundled`: the same bytes as one value per 256 entries, the way C2SP entry bundles store them.
  */
 export async function levelSyncedBatchRate(
   tmp: string,
@@ -136,7 +137,7 @@ export async function levelSyncedBatchRate(
   entrySize: number,
   minMs: number,
   minBatches: number,
-  form: 'chained' | 'array' = 'chained',
+  form: 'chained' | 'array' | 'bundled' = 'chained',
 ): Promise<number> {
   const dir = await mkdtemp(path.join(tmp, 'level-'));
   const db = new Level<Uint8Array, Uint8Array>(dir, { keyEncoding: 'view', valueEncoding: 'view' });
@@ -145,6 +146,18 @@ export async function levelSyncedBatchRate(
     const pool = new Uint8Array(randomBytes(entrySize + 4096));
     let next = 0;
     const once = async () => {
+      if (form === 'bundled') {
+        const b = db.batch();
+        for (let i = 0; i < batchSize; i += 256) {
+          const count = Math.min(256, batchSize - i);
+          const bundle = new Uint8Array(count * entrySize);
+          for (let j = 0; j < count; j++) bundle.set(pool.subarray(j, j + entrySize), j * entrySize);
+          b.put(u64Key(next), bundle);
+          next += count;
+        }
+        await b.write({ sync: true });
+        return;
+      }
       if (form === 'chained') {
         const b = db.batch();
         for (let i = 0; i < batchSize; i++, next++) {

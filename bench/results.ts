@@ -17,8 +17,13 @@ export interface Result {
   readonly value: Stat;
   /** Secondary metrics, each summarized over the same runs (for example p50_ms, p99_ms). */
   readonly extra?: Record<string, Stat>;
-  /** The main metric's median divided by a baseline's median, both from this run. */
-  readonly ratio?: { readonly to: string; readonly value: number };
+  /** The main metric's median divided by baselines' medians, all from this run. */
+  readonly ratios?: readonly Ratio[];
+}
+
+export interface Ratio {
+  readonly to: string;
+  readonly value: number;
 }
 
 export interface MachineInfo {

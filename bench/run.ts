@@ -4,15 +4,20 @@
  * Measures the log against the machine it runs on and writes results/bench.json, the SVG chart
  * and the README performance section. Every number is the median of repeated runs with its range.
  */
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Context, type Options } from './context.js';
 import { resultRow, table } from './format.js';
+import { appendBench, POLICIES } from './groups/append.js';
+import { growthBench } from './groups/growth.js';
 import { hashChainBench } from './groups/hashchain.js';
-import { machineBench } from './groups/machine.js';
+import { httpBench } from './groups/http.js';
+import { LEVEL_NAMES, machineBench } from './groups/machine.js';
 import { machineInfo } from './machine.js';
+import { performanceMarkdown } from './markdown.js';
+import { chartSvg } from './svg.js';
 import type { Report } from './results.js';
 
 const GROUPS = ['machine', 'hashchain', 'append', 'http', 'growth'] as const;
@@ -20,6 +25,9 @@ const GROUPS = ['machine', 'hashchain', 'append', 'http', 'growth'] as const;
 interface Args extends Options {
   readonly json: string | undefined;
   readonly out: string;
+  readonly growthBudgetS: number;
+  readonly outGiven: boolean;
+  readonly fromJson: string | undefined;
 }
 
 function parseArgs(argv: string[]): Args {
@@ -29,6 +37,9 @@ function parseArgs(argv: string[]): Args {
   let only: string[] | undefined;
   let tmp = os.tmpdir();
   let growthMax: number | undefined;
+  let growthBudgetS = 300;
+  let outGiven = false;
+  let fromJson: string | undefined;
   const here = path.dirname(fileURLToPath(import.meta.url));
   let out = path.resolve(here, '..', '..', 'bench', 'results');
   for (let i = 0; i < argv.length; i++) {
@@ -43,8 +54,12 @@ function parseArgs(argv: string[]): Args {
     else if (a === '--repeats') repeats = Number.parseInt(value(), 10);
     else if (a === '--only') only = value().split(',');
     else if (a === '--tmp') tmp = value();
-    else if (a === '--out') out = value();
+    else if (a === '--out') {
+      out = value();
+      outGiven = true;
+    } else if (a === '--from-json') fromJson = value();
     else if (a === '--growth-max') growthMax = Number(value());
+    else if (a === '--growth-budget-s') growthBudgetS = Number(value());
     else throw new Error(`unknown argument ${a}`);
   }
   for (const g of only ?? []) {
@@ -58,11 +73,20 @@ function parseArgs(argv: string[]): Args {
     only,
     tmp,
     growthMax: growthMax ?? (quick ? 1e6 : 1e7),
+    growthBudgetS,
+    outGiven,
+    fromJson,
   };
 }
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
+  if (args.fromJson) {
+    // Regenerate the chart and the README section from an earlier run, measuring nothing.
+    const report = JSON.parse(await readFile(args.fromJson, 'utf8')) as Report;
+    await writeOutputs(report, { ...args, only: undefined });
+    return;
+  }
   await mkdir(args.tmp, { recursive: true });
   const tmp = await mkdtemp(path.join(args.tmp, 'auditlog-bench-'));
   const report: Report = {
@@ -85,7 +109,16 @@ async function main(): Promise<void> {
   const entrySizes = [128, 1024, 16384];
   try {
     if (want('machine')) await machineBench(ctx, batchSizes, entrySizes);
+    if (want('append')) await appendBench(ctx, batchSizes, args.quick ? [128] : entrySizes, POLICIES);
     if (want('hashchain')) await hashChainBench(ctx, [128, 1024], args.quick ? 1e5 : 1e6);
+    if (want('http')) await httpBench(ctx, args.quick ? [1, 64] : [1, 16, 64, 256]);
+    if (want('growth')) {
+      await growthBench(
+        ctx,
+        [1e4, 1e5, 1e6, 1e7].filter((n) => n <= args.growthMax),
+        args.growthBudgetS,
+      );
+    }
   } finally {
     await rm(tmp, { recursive: true, force: true });
   }
@@ -95,10 +128,39 @@ async function main(): Promise<void> {
   process.stdout.write(
     `${table(['benchmark', 'params', 'median (min–max)', 'latency', 'ratio'], report.results.map(resultRow))}\n`,
   );
-  if (args.json) {
+  await writeOutputs(report, args);
+}
+
+/** Writes the JSON, the chart and the README section. */
+async function writeOutputs(report: Report, args: Args): Promise<void> {
+  const json = `${JSON.stringify(report, null, 2)}\n`;
+  if (args.json && !args.fromJson) {
     await mkdir(path.dirname(path.resolve(args.json)), { recursive: true });
-    await writeFile(args.json, `${JSON.stringify(report, null, 2)}\n`);
+    await writeFile(args.json, json);
     process.stdout.write(`wrote ${args.json}\n`);
+  }
+  // A partial run (--only) does not overwrite the committed results unless --out says where to write.
+  if (!args.only || args.outGiven) {
+    await mkdir(args.out, { recursive: true });
+    const policies = POLICIES.map((p) => p.name);
+    const files: [string, string][] = [
+      ['bench.json', json],
+      ['append-throughput.svg', chartSvg(report, policies, LEVEL_NAMES.bundled)],
+      [
+        'README-perf.md',
+        performanceMarkdown(report, {
+          policies,
+          ceilingName: LEVEL_NAMES.bundled,
+          chartPath: 'bench/results/append-throughput.svg',
+          jsonPath: 'bench/results/bench.json',
+        }),
+      ],
+    ];
+    for (const [name, text] of files) {
+      if (text === '') continue;
+      await writeFile(path.join(args.out, name), text);
+      process.stdout.write(`wrote ${path.join(args.out, name)}\n`);
+    }
   }
 }
 

@@ -1,0 +1,144 @@
+/**
+ * In-process durable append throughput: batch size x entry size x signing policy. Every batch
+ * is one LevelDB batch written with sync: true; a submitter's promise resolves after it.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { ed25519Signer, generateSeed, type Signer, withLatency } from '../../src/note/signer.js';
+import { Log } from '../../src/sequencer/log.js';
+import { type Context, ratios } from '../context.js';
+import { nowMs, percentiles, Samples, summarize } from '../stats.js';
+import { records } from './hashchain.js';
+import { LEVEL_NAMES } from './machine.js';
+
+export const ORIGIN = 'bench.example/log';
+
+export interface Policy {
+  /** Label used in tables, JSON and the chart. */
+  readonly name: string;
+  readonly signPerEntry: boolean;
+  readonly latencyMs: number;
+}
+
+export const POLICIES: readonly Policy[] = [
+  { name: 'per-entry signature', signPerEntry: true, latencyMs: 0 },
+  { name: 'per-batch signature', signPerEntry: false, latencyMs: 0 },
+  { name: 'per-batch, 1 ms signer', signPerEntry: false, latencyMs: 1 },
+  { name: 'per-batch, 10 ms signer', signPerEntry: false, latencyMs: 10 },
+];
+
+/** A fresh signer for the bench origin, slowed by `latencyMs` per signature when asked. */
+export function benchSigner(latencyMs: number): Signer {
+  const s = ed25519Signer(ORIGIN, generateSeed());
+  return latencyMs > 0 ? withLatency(s, latencyMs) : s;
+}
+
+export interface AppendRun {
+  readonly rate: number;
+  readonly p50: number;
+  readonly p99: number;
+  readonly committed: number;
+}
+
+/**
+ * Keeps `inFlight` appends outstanding against `log` (each completion immediately issues the next)
+ * until `minMs` have passed and at least `minEntries` committed, then drains. Returns entries/s
+ * over the whole run, drain included, and per-append commit latency.
+ */
+export async function driveAppends(
+  log: Log,
+  entries: Iterator<Uint8Array>,
+  inFlight: number,
+  minMs: number,
+  minEntries: number,
+  maxMs: number,
+): Promise<AppendRun> {
+  const lat = new Samples();
+  const start = nowMs();
+  let stop = false;
+  const worker = async () => {
+    while (!stop) {
+      const t0 = nowMs();
+      await log.append(entries.next().value!);
+      const t1 = nowMs();
+      lat.push(t1 - t0);
+      const elapsed = t1 - start;
+      if ((elapsed >= minMs && lat.length >= minEntries) || elapsed >= maxMs) stop = true;
+    }
+  };
+  await Promise.all(Array.from({ length: inFlight }, worker));
+  const elapsed = nowMs() - start;
+  const p = percentiles(lat.values());
+  return { rate: lat.length / (elapsed / 1000), p50: p.p50, p99: p.p99, committed: lat.length };
+}
+
+export async function appendBench(
+  ctx: Context,
+  batchSizes: number[],
+  entrySizes: number[],
+  policies: readonly Policy[],
+): Promise<void> {
+  const { quick, tmp } = ctx.opts;
+  ctx.section('in-process durable append (sync: true per batch), 2 x batch appends in flight');
+  for (const policy of policies) {
+    for (const entry of entrySizes) {
+      for (const batch of batchSizes) {
+        const m = await ctx.repeat(async () => {
+          const dir = await mkdtemp(path.join(tmp, 'append-'));
+          const log = await Log.open({
+            dir,
+            origin: ORIGIN,
+            signer: benchSigner(policy.latencyMs),
+            maxBatchSize: batch,
+            maxQueue: Math.max(65_536, 2 * batch),
+            signPerEntry: policy.signPerEntry,
+          });
+          try {
+            const minMs = quick ? 250 : 800;
+            const r = await driveAppends(log, records(1e12, entry), 2 * batch, minMs, 3 * batch, 8 * minMs);
+            return { rate: r.rate, p50: r.p50, p99: r.p99 };
+          } finally {
+            await log.close();
+            await rm(dir, { recursive: true, force: true });
+          }
+        });
+        ctx.add({
+          group: 'append',
+          name: policy.name,
+          params: { batch, entry },
+          unit: 'entries/s',
+          value: m.rate,
+          extra: { p50_ms: m.p50, p99_ms: m.p99 },
+          ratios: ratios(m.rate, [
+            ['LevelDB synced batch', ctx.median('machine', LEVEL_NAMES.bundled, { batch, entry })],
+            ...(policy.signPerEntry
+              ? [
+                  ['ed25519 node:crypto', ctx.median('machine', 'ed25519 sign node:crypto')] as [
+                    string,
+                    number | undefined,
+                  ],
+                ]
+              : []),
+          ]),
+        });
+      }
+    }
+  }
+  // The headline comparison: batched over per-entry signing at the same batch size and entry size.
+  for (const entry of entrySizes) {
+    for (const batch of batchSizes) {
+      const perEntry = ctx.median('append', POLICIES[0]!.name, { batch, entry });
+      for (const policy of policies.slice(1)) {
+        const v = ctx.median('append', policy.name, { batch, entry });
+        if (perEntry === undefined || v === undefined) continue;
+        ctx.report.results.push({
+          group: 'append-speedup',
+          name: `${policy.name} / per-entry`,
+          params: { batch, entry },
+          unit: 'x',
+          value: summarize([v / perEntry]),
+        });
+      }
+    }
+  }
+}
