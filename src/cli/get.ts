@@ -1,0 +1,87 @@
+/**
+ * `auditlog get --log URL --range A:B [--vkey VKEY]`: streams entries A (inclusive) to B
+ * (exclusive; `A:` means to the current tree size) as JSON lines `{"index":N,"entry":"<base64>"}`,
+ * read from entry bundles and checked against the level-0 hash tiles. A progress bar goes to
+ * stderr only when stderr is a terminal.
+ */
+import { parseArgs } from 'node:util';
+import { describeFailure, loadVerifierKey } from '../client/inputs.js';
+import { LogClient } from '../client/log-client.js';
+import { AuditlogError } from '../errors.js';
+import { parseCanonicalUint64, parseCheckpoint } from '../note/checkpoint.js';
+import { encodeBase64 } from '../note/encoding.js';
+import { parseNote } from '../note/note.js';
+
+const USAGE = 'usage: auditlog get --log URL --range A:B [--vkey VKEY]';
+
+/** Parses `A:B` or `A:`; B defaults to `size`. */
+export function parseRange(s: string, size: bigint): { start: bigint; end: bigint } {
+  const m = /^([0-9]+):([0-9]*)$/.exec(s);
+  const start = m ? parseCanonicalUint64(m[1]!) : null;
+  const end = m ? (m[2] === '' ? size : parseCanonicalUint64(m[2]!)) : null;
+  if (start === null || end === null)
+    throw new AuditlogError('BAD_REQUEST', '--range must be A:B (decimal, B exclusive)');
+  if (start > end) throw new AuditlogError('OUT_OF_RANGE', `range ${s} is empty or reversed`);
+  if (end > size) throw new AuditlogError('OUT_OF_RANGE', `range end ${end} is beyond tree size ${size}`);
+  return { start, end };
+}
+
+function progress(done: bigint, total: bigint): void {
+  const width = 30;
+  const frac = total === 0n ? 1 : Number((done * 1000n) / total) / 1000;
+  const bar = '#'.repeat(Math.round(frac * width)).padEnd(width, '.');
+  process.stderr.write(`\r[${bar}] ${done}/${total}`);
+}
+
+export async function run(argv: string[]): Promise<number> {
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        log: { type: 'string' },
+        range: { type: 'string' },
+        vkey: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }));
+  } catch (err) {
+    process.stderr.write(`auditlog get: ${(err as Error).message}\n${USAGE}\n`);
+    return 2;
+  }
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  if (typeof values.log !== 'string' || typeof values.range !== 'string') {
+    process.stderr.write(`auditlog get: --log and --range are required\n${USAGE}\n`);
+    return 2;
+  }
+  let client: LogClient | undefined;
+  const tty = process.stderr.isTTY === true;
+  try {
+    const vkey = typeof values.vkey === 'string' ? await loadVerifierKey(values.vkey) : undefined;
+    client = new LogClient(values.log, vkey ? { vkey } : {});
+    const size = vkey
+      ? (await client.checkpoint()).checkpoint.size
+      : parseCheckpoint(parseNote(await client.checkpointNote()).text).size;
+    const { start, end } = parseRange(values.range, size);
+    const total = end - start;
+    const showProgress = tty && total > 256n;
+    let done = 0n;
+    for await (const { index, entry } of client.entries(start, end, size)) {
+      const line = `${JSON.stringify({ index: Number(index), entry: encodeBase64(entry) })}\n`;
+      if (!process.stdout.write(line)) await new Promise((resolve) => process.stdout.once('drain', resolve));
+      done++;
+      if (showProgress && (done % 256n === 0n || done === total)) progress(done, total);
+    }
+    if (showProgress) process.stderr.write('\n');
+    return 0;
+  } catch (err) {
+    if (tty) process.stderr.write('\n');
+    process.stderr.write(`auditlog get: ${describeFailure(err)}\n`);
+    return 1;
+  } finally {
+    await client?.close();
+  }
+}

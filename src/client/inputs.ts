@@ -1,0 +1,134 @@
+/**
+ * Loading verification inputs from the command line or files: a vkey given inline or as a file,
+ * a policy file, a receipt file in either format (receipt JSON or .tlog-proof). Node-only.
+ */
+import { open, readFile } from 'node:fs/promises';
+import { AuditlogError } from '../errors.js';
+import { fromUtf8 } from '../note/encoding.js';
+import { parseVerifierKey, type VerifierKey } from '../note/keys.js';
+import { type Policy, parsePolicy } from './policy.js';
+import { parseReceiptText, type Receipt } from './receipt.js';
+import { parseTlogProof, receiptFromTlogProof, TLOG_PROOF_HEADER } from './tlog-proof.js';
+
+/** Largest input file read (receipts, proofs, policies, keys). */
+export const MAX_INPUT_BYTES = 4 * 1024 * 1024;
+
+/** Reads a file of at most MAX_INPUT_BYTES. @throws AuditlogError NOT_FOUND / TOO_LARGE */
+export async function readInputFile(path: string): Promise<Uint8Array> {
+  let fh: Awaited<ReturnType<typeof open>>;
+  try {
+    fh = await open(path, 'r');
+  } catch (cause) {
+    throw new AuditlogError(
+      'NOT_FOUND',
+      `cannot read ${path}: ${(cause as NodeJS.ErrnoException).code ?? cause}`,
+      {
+        cause,
+      },
+    );
+  }
+  try {
+    const { size } = await fh.stat();
+    if (size > MAX_INPUT_BYTES)
+      throw new AuditlogError('TOO_LARGE', `${path} is larger than ${MAX_INPUT_BYTES} bytes`);
+    return new Uint8Array(await fh.readFile());
+  } finally {
+    await fh.close();
+  }
+}
+
+/**
+ * A verifier key given inline (`name+id+key`) or as the path of a file holding one (first
+ * non-empty line).
+ * @throws AuditlogError('BAD_KEY')
+ */
+export async function loadVerifierKey(value: string): Promise<VerifierKey> {
+  try {
+    return parseVerifierKey(value.trim());
+  } catch (err) {
+    let text: string;
+    try {
+      text = fromUtf8(await readFile(value), 'BAD_KEY');
+    } catch {
+      throw err;
+    }
+    const line = text.split('\n').find((l) => l.trim() !== '');
+    if (line === undefined) throw new AuditlogError('BAD_KEY', `${value} holds no vkey`);
+    return parseVerifierKey(line.trim());
+  }
+}
+
+/** A tlog-policy file. @throws AuditlogError('BAD_REQUEST') */
+export async function loadPolicy(path: string): Promise<Policy> {
+  return parsePolicy(fromUtf8(await readInputFile(path)));
+}
+
+/**
+ * A receipt from a receipt JSON file or a `.tlog-proof` file (recognised by its first line);
+ * `entry` supplies the logged bytes when a tlog-proof carries no extra data.
+ */
+export async function loadReceipt(path: string, entry?: Uint8Array): Promise<Receipt> {
+  const text = fromUtf8(await readInputFile(path));
+  if (text.startsWith(`${TLOG_PROOF_HEADER}\n`)) return receiptFromTlogProof(parseTlogProof(text), entry);
+  const r = parseReceiptText(text);
+  if (entry !== undefined) r.entry = entry;
+  return r;
+}
+
+const EXPLAIN: Partial<Record<string, string>> = {
+  ROOT_MISMATCH: 'the proof does not lead to the signed root (tampered proof, index, leaf hash or entry)',
+  BAD_PROOF: 'malformed proof',
+  LEAF_MISMATCH: 'leaf hash mismatch: the entry does not hash to the leaf hash',
+  UNKNOWN_KEY: 'not signed by the given log key (wrong key or wrong log?)',
+  BAD_SIGNATURE: 'bad signature (tampered checkpoint or signature)',
+  BAD_NOTE: 'malformed signed checkpoint',
+  BAD_CHECKPOINT: 'malformed checkpoint',
+  BAD_KEY: 'bad verifier key',
+  QUORUM_NOT_MET: 'witness quorum not met',
+  INCONSISTENT: 'the log forked: two signed checkpoints cannot both be true',
+  ROLLBACK: 'the log went back to a smaller tree',
+  BAD_REQUEST: 'bad input',
+  UNAVAILABLE: 'the log could not be reached',
+};
+
+/** One line saying what failed: `CODE: explanation: detail`. */
+export function describeFailure(err: unknown): string {
+  if (err instanceof AuditlogError) {
+    const why = EXPLAIN[err.code];
+    return why ? `${err.code}: ${why}: ${err.message}` : `${err.code}: ${err.message}`;
+  }
+  return `INTERNAL: ${err instanceof Error ? err.message : String(err)}`;
+}
+
+/** Writes a file and fsyncs it before returning (receipts written by the CLI are durable). */
+export async function writeFileDurably(path: string, data: string | Uint8Array): Promise<void> {
+  const fh = await open(path, 'w', 0o644);
+  try {
+    await fh.writeFile(data);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Reads all of stdin, up to `max` bytes. */
+export async function readStdin(max: number): Promise<Uint8Array> {
+  const chunks: Buffer[] = [];
+  let total = 0;
+  for await (const chunk of process.stdin) {
+    total += (chunk as Buffer).length;
+    if (total > max) throw new AuditlogError('TOO_LARGE', `stdin is larger than ${max} bytes`);
+    chunks.push(chunk as Buffer);
+  }
+  return new Uint8Array(Buffer.concat(chunks));
+}
+
+/** Parses a leaf hash given as 64 hex digits or canonical base64 of 32 bytes. */
+export function parseHashArg(s: string): Uint8Array {
+  if (/^[0-9a-fA-F]{64}$/.test(s)) return new Uint8Array(Buffer.from(s, 'hex'));
+  const b = Buffer.from(s, 'base64');
+  if (b.length !== 32 || b.toString('base64') !== s) {
+    throw new AuditlogError('BAD_REQUEST', 'hash must be 64 hex digits or base64 of 32 bytes');
+  }
+  return new Uint8Array(b);
+}
