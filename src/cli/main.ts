@@ -6,6 +6,11 @@ const COMMANDS: Record<string, () => Promise<{ run(argv: string[]): Promise<numb
   init: () => import('./init.js'),
   serve: () => import('./serve.js'),
   token: () => import('./token.js'),
+  submit: () => import('./submit.js'),
+  verify: () => import('./verify.js'),
+  prove: () => import('./prove.js'),
+  consistency: () => import('./consistency.js'),
+  get: () => import('./get.js'),
 };
 
 const USAGE = `usage: auditlog <command> [options]
@@ -14,6 +19,11 @@ commands:
   init      --data DIR --origin ORIGIN             create a log (key file 0600, database)
   serve     --data DIR [--port 8080] [--host 127.0.0.1] [--origin O] ...   run the log server
   token     create --data DIR --role ROLE [--name N] [--tenant T]         create a bearer token
+  submit    --log URL [--token T] [FILE|-] [--record] [--out FILE]       submit an entry, print its receipt
+  verify    RECEIPT --vkey VKEY [--policy FILE] [--log URL]              verify a receipt offline
+  prove     --log URL (--index N | --hash H) [--size N] [--vkey VKEY]    print an inclusion proof
+  consistency --log URL --from M [--to N] [--vkey VKEY]                  print and check a consistency proof
+  get       --log URL --range A:B [--vkey VKEY]                          stream entries as JSON lines
 ${'' /* further commands are listed by their own modules */}
 Run 'auditlog <command> --help' for a command's options.
 `;
