@@ -35,8 +35,11 @@ export const LOG_ACTIONS = [
 export const ACTOR_TYPES = ['user', 'agent', 'admin', 'system'] as const;
 export const CLASSIFICATIONS = ['public', 'internal', 'confidential', 'restricted'] as const;
 
-/** A tenant id: 1 to 128 of `[A-Za-z0-9_.:-]`, starting with a letter or digit. */
-export const TENANT_ID = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/;
+/**
+ * A tenant id: 1 to 128 of `[A-Za-z0-9_.:-]`, starting with a letter or digit; or `*`, which
+ * only the log writes (records about every tenant: a global hold).
+ */
+export const TENANT_ID = /^(?:\*|[A-Za-z0-9][A-Za-z0-9_.:-]{0,127})$/;
 const EXTENSION_ACTION = /^x-[a-z0-9][a-z0-9_.-]{0,62}$/;
 const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
 

@@ -1,0 +1,121 @@
+/**
+ * Compliance record routes (spec/records.md, spec/retention.md), mounted under /v1:
+ *   POST   /records                    submitter   one record, or {"records": [...]}
+ *   GET    /records/<index>            auditor     audited read (logged as data_accessed)
+ *   POST   /subjects/<subject>/erase   admin       GDPR erasure, optional {"tenant_id"}
+ *   GET    /holds                      admin       legal holds (a tenant admin sees its own)
+ *   POST   /holds                      admin       {"tenant_id"} or {"subject"[, "tenant_id"]}
+ *   DELETE /holds/<id>                 admin
+ *   POST   /retention/run              admin       one retention run now (global admin only)
+ * Tenant checks are the service's: a token with a tenant reaches only that tenant's records.
+ */
+import { Hono } from 'hono';
+import { z } from 'zod';
+import { AuditlogError } from '../errors.js';
+import { runRetention } from '../records/retention-job.js';
+import { parseRecordBatch } from '../records/schema.js';
+import type { Actor, RecordService } from '../records/service.js';
+import { type AuthEnv, requireRole } from './auth.js';
+import { limitBody, readJSON } from './entries-routes.js';
+import { parseUint64Param } from './params.js';
+import type { Principal, TokenStore } from './tokens.js';
+
+/** Largest POST /v1/records body: 1000 records of a few KiB each. */
+export const MAX_RECORDS_BODY = 8 * 1024 * 1024;
+
+const HoldRequest = z.strictObject({
+  tenant_id: z.string().min(1).max(128).optional(),
+  subject: z.string().min(1).max(256).optional(),
+});
+const EraseRequest = z.strictObject({ tenant_id: z.string().min(1).max(128).optional() });
+
+function actorOf(p: Principal): Actor {
+  return { role: p.role, name: p.name, tenant: p.tenant };
+}
+
+async function readJsonBody(req: {
+  text(): Promise<string>;
+  header(n: string): string | undefined;
+}): Promise<unknown> {
+  const ct = req.header('content-type') ?? '';
+  if (!/^application\/json\s*(;|$)/i.test(ct)) {
+    throw new AuditlogError('UNSUPPORTED_MEDIA_TYPE', 'Content-Type must be application/json');
+  }
+  try {
+    return JSON.parse(await req.text());
+  } catch {
+    throw new AuditlogError('BAD_REQUEST', 'body is not valid JSON');
+  }
+}
+
+export function recordRoutes(records: RecordService, tokens: TokenStore): Hono<AuthEnv> {
+  const app = new Hono<AuthEnv>();
+
+  app.post('/records', requireRole(tokens, 'submitter'), limitBody(MAX_RECORDS_BODY), async (c) => {
+    const { records: list, batch } = parseRecordBatch(await readJsonBody(c.req));
+    const out = await records.submit(list, actorOf(c.get('principal')));
+    return c.json(batch ? { records: out } : out[0]);
+  });
+
+  app.get('/records/:index', requireRole(tokens, 'auditor'), async (c) => {
+    const index = parseUint64Param('index', c.req.param('index'));
+    return c.json(await records.read(index, actorOf(c.get('principal'))));
+  });
+
+  app.post('/subjects/:subject/erase', requireRole(tokens, 'admin'), limitBody(4096), async (c) => {
+    const text = await c.req.text();
+    let req: z.infer<typeof EraseRequest> = {};
+    if (text.trim() !== '') {
+      const r = EraseRequest.safeParse(
+        (() => {
+          try {
+            return JSON.parse(text);
+          } catch {
+            throw new AuditlogError('BAD_REQUEST', 'body is not valid JSON');
+          }
+        })(),
+      );
+      if (!r.success) {
+        const issue = r.error.issues[0]!;
+        throw new AuditlogError('BAD_REQUEST', `${issue.path.join('.') || '(body)'}: ${issue.message}`);
+      }
+      req = r.data;
+    }
+    const result = await records.erase(c.req.param('subject'), req.tenant_id, actorOf(c.get('principal')));
+    return c.json(result);
+  });
+
+  app.get('/holds', requireRole(tokens, 'admin'), (c) =>
+    c.json({ holds: records.listHolds(actorOf(c.get('principal'))) }),
+  );
+
+  app.post('/holds', requireRole(tokens, 'admin'), limitBody(4096), async (c) => {
+    const req = await readJSON(c.req, HoldRequest);
+    if (req.tenant_id === undefined && req.subject === undefined && c.get('principal').tenant === undefined) {
+      throw new AuditlogError('BAD_REQUEST', 'tenant_id: give a tenant_id or a subject');
+    }
+    const { hold, log } = await records.placeHold(
+      {
+        ...(req.tenant_id !== undefined ? { tenant_id: req.tenant_id } : {}),
+        ...(req.subject !== undefined ? { subject: req.subject } : {}),
+      },
+      actorOf(c.get('principal')),
+    );
+    return c.json({ ...hold, log }, 201);
+  });
+
+  app.delete('/holds/:id', requireRole(tokens, 'admin'), async (c) => {
+    const { hold, log } = await records.liftHold(c.req.param('id'), actorOf(c.get('principal')));
+    return c.json({ ...hold, lifted: true, log });
+  });
+
+  app.post('/retention/run', requireRole(tokens, 'admin'), async (c) => {
+    if (c.get('principal').tenant !== undefined) {
+      throw new AuditlogError('FORBIDDEN', 'only an admin token without a tenant may run retention');
+    }
+    // Always at the real time: moving the clock is for the CLI's --now only.
+    return c.json(await runRetention(records, { nowMs: Date.now() }));
+  });
+
+  return app;
+}

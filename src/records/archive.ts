@@ -1,0 +1,198 @@
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { AuditlogError } from '../errors.js';
+import { hashLeaf } from '../merkle/rfc6962.js';
+import { verifyInclusion } from '../merkle/verify.js';
+import { openCheckpoint } from '../note/checkpoint.js';
+import { decodeBase64 } from '../note/encoding.js';
+import type { VerifierKey } from '../note/keys.js';
+import { parseLeaf } from './leaf.js';
+
+/**
+ * Archive bundles (spec/retention.md, "Archive bundles"): one self-contained JSON file per
+ * tenant and index range, holding the entries, their encrypted bodies, an inclusion proof of
+ * each entry, and the signed checkpoint the proofs lead to. Verifiable offline with nothing but
+ * the log's verifier key; bodies stay sealed under their subjects' keys, so erasing a subject
+ * (destroying its key) erases its archived bodies too, without rewriting any archive.
+ */
+
+export const ARCHIVE_FORMAT = 'auditlog.archive/v1';
+
+export interface ArchivedRecord {
+  index: number;
+  /** base64 of the leaf bytes. */
+  entry: string;
+  /** base64 hashes, RFC 6962 inclusion proof of `index` in the checkpoint's tree. */
+  inclusion_proof: string[];
+  /** present: `body` is the sealed body; erased: destroyed before archiving; none: no personal fields. */
+  body_state: 'present' | 'erased' | 'none';
+  /** base64 of the encrypted body blob when `body_state` is present, else null. */
+  body: string | null;
+  /** When this record's retention ends (RFC 3339). */
+  retain_until: string;
+}
+
+export interface ArchiveBundle {
+  format: typeof ARCHIVE_FORMAT;
+  origin: string;
+  tenant_id: string;
+  created_at: string;
+  first_index: number;
+  last_index: number;
+  count: number;
+  /** The latest retain_until of its records: the bundle may be deleted after it. */
+  retain_until: string;
+  /** The signed checkpoint note every inclusion proof leads to. */
+  checkpoint: string;
+  records: ArchivedRecord[];
+}
+
+/** The outcome of {@link verifyArchive}: ok, or the first failure with its index (null: the bundle as a whole). */
+export type ArchiveVerdict =
+  | { ok: true; count: number; treeSize: bigint }
+  | { ok: false; index: number | null; reason: string };
+
+const TOP_KEYS = [
+  'format',
+  'origin',
+  'tenant_id',
+  'created_at',
+  'first_index',
+  'last_index',
+  'count',
+  'retain_until',
+  'checkpoint',
+  'records',
+];
+const RECORD_KEYS = ['index', 'entry', 'inclusion_proof', 'body_state', 'body', 'retain_until'];
+
+/** The file name of a bundle: `arc-<tenant>-<first>-<last>.json`, indexes zero-padded to 16 digits. */
+export function archiveName(tenant: string, first: bigint, last: bigint): string {
+  return `arc-${tenant}-${first.toString().padStart(16, '0')}-${last.toString().padStart(16, '0')}.json`;
+}
+
+/** True for names {@link archiveName} makes (and their temporary files). */
+export function isArchiveFileName(name: string): boolean {
+  return /^\.?arc-.+-\d{16}-\d{16}\.json(\.tmp)?$/.test(name);
+}
+
+/**
+ * Writes `bytes` as `<dir>/<name>` durably: a temporary file, fsync, rename, fsync of the
+ * directory. Returns the file's SHA-256 (hex).
+ */
+export function writeArchiveFile(dir: string, name: string, bytes: Uint8Array): string {
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const tmp = path.join(dir, `.${name}.tmp`);
+  const fd = fs.openSync(tmp, 'w', 0o600);
+  try {
+    fs.writeSync(fd, bytes);
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+  fs.renameSync(tmp, path.join(dir, name));
+  fsyncDir(dir);
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+export function fsyncDir(dir: string): void {
+  const fd = fs.openSync(dir, 'r');
+  try {
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/**
+ * Verifies a bundle offline: the checkpoint's signature by `logKey`, then for every record in
+ * order its shape, that its entry is a record leaf of the bundle's tenant, its inclusion proof
+ * against the checkpoint, and that its body hashes to the leaf's `body_sha256`.
+ * Never throws for a bad bundle: the verdict names the first failing index and the reason.
+ */
+export function verifyArchive(bytes: Uint8Array, logKey: VerifierKey): ArchiveVerdict {
+  const fail = (index: number | null, reason: string): ArchiveVerdict => ({ ok: false, index, reason });
+  let b: ArchiveBundle;
+  try {
+    b = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes)) as ArchiveBundle;
+  } catch {
+    return fail(null, 'not UTF-8 JSON');
+  }
+  if (typeof b !== 'object' || b === null || Array.isArray(b)) return fail(null, 'not a JSON object');
+  const extra = Object.keys(b).find((k) => !TOP_KEYS.includes(k));
+  if (extra !== undefined) return fail(null, `unknown field ${extra}`);
+  if (b.format !== ARCHIVE_FORMAT) return fail(null, `format is not ${ARCHIVE_FORMAT}`);
+  if (typeof b.checkpoint !== 'string') return fail(null, 'checkpoint: not a string');
+  let size: bigint;
+  let root: Uint8Array;
+  try {
+    const { checkpoint } = openCheckpoint(b.checkpoint, logKey);
+    size = checkpoint.size;
+    root = checkpoint.root;
+    if (checkpoint.origin !== b.origin) return fail(null, 'origin does not match the checkpoint');
+  } catch (err) {
+    return fail(null, `checkpoint: ${(err as AuditlogError).code ?? 'invalid'}: ${(err as Error).message}`);
+  }
+  if (!Array.isArray(b.records)) return fail(null, 'records: not an array');
+  if (b.count !== b.records.length) return fail(null, `count ${b.count} but ${b.records.length} records`);
+  if (b.records.length === 0) return fail(null, 'no records');
+  if (b.first_index !== b.records[0]!.index || b.last_index !== b.records[b.records.length - 1]!.index) {
+    return fail(null, 'first_index/last_index do not match the records');
+  }
+  const bundleRetain = Date.parse(b.retain_until);
+  if (Number.isNaN(bundleRetain)) return fail(null, 'retain_until: not a date-time');
+  let prev = -1;
+  for (const r of b.records) {
+    const at = typeof r?.index === 'number' ? r.index : null;
+    if (typeof r !== 'object' || r === null) return fail(at, 'record: not an object');
+    const bad = Object.keys(r).find((k) => !RECORD_KEYS.includes(k));
+    if (bad !== undefined) return fail(at, `unknown field ${bad}`);
+    if (!Number.isSafeInteger(r.index) || r.index <= prev) return fail(at, 'index: not increasing');
+    prev = r.index;
+    const index = BigInt(r.index);
+    if (index >= size) return fail(r.index, `index beyond the checkpoint's tree size ${size}`);
+    try {
+      if (typeof r.entry !== 'string' || !Array.isArray(r.inclusion_proof))
+        throw new Error('entry or proof missing');
+      const entry = decodeBase64(r.entry);
+      const proof = r.inclusion_proof.map((p) => decodeBase64(String(p)));
+      try {
+        verifyInclusion(index, size, hashLeaf(entry), proof, root);
+      } catch (err) {
+        return fail(r.index, `inclusion proof does not verify (${(err as AuditlogError).code})`);
+      }
+      const leaf = parseLeaf(entry);
+      if (leaf.record.tenant_id !== b.tenant_id) return fail(r.index, 'record of another tenant');
+      const retain = Date.parse(r.retain_until);
+      if (Number.isNaN(retain) || retain > bundleRetain)
+        return fail(r.index, 'retain_until: after the bundle retain_until');
+      if (r.body_state === 'present') {
+        if (typeof r.body !== 'string') return fail(r.index, 'body: missing');
+        const digest = createHash('sha256').update(decodeBase64(r.body)).digest('hex');
+        if (digest !== leaf.body_sha256) return fail(r.index, "body does not match the leaf's body_sha256");
+      } else if (r.body_state === 'erased' || r.body_state === 'none') {
+        if (r.body !== null) return fail(r.index, `body: must be null when ${r.body_state}`);
+        if (r.body_state === 'none' && leaf.body_sha256 !== undefined) return fail(r.index, 'body: missing');
+      } else {
+        return fail(r.index, 'body_state: not present, erased or none');
+      }
+    } catch (err) {
+      return fail(r.index, (err as Error).message);
+    }
+  }
+  return { ok: true, count: b.records.length, treeSize: size };
+}
+
+/** Reads a committed bundle and returns the sealed body of `recordId`, if it holds one. */
+export function readArchivedBody(dir: string, name: string, recordId: string): Uint8Array | undefined {
+  const file = path.join(dir, name);
+  if (!fs.existsSync(file)) return undefined;
+  const b = JSON.parse(fs.readFileSync(file, 'utf8')) as ArchiveBundle;
+  for (const r of b.records) {
+    if (r.body === null) continue;
+    const leaf = parseLeaf(decodeBase64(r.entry));
+    if (leaf.record_id === recordId) return decodeBase64(r.body);
+  }
+  return undefined;
+}

@@ -1,0 +1,318 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { AuditlogError } from '../errors.js';
+import { encodeBase64 } from '../note/encoding.js';
+import { parseVerifierKey } from '../note/keys.js';
+import type { SideOp } from '../storage/store.js';
+import {
+  ARCHIVE_FORMAT,
+  type ArchiveBundle,
+  type ArchivedRecord,
+  archiveName,
+  fsyncDir,
+  isArchiveFileName,
+  verifyArchive,
+  writeArchiveFile,
+} from './archive.js';
+import type { RecordService } from './service.js';
+import { type ArchiveEntry, concat, json, type RecordMeta, subjectPrefix, u64 } from './store.js';
+
+/** What one retention run did. */
+export interface RetentionReport {
+  now: string;
+  /** Bundles written and committed (their records' bodies left the hot store). */
+  archived: { name: string; tenant_id: string; first_index: number; last_index: number; count: number }[];
+  /** Bundles deleted at the end of their retention (each deletion logged). */
+  deleted: { name: string; tenant_id: string; count: number }[];
+  /** Bundles past their retention that a legal hold keeps. */
+  held: { name: string; tenant_id: string; holds: string[] }[];
+  /** Leftovers of an interrupted run that were cleaned up (uncommitted files, unfinished deletions). */
+  recovered: string[];
+}
+
+export interface RetentionOptions {
+  /** The time the run acts at, in milliseconds (`--now` for tests and dry runs). */
+  nowMs: number;
+  /** Most records per bundle (default 1000). */
+  maxPerBundle?: number;
+}
+
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+
+/**
+ * One retention run (spec/retention.md, "The retention job"):
+ *  1. recover: finish logged deletions, remove bundle files that were never committed;
+ *  2. archive: records past their hot period, per tenant and in index order, go into bundles;
+ *     each bundle is written durably, read back and verified, and only then committed, in one
+ *     batch with an archive_created log record, which drops the bodies from the hot store;
+ *  3. delete: bundles past the end of their retention, unless a legal hold covers their tenant
+ *     or one of their subjects, are deleted: first an archive_deleted log record (which marks
+ *     the bundle `deleting`), then the file, then its registry row.
+ * A crash at any point loses nothing: before a commit the hot store still holds every body;
+ * after it the bundle is durable and verified.
+ */
+export async function runRetention(svc: RecordService, opts: RetentionOptions): Promise<RetentionReport> {
+  const report: RetentionReport = {
+    now: new Date(opts.nowMs).toISOString(),
+    archived: [],
+    deleted: [],
+    held: [],
+    recovered: [],
+  };
+  await svc.reindex();
+  await recover(svc, report);
+  await archiveDue(svc, opts, report);
+  await deleteExpired(svc, opts.nowMs, report);
+  return report;
+}
+
+async function recover(svc: RecordService, report: RetentionReport): Promise<void> {
+  const dir = svc.retention.archiveDir;
+  const registered = new Set<string>();
+  for (const a of await svc.archives()) {
+    if (a.state === 'deleting') {
+      await removeFile(dir, a.name);
+      await svc.store.write([svc.store.del(svc.store.archives, a.name)]);
+      report.recovered.push(`finished deleting ${a.name}`);
+    } else {
+      registered.add(a.name);
+    }
+  }
+  if (!fs.existsSync(dir)) return;
+  for (const name of fs.readdirSync(dir)) {
+    if (isArchiveFileName(name) && !registered.has(name)) {
+      // Never committed: the hot store still holds every body it copied.
+      fs.rmSync(path.join(dir, name), { force: true });
+      report.recovered.push(`removed uncommitted ${name}`);
+    }
+  }
+  fsyncDir(dir);
+}
+
+async function archiveDue(
+  svc: RecordService,
+  opts: RetentionOptions,
+  report: RetentionReport,
+): Promise<void> {
+  const st = svc.store;
+  const max = opts.maxPerBundle ?? 1000;
+  const due = new Map<string, { index: bigint; recordId: string; hotKey: Uint8Array }[]>();
+  for await (const k of st.hot.keys({ lt: u64(opts.nowMs + 1) })) {
+    const key = k as Uint8Array;
+    const recordId = dec.decode(key.subarray(8));
+    const meta = await st.getMeta(recordId);
+    const index = await st.getIndex(recordId);
+    if (meta === undefined || index === undefined) continue;
+    const list = due.get(meta.tenant) ?? [];
+    list.push({ index, recordId, hotKey: key });
+    due.set(meta.tenant, list);
+  }
+  for (const [tenant, list] of due) {
+    list.sort((a, b) => (a.index < b.index ? -1 : a.index > b.index ? 1 : 0));
+    for (let i = 0; i < list.length; i += max) {
+      const chunk = list.slice(i, i + max);
+      report.archived.push(await svc.gate.exclusive(() => archiveChunk(svc, tenant, chunk, opts.nowMs)));
+    }
+  }
+}
+
+async function archiveChunk(
+  svc: RecordService,
+  tenant: string,
+  chunk: { index: bigint; recordId: string; hotKey: Uint8Array }[],
+  nowMs: number,
+): Promise<RetentionReport['archived'][number]> {
+  const st = svc.store;
+  const latest = svc.log.latest();
+  const records: ArchivedRecord[] = [];
+  const metas: RecordMeta[] = [];
+  const tags = new Set<string>();
+  let retainUntil = 0;
+  for (const r of chunk) {
+    const meta = (await st.getMeta(r.recordId))!;
+    const [entry] = await svc.log.entries(r.index, r.index + 1n);
+    const proof = await svc.log.inclusionProof(r.index, latest.size);
+    const body = meta.has_body && meta.state === 'hot' ? await st.get(st.bodies, r.recordId) : undefined;
+    records.push({
+      index: Number(r.index),
+      entry: encodeBase64(entry!),
+      inclusion_proof: proof.map(encodeBase64),
+      body_state: body !== undefined ? 'present' : meta.has_body ? 'erased' : 'none',
+      body: body !== undefined ? encodeBase64(body) : null,
+      retain_until: new Date(meta.retain_until_ms).toISOString(),
+    });
+    metas.push(meta);
+    if (meta.tag !== null) tags.add(meta.tag);
+    retainUntil = Math.max(retainUntil, meta.retain_until_ms);
+  }
+  const first = chunk[0]!.index;
+  const last = chunk[chunk.length - 1]!.index;
+  const name = archiveName(tenant, first, last);
+  const bundle: ArchiveBundle = {
+    format: ARCHIVE_FORMAT,
+    origin: svc.log.origin,
+    tenant_id: tenant,
+    created_at: new Date(nowMs).toISOString(),
+    first_index: Number(first),
+    last_index: Number(last),
+    count: records.length,
+    retain_until: new Date(retainUntil).toISOString(),
+    checkpoint: latest.note,
+    records,
+  };
+  const dir = svc.retention.archiveDir;
+  const sha256 = writeArchiveFile(dir, name, enc.encode(JSON.stringify(bundle)));
+  // Read back what the disk holds and verify it before anything leaves the hot store.
+  const verdict = verifyArchive(
+    new Uint8Array(fs.readFileSync(path.join(dir, name))),
+    parseVerifierKey(svc.log.vkey),
+  );
+  if (!verdict.ok) {
+    await removeFile(dir, name);
+    throw new AuditlogError(
+      'STORAGE',
+      `archive ${name} failed verification at ${verdict.index}: ${verdict.reason}`,
+    );
+  }
+  const entry: ArchiveEntry = {
+    name,
+    tenant,
+    first_index: Number(first),
+    last_index: Number(last),
+    count: records.length,
+    sha256,
+    retain_until_ms: retainUntil,
+    record_ids: chunk.map((r) => r.recordId),
+    subject_tags: [...tags],
+    state: 'active',
+  };
+  const ops: SideOp[] = [st.put(st.archives, name, json(entry))];
+  chunk.forEach((r, i) => {
+    ops.push(st.del(st.hot, r.hotKey), st.del(st.bodies, r.recordId));
+    const m = metas[i]!;
+    ops.push(
+      st.put(
+        st.meta,
+        r.recordId,
+        json({ ...m, state: m.state === 'erased' ? 'erased' : 'archived', archive: name }),
+      ),
+    );
+  });
+  await svc.appendSystem(
+    {
+      tenant_id: tenant,
+      action: 'archive_created',
+      actor_id: 'retention',
+      resource_type: 'archive',
+      resource_id: name,
+      details: {
+        archive: name,
+        sha256,
+        first_index: Number(first),
+        last_index: Number(last),
+        count: records.length,
+      },
+    },
+    ops,
+  );
+  return {
+    name,
+    tenant_id: tenant,
+    first_index: Number(first),
+    last_index: Number(last),
+    count: records.length,
+  };
+}
+
+async function deleteExpired(svc: RecordService, nowMs: number, report: RetentionReport): Promise<void> {
+  const st = svc.store;
+  for (const a of await svc.archives()) {
+    if (a.state !== 'active' || a.retain_until_ms > nowMs) continue;
+    const holds = svc.blockingHolds(a.tenant, a.subject_tags);
+    if (holds.length > 0) {
+      report.held.push({ name: a.name, tenant_id: a.tenant, holds: holds.map((h) => h.id) });
+      continue;
+    }
+    await svc.gate.exclusive(async () => {
+      const ops: SideOp[] = [st.put(st.archives, a.name, json({ ...a, state: 'deleting' }))];
+      for (const id of a.record_ids) {
+        const m = await st.getMeta(id);
+        if (m?.tag != null) {
+          ops.push(
+            st.del(st.subjects, concat(subjectPrefix(Buffer.from(m.tag, 'hex'), a.tenant), enc.encode(id))),
+          );
+        }
+        ops.push(st.del(st.meta, id));
+      }
+      await svc.appendSystem(
+        {
+          tenant_id: a.tenant,
+          action: 'archive_deleted',
+          actor_id: 'retention',
+          resource_type: 'archive',
+          resource_id: a.name,
+          details: {
+            archive: a.name,
+            sha256: a.sha256,
+            first_index: a.first_index,
+            last_index: a.last_index,
+            count: a.count,
+            retain_until: new Date(a.retain_until_ms).toISOString(),
+          },
+        },
+        ops,
+      );
+      await removeFile(svc.retention.archiveDir, a.name);
+      await st.write([st.del(st.archives, a.name)]);
+    });
+    report.deleted.push({ name: a.name, tenant_id: a.tenant, count: a.count });
+  }
+}
+
+async function removeFile(dir: string, name: string): Promise<void> {
+  fs.rmSync(path.join(dir, name), { force: true });
+  if (fs.existsSync(dir)) fsyncDir(dir);
+}
+
+/**
+ * Runs the retention job inside `serve` every `intervalMinutes` (default: the configuration's
+ * `interval_minutes`; 0 disables it), one run at a time. Failures are written to stderr (names
+ * and counts only, never record contents) and retried at the next tick. Returns a stop function
+ * that waits for a run in progress.
+ */
+export function startRetentionSchedule(
+  svc: RecordService,
+  opts: { intervalMinutes?: number; log?: (line: string) => void } = {},
+): { stop(): Promise<void> } {
+  const minutes = opts.intervalMinutes ?? svc.retention.intervalMinutes;
+  const log = opts.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  let running: Promise<void> = Promise.resolve();
+  let busy = false;
+  const tick = () => {
+    if (busy) return;
+    busy = true;
+    running = runRetention(svc, { nowMs: svc.now() })
+      .then((r) => {
+        if (r.archived.length + r.deleted.length + r.held.length + r.recovered.length > 0) {
+          log(
+            `auditlog: retention: archived ${r.archived.length} bundle(s), deleted ${r.deleted.length}, held ${r.held.length}`,
+          );
+        }
+      })
+      .catch((err: unknown) =>
+        log(`auditlog: retention run failed: ${(err as AuditlogError).code ?? 'ERROR'}`),
+      )
+      .finally(() => {
+        busy = false;
+      });
+  };
+  const timer = minutes > 0 ? setInterval(tick, minutes * 60_000) : undefined;
+  timer?.unref();
+  return {
+    async stop() {
+      if (timer !== undefined) clearInterval(timer);
+      await running;
+    },
+  };
+}

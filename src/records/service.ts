@@ -1,0 +1,576 @@
+import { randomBytes } from 'node:crypto';
+import { AuditlogError } from '../errors.js';
+import { encodeBase64 } from '../note/encoding.js';
+import type { Log } from '../sequencer/log.js';
+import { type ReceiptJSON, receiptToJSON } from '../sequencer/receipt.js';
+import type { SideOp } from '../storage/store.js';
+import { deriveRecordKeys, subjectTag } from './body-crypto.js';
+import { Gate } from './gate.js';
+import { newRecordId, parseLeaf, type RecordLeaf } from './leaf.js';
+import { loadOrCreateMasterKey } from './master-key.js';
+import { strictestRetention } from './retention.js';
+import { classesForRecord, loadRetentionConfig, type RetentionConfig } from './retention-config.js';
+import { type AuditRecord, LOG_ACTIONS, parseRecord } from './schema.js';
+import { type FieldCheck, openRecord, sealRecord } from './seal.js';
+import { splitRecord } from './split.js';
+import {
+  type ArchiveEntry,
+  fromJson,
+  type Hold,
+  json,
+  prefixEnd,
+  type RecordMeta,
+  RecordStore,
+  readU64,
+  subjectPrefix,
+  u64,
+} from './store.js';
+import { SubjectKeys } from './subject-keys.js';
+
+/** Who is asking: a token's role, name and optional tenant (from the API's auth layer). */
+export interface Actor {
+  role: 'submitter' | 'auditor' | 'admin';
+  name: string;
+  tenant?: string | undefined;
+}
+
+/** The answer for one submitted record: its id, its leaf, and the log's receipt. */
+export interface SubmittedRecord extends ReceiptJSON {
+  record_id: string;
+  entry: string;
+}
+
+/** What an audited read returns (GET /v1/records/<index>). */
+export interface RecordRead {
+  index: number;
+  record_id: string;
+  tenant_id: string;
+  logged_at: string;
+  /** hot or archived: the cleartext is here; erased: destroyed; no_personal_data: there was none. */
+  status: 'hot' | 'archived' | 'erased' | 'no_personal_data';
+  /** The record: with its verified personal fields put back, or only its public part. */
+  record: AuditRecord;
+  fields: (FieldCheck & { status: 'verified' | 'mismatch' | 'erased' })[];
+  entry: string;
+  proof: ReceiptJSON;
+  /** The data_accessed record this read left in the log. */
+  access: SubmittedRecord;
+}
+
+export interface RecordServiceOptions {
+  log: Log;
+  /** The data directory (holds records.key, config.json and, by default, archive/). */
+  dataDir: string;
+  /** Defaults to `<dataDir>/config.json`'s retention section. */
+  retention?: RetentionConfig;
+  /** Clock in milliseconds (tests). */
+  now?: () => number;
+}
+
+const enc = new TextEncoder();
+const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
+
+/** The tenant value of log records that concern every tenant (a global hold or erasure). */
+export const ALL_TENANTS = '*';
+
+/**
+ * The compliance record layer on top of a log (spec/records.md): sealing and appending
+ * records, audited reads, erasure and legal holds. Retention lives in retention-job.ts.
+ */
+export class RecordService {
+  readonly store: RecordStore;
+  readonly keys: SubjectKeys;
+  readonly gate = new Gate();
+  private readonly tagKey: Uint8Array;
+  private readonly holds = new Map<string, Hold>();
+  readonly now: () => number;
+
+  private constructor(
+    readonly log: Log,
+    readonly dataDir: string,
+    readonly retention: RetentionConfig,
+    master: Uint8Array,
+    now: (() => number) | undefined,
+  ) {
+    this.store = new RecordStore(log.db);
+    const k = deriveRecordKeys(master);
+    this.tagKey = k.tagKey;
+    this.keys = new SubjectKeys(this.store, k.wrapKey);
+    this.now = now ?? Date.now;
+  }
+
+  /** Opens the layer on an open log: loads (or creates) the master key, the holds, and catches up the index. */
+  static async open(opts: RecordServiceOptions): Promise<RecordService> {
+    const s = new RecordService(
+      opts.log,
+      opts.dataDir,
+      opts.retention ?? loadRetentionConfig(opts.dataDir),
+      loadOrCreateMasterKey(opts.dataDir),
+      opts.now,
+    );
+    for await (const [, v] of s.store.holds.iterator()) {
+      const h = fromJson<Hold>(v);
+      s.holds.set(h.id, h);
+    }
+    await s.reindex();
+    return s;
+  }
+
+  /** The keyed hash naming `subject` in the store and in log records. */
+  tagOf(subject: string): Uint8Array {
+    return subjectTag(this.tagKey, subject);
+  }
+
+  // ---------------------------------------------------------------- ingestion
+
+  /**
+   * Seals and appends records; resolves when all are durably in the log with their bodies.
+   * Records go into the log concurrently (usually one batch); if one fails, the first error is
+   * thrown and the others may still have been logged.
+   * @throws FORBIDDEN (tenant of another token), BAD_REQUEST (reserved action or tenant,
+   *   unknown compliance domain), TOO_LARGE, OVERLOADED.
+   */
+  async submit(records: AuditRecord[], actor: Actor): Promise<SubmittedRecord[]> {
+    records.forEach((r, i) => {
+      const at = records.length > 1 ? `records.${i}.` : '';
+      if (actor.tenant !== undefined && r.tenant_id !== actor.tenant) {
+        throw new AuditlogError(
+          'FORBIDDEN',
+          `${at}tenant_id: this token may only write tenant ${actor.tenant}`,
+        );
+      }
+      if (r.tenant_id === ALL_TENANTS)
+        throw new AuditlogError('BAD_REQUEST', `${at}tenant_id: reserved for the log`);
+      if ((LOG_ACTIONS as readonly string[]).includes(r.action)) {
+        throw new AuditlogError('BAD_REQUEST', `${at}action: ${r.action} is written only by the log`);
+      }
+    });
+    return this.gate.shared(() => Promise.all(records.map((r) => this.submitOne(r))));
+  }
+
+  private async submitOne(record: AuditRecord): Promise<SubmittedRecord> {
+    const loggedAtMs = this.now();
+    const retention = strictestRetention(loggedAtMs, classesForRecord(this.retention, record));
+    const recordId = newRecordId();
+    const hasPersonal = splitRecord(record).personal.length > 0;
+    // A record with personal fields but no user_id is its own data subject: "record:<id>".
+    const subject = record.user_id ?? (hasPersonal ? `record:${recordId}` : undefined);
+    const tag = subject === undefined ? null : this.tagOf(subject);
+    const key = tag === null || !hasPersonal ? null : await this.keys.get(tag, record.tenant_id);
+    const sealed = sealRecord(record, { recordId, loggedAtMs, subjectKey: key?.key ?? null });
+    const st = this.store;
+    const meta: RecordMeta = {
+      tenant: record.tenant_id,
+      tag: tag === null ? null : hex(tag),
+      logged_at_ms: loggedAtMs,
+      hot_until_ms: retention.hotUntilMs,
+      retain_until_ms: retention.retainUntilMs,
+      state: 'hot',
+      has_body: sealed.body !== null,
+    };
+    const ops: SideOp[] = [
+      st.put(st.meta, recordId, json(meta)),
+      st.put(st.hot, concatBytes(u64(retention.hotUntilMs), enc.encode(recordId)), new Uint8Array(0)),
+    ];
+    if (tag !== null) {
+      ops.push(
+        st.put(
+          st.subjects,
+          concatBytes(subjectPrefix(tag, record.tenant_id), enc.encode(recordId)),
+          new Uint8Array(0),
+        ),
+      );
+    }
+    if (sealed.body !== null && key !== null) {
+      ops.push(st.put(st.bodies, recordId, sealed.body), ...this.keys.opsFor(key));
+    }
+    const receipt = await this.log.append(sealed.leafBytes, ops);
+    if (key !== null) this.keys.markDurable(key);
+    // Not synced: reindex() rebuilds it from the log after a crash.
+    await st.db.batch([st.put(st.index, recordId, u64(receipt.index))]);
+    return { record_id: recordId, entry: encodeBase64(sealed.leafBytes), ...receiptToJSON(receipt) };
+  }
+
+  /**
+   * Appends a record written by the log itself (no personal fields), with `sideOps` in its batch.
+   * Takes no gate: callers inside an exclusive section use it.
+   */
+  async appendSystem(
+    record: Omit<AuditRecord, 'actor_type'> & { actor_type?: AuditRecord['actor_type'] },
+    sideOps: SideOp[] = [],
+  ): Promise<SubmittedRecord> {
+    const rec = parseRecord({ actor_type: 'system', ...record });
+    if (splitRecord(rec).personal.length > 0)
+      throw new AuditlogError('INTERNAL', 'a log record must hold no personal field');
+    const loggedAtMs = this.now();
+    const recordId = newRecordId();
+    const sealed = sealRecord(rec, { recordId, loggedAtMs, subjectKey: null });
+    const st = this.store;
+    const retention =
+      rec.tenant_id === ALL_TENANTS
+        ? { hotUntilMs: loggedAtMs, retainUntilMs: loggedAtMs }
+        : strictestRetention(loggedAtMs, classesForRecord(this.retention, rec));
+    const meta: RecordMeta = {
+      tenant: rec.tenant_id,
+      tag: null,
+      logged_at_ms: loggedAtMs,
+      hot_until_ms: retention.hotUntilMs,
+      retain_until_ms: retention.retainUntilMs,
+      state: 'hot',
+      has_body: false,
+    };
+    // Log records have no body; they are not archived (their leaves stay in the tree forever).
+    const receipt = await this.log.append(sealed.leafBytes, [
+      ...sideOps,
+      st.put(st.meta, recordId, json(meta)),
+    ]);
+    await st.db.batch([st.put(st.index, recordId, u64(receipt.index))]);
+    return { record_id: recordId, entry: encodeBase64(sealed.leafBytes), ...receiptToJSON(receipt) };
+  }
+
+  /**
+   * Makes `rec-index` complete up to the log's current size: maps the record id of every
+   * record leaf not yet mapped (a crash may lose the unsynced puts), keeping the first index
+   * of an id, then records the size reached, durably.
+   */
+  async reindex(): Promise<void> {
+    const st = this.store;
+    const done = await st.get(st.state, 'reindexed');
+    let from = done === undefined ? 0n : readU64(done);
+    const size = this.log.latest().size;
+    while (from < size) {
+      const end = from + 256n < size ? from + 256n : size;
+      const entries = await this.log.entries(from, end);
+      const ops: SideOp[] = [];
+      for (let i = 0; i < entries.length; i++) {
+        const leaf = tryParseLeaf(entries[i]!);
+        if (leaf === null) continue;
+        if ((await st.getMeta(leaf.record_id)) === undefined) continue; // not ours (a raw entry)
+        if ((await st.getIndex(leaf.record_id)) !== undefined) continue;
+        ops.push(st.put(st.index, leaf.record_id, u64(from + BigInt(i))));
+      }
+      from = end;
+      ops.push(st.put(st.state, 'reindexed', u64(from)));
+      await st.write(ops);
+    }
+  }
+
+  // ---------------------------------------------------------------- reads
+
+  /** The leaf at `index` if it is a record of this layer (not a raw entry that looks like one). */
+  async leafAt(index: bigint): Promise<{ leaf: RecordLeaf; entry: Uint8Array }> {
+    const size = this.log.latest().size;
+    if (index < 0n || index >= size)
+      throw new AuditlogError('NOT_FOUND', `no entry ${index} (tree size ${size})`);
+    const [entry] = await this.log.entries(index, index + 1n);
+    const leaf = tryParseLeaf(entry!);
+    if (leaf === null || (await this.store.getIndex(leaf.record_id)) !== index) {
+      throw new AuditlogError('NOT_FOUND', `entry ${index} is not a record`);
+    }
+    return { leaf, entry: entry! };
+  }
+
+  /**
+   * The audited read: the record at `index` with its cleartext (if not erased), a fresh
+   * inclusion proof against the latest checkpoint, and which fields verify against their
+   * commitments. The read is first appended as a data_accessed record naming `actor.name`;
+   * if that fails, nothing is returned.
+   * @throws NOT_FOUND, FORBIDDEN (another tenant's record).
+   */
+  async read(index: bigint, actor: Actor): Promise<RecordRead> {
+    const { leaf, entry } = await this.leafAt(index);
+    const tenant = leaf.record.tenant_id;
+    if (actor.tenant !== undefined && actor.tenant !== tenant && tenant !== ALL_TENANTS) {
+      throw new AuditlogError('FORBIDDEN', `record ${index} belongs to another tenant`);
+    }
+    const access = await this.appendSystem({
+      tenant_id: tenant,
+      action: 'data_accessed',
+      actor_id: actor.name,
+      actor_type: actor.role === 'admin' ? 'admin' : 'user',
+      resource_type: 'audit_record',
+      resource_id: leaf.record_id,
+      details: { index: Number(index), role: actor.role },
+    });
+    const meta = await this.store.getMeta(leaf.record_id);
+    const pointers = Object.keys(leaf.commitments);
+    let status: RecordRead['status'] = pointers.length === 0 ? 'no_personal_data' : 'hot';
+    let record: AuditRecord = leaf.record;
+    let fields: RecordRead['fields'] = pointers.map((pointer) => ({
+      pointer,
+      verified: false,
+      status: 'erased',
+    }));
+    if (pointers.length > 0) {
+      const body =
+        meta?.state === 'erased' || meta === undefined ? undefined : await this.bodyOf(leaf.record_id, meta);
+      const key =
+        body === undefined || meta?.tag == null
+          ? undefined
+          : await this.keys.find(Buffer.from(meta.tag, 'hex'), tenant);
+      if (body === undefined || key === undefined) {
+        status = 'erased';
+      } else {
+        const opened = openRecord(leaf, body, key);
+        status = meta?.state === 'archived' ? 'archived' : 'hot';
+        record = opened.record;
+        fields = opened.fields.map((f) => ({ ...f, status: f.verified ? 'verified' : 'mismatch' }));
+      }
+    }
+    // The access record was appended after the read record, so the latest tree contains both.
+    const latest = this.log.latest();
+    return {
+      index: Number(index),
+      record_id: leaf.record_id,
+      tenant_id: tenant,
+      logged_at: leaf.logged_at,
+      status,
+      record,
+      fields,
+      entry: encodeBase64(entry),
+      proof: receiptToJSON({
+        origin: this.log.origin,
+        index,
+        tree_size: latest.size,
+        leaf_hash: await this.log.leafHash(index),
+        inclusion_proof: await this.log.inclusionProof(index, latest.size),
+        checkpoint: latest.note,
+      }),
+      access,
+    };
+  }
+
+  /** The encrypted body of a record: from the hot store, or from its archive bundle. */
+  private async bodyOf(recordId: string, meta: RecordMeta): Promise<Uint8Array | undefined> {
+    if (meta.state === 'hot') return this.store.get(this.store.bodies, recordId);
+    if (meta.state === 'archived' && meta.archive !== undefined) {
+      const { readArchivedBody } = await import('./archive.js');
+      return readArchivedBody(this.retention.archiveDir, meta.archive, recordId);
+    }
+    return undefined;
+  }
+
+  // ---------------------------------------------------------------- holds and erasure
+
+  /** The holds that forbid deleting data of `tenant` (and of subject `tag`, if given). */
+  blockingHolds(tenant: string, tags: readonly string[] = []): Hold[] {
+    return [...this.holds.values()].filter(
+      (h) =>
+        (h.subject_tag === null && h.tenant_id === tenant) ||
+        (h.subject_tag !== null &&
+          tags.includes(h.subject_tag) &&
+          (h.tenant_id === null || h.tenant_id === tenant)),
+    );
+  }
+
+  listHolds(actor: Actor): Hold[] {
+    return [...this.holds.values()].filter((h) => actor.tenant === undefined || h.tenant_id === actor.tenant);
+  }
+
+  /**
+   * Places a legal hold on a tenant, or on a subject (in one tenant, or in all when the token
+   * and request name none). Logged as legal_hold_placed, with the subject only as its tag.
+   */
+  async placeHold(
+    req: { tenant_id?: string; subject?: string },
+    actor: Actor,
+  ): Promise<{ hold: Hold; log: SubmittedRecord }> {
+    const tenant = this.scopeTenant(req.tenant_id, actor);
+    if (req.subject === undefined && tenant === undefined) {
+      throw new AuditlogError('BAD_REQUEST', 'tenant_id: required for a hold without a subject');
+    }
+    const hold: Hold = {
+      id: `hold_${randomBytes(12).toString('hex')}`,
+      tenant_id: tenant ?? null,
+      subject_tag: req.subject === undefined ? null : hex(this.tagOf(req.subject)),
+      placed_at_ms: this.now(),
+      placed_by: actor.name,
+    };
+    return this.gate.exclusive(async () => {
+      const log = await this.appendSystem(
+        {
+          tenant_id: hold.tenant_id ?? ALL_TENANTS,
+          action: 'legal_hold_placed',
+          actor_id: actor.name,
+          actor_type: 'admin',
+          resource_type: 'legal_hold',
+          resource_id: hold.id,
+          details: {
+            hold_id: hold.id,
+            scope: hold.subject_tag === null ? 'tenant' : 'subject',
+            subject_tag: hold.subject_tag,
+          },
+        },
+        [this.store.put(this.store.holds, hold.id, json(hold))],
+      );
+      this.holds.set(hold.id, hold);
+      return { hold, log };
+    });
+  }
+
+  /** Lifts a hold (logged as legal_hold_lifted). @throws NOT_FOUND, FORBIDDEN (another tenant's hold). */
+  async liftHold(id: string, actor: Actor): Promise<{ hold: Hold; log: SubmittedRecord }> {
+    return this.gate.exclusive(async () => {
+      const hold = this.holds.get(id);
+      if (hold === undefined) throw new AuditlogError('NOT_FOUND', `no hold ${id}`);
+      if (actor.tenant !== undefined && hold.tenant_id !== actor.tenant) {
+        throw new AuditlogError('FORBIDDEN', `hold ${id} is not this token's tenant's`);
+      }
+      const log = await this.appendSystem(
+        {
+          tenant_id: hold.tenant_id ?? ALL_TENANTS,
+          action: 'legal_hold_lifted',
+          actor_id: actor.name,
+          actor_type: 'admin',
+          resource_type: 'legal_hold',
+          resource_id: hold.id,
+          details: { hold_id: hold.id, subject_tag: hold.subject_tag },
+        },
+        [this.store.del(this.store.holds, hold.id)],
+      );
+      this.holds.delete(id);
+      return { hold, log };
+    });
+  }
+
+  /**
+   * GDPR Article 17 erasure of `subject`: in the token's tenant, or `tenantId`, or (a global
+   * admin naming none) every tenant holding data of the subject. Per tenant, in one batch with
+   * a subject_erased log record: deletes the subject's key, bodies and index rows, and marks
+   * its records erased; then compacts the store so the deleted bytes leave the data directory.
+   * Archived bodies need no rewrite: they were sealed under the destroyed key.
+   * @throws LEGAL_HOLD (naming the hold; nothing is erased), NOT_FOUND (no data of the subject).
+   */
+  async erase(
+    subject: string,
+    tenantId: string | undefined,
+    actor: Actor,
+  ): Promise<{
+    subject_tag: string;
+    tenants: { tenant_id: string; records_erased: number; log: SubmittedRecord }[];
+  }> {
+    if (subject.length === 0 || subject.length > 256)
+      throw new AuditlogError('BAD_REQUEST', 'subject: 1 to 256 characters');
+    const scope = this.scopeTenant(tenantId, actor);
+    const tag = this.tagOf(subject);
+    const tagHex = hex(tag);
+    const st = this.store;
+    return this.gate.exclusive(async () => {
+      const tenants = scope !== undefined ? [scope] : await this.tenantsOf(tag);
+      const rows = new Map<string, { keyRow: boolean; records: string[]; subjectKeys: Uint8Array[] }>();
+      for (const tenant of tenants) {
+        const prefix = subjectPrefix(tag, tenant);
+        const records: string[] = [];
+        const subjectKeys: Uint8Array[] = [];
+        for await (const k of st.subjects.keys({ gte: prefix, lt: prefixEnd(prefix) })) {
+          const key = k as Uint8Array;
+          subjectKeys.push(key);
+          records.push(new TextDecoder().decode(key.subarray(prefix.length)));
+        }
+        const keyRow = (await st.get(st.keys, prefix)) !== undefined;
+        if (keyRow || records.length > 0) rows.set(tenant, { keyRow, records, subjectKeys });
+      }
+      if (rows.size === 0) throw new AuditlogError('NOT_FOUND', 'no data of this subject');
+      for (const tenant of rows.keys()) {
+        const held = this.blockingHolds(tenant, [tagHex]);
+        if (held.length > 0) {
+          throw new AuditlogError(
+            'LEGAL_HOLD',
+            `legal hold ${held[0]!.id} forbids erasing this subject's data`,
+          );
+        }
+      }
+      // Flush first, so the values being deleted sit in table files at a deeper level than the
+      // deletions will; the second compaction below then merges them away (spec/records.md).
+      await st.compact();
+      const out: { tenant_id: string; records_erased: number; log: SubmittedRecord }[] = [];
+      for (const [tenant, r] of rows) {
+        const ops: SideOp[] = [st.del(st.keys, subjectPrefix(tag, tenant))];
+        for (const k of r.subjectKeys) ops.push(st.del(st.subjects, k));
+        for (const id of r.records) {
+          ops.push(st.del(st.bodies, id));
+          const meta = await st.getMeta(id);
+          if (meta !== undefined) {
+            ops.push(
+              st.put(st.meta, id, json({ ...meta, tag: null, state: 'erased', erased_at_ms: this.now() })),
+            );
+          }
+        }
+        const log = await this.appendSystem(
+          {
+            tenant_id: tenant,
+            action: 'subject_erased',
+            actor_id: actor.name,
+            actor_type: 'admin',
+            resource_type: 'data_subject',
+            resource_id: tagHex,
+            details: {
+              subject_tag: tagHex,
+              records_erased: r.records.length,
+              record_ids: r.records.slice(0, 1000),
+            },
+          },
+          ops,
+        );
+        this.keys.forget(tag, tenant);
+        out.push({ tenant_id: tenant, records_erased: r.records.length, log });
+      }
+      await st.compact();
+      return { subject_tag: tagHex, tenants: out };
+    });
+  }
+
+  /** The tenants in which `tag` has a key or records. */
+  private async tenantsOf(tag: Uint8Array): Promise<string[]> {
+    const found = new Set<string>();
+    for (const table of [this.store.keys, this.store.subjects]) {
+      for await (const k of table.keys({ gte: tag, lt: prefixEnd(tag) })) {
+        const key = k as Uint8Array;
+        const len = key[tag.length]!;
+        found.add(new TextDecoder().decode(key.subarray(tag.length + 1, tag.length + 1 + len)));
+      }
+    }
+    return [...found];
+  }
+
+  /** The tenant an admin operation applies to: the token's, or the one asked by a global token. */
+  private scopeTenant(asked: string | undefined, actor: Actor): string | undefined {
+    if (actor.tenant !== undefined) {
+      if (asked !== undefined && asked !== actor.tenant) {
+        throw new AuditlogError('FORBIDDEN', `tenant_id: this token may only act on tenant ${actor.tenant}`);
+      }
+      return actor.tenant;
+    }
+    return asked;
+  }
+
+  /** Records the reindex point and nothing else; the log is closed by its owner. */
+  async close(): Promise<void> {
+    await this.reindex();
+  }
+
+  /** The committed archive bundles. */
+  async archives(): Promise<ArchiveEntry[]> {
+    const out: ArchiveEntry[] = [];
+    for await (const [, v] of this.store.archives.iterator()) out.push(fromJson<ArchiveEntry>(v));
+    return out;
+  }
+}
+
+/** The leaf, if these bytes are a record leaf; null for any other entry. */
+export function tryParseLeaf(entry: Uint8Array): RecordLeaf | null {
+  // Cheap pre-check: every v1 leaf is canonical JSON, so it starts with `{"` and names the schema.
+  if (entry[0] !== 0x7b || entry[1] !== 0x22) return null;
+  try {
+    return parseLeaf(entry);
+  } catch {
+    return null;
+  }
+}
+
+function concatBytes(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
+}

@@ -1,0 +1,174 @@
+import type { AbstractSublevel } from 'abstract-level';
+import type { LogDB } from '../storage/level-store.js';
+import type { SideOp } from '../storage/store.js';
+
+/**
+ * The records layer's tables, all sublevels of the log's database named `rec-*`
+ * (spec/records.md, "Storage"). Keys are binary; numbers are 8-byte big-endian so that byte
+ * order is numeric order. Values are UTF-8 JSON unless said otherwise. Nothing here holds a
+ * personal value in clear: bodies and subject keys are encrypted, subjects appear as tags.
+ */
+export type Table = AbstractSublevel<LogDB, Uint8Array | string, Uint8Array, Uint8Array>;
+
+/** What the layer knows about one record besides its leaf. */
+export interface RecordMeta {
+  tenant: string;
+  /** Hex subject tag of the record's data subject; null when it has none or after erasure. */
+  tag: string | null;
+  logged_at_ms: number;
+  hot_until_ms: number;
+  retain_until_ms: number;
+  /** hot: body in the hot store; archived: moved to `archive`; erased: body destroyed. */
+  state: 'hot' | 'archived' | 'erased';
+  has_body: boolean;
+  archive?: string;
+  erased_at_ms?: number;
+}
+
+/** A legal hold: on a whole tenant, or on one subject (in one tenant or, tenant null, all). */
+export interface Hold {
+  id: string;
+  tenant_id: string | null;
+  subject_tag: string | null;
+  placed_at_ms: number;
+  placed_by: string;
+}
+
+/** An archive bundle the retention job wrote and committed. */
+export interface ArchiveEntry {
+  name: string;
+  tenant: string;
+  first_index: number;
+  last_index: number;
+  count: number;
+  sha256: string;
+  retain_until_ms: number;
+  record_ids: string[];
+  subject_tags: string[];
+  /** active, or deleting: the deletion is logged and the file is being removed. */
+  state: 'active' | 'deleting';
+}
+
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+
+export function u64(n: bigint | number): Uint8Array {
+  const b = new Uint8Array(8);
+  new DataView(b.buffer).setBigUint64(0, BigInt(n));
+  return b;
+}
+
+export function readU64(b: Uint8Array): bigint {
+  return new DataView(b.buffer, b.byteOffset, b.byteLength).getBigUint64(0);
+}
+
+export function json(v: unknown): Uint8Array {
+  return enc.encode(JSON.stringify(v));
+}
+
+export function fromJson<T>(b: Uint8Array): T {
+  return JSON.parse(dec.decode(b)) as T;
+}
+
+export function concat(...parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
+
+/** `tag || len(tenant) || tenant`: the prefix of a subject's rows in one tenant. */
+export function subjectPrefix(tag: Uint8Array, tenant: string): Uint8Array {
+  const t = enc.encode(tenant);
+  return concat(tag, Uint8Array.of(t.length), t);
+}
+
+/** The smallest key greater than every key with this prefix (for `lt` bounds). */
+export function prefixEnd(prefix: Uint8Array): Uint8Array {
+  const end = new Uint8Array(prefix);
+  for (let i = end.length - 1; i >= 0; i--) {
+    if (end[i]! < 0xff) {
+      end[i]!++;
+      return end.subarray(0, i + 1);
+    }
+  }
+  return concat(prefix, Uint8Array.of(0xff));
+}
+
+export class RecordStore {
+  /** record_id -> encrypted body blob. */
+  readonly bodies: Table;
+  /** record_id -> RecordMeta. */
+  readonly meta: Table;
+  /** subjectPrefix(tag, tenant) -> wrapped subject key. */
+  readonly keys: Table;
+  /** subjectPrefix(tag, tenant) || record_id -> empty: the records of a subject. */
+  readonly subjects: Table;
+  /** u64(hot_until_ms) || record_id -> empty: the records still in the hot store, by due time. */
+  readonly hot: Table;
+  /** record_id -> u64(index): where a record's leaf is in the log. */
+  readonly index: Table;
+  /** hold id -> Hold. */
+  readonly holds: Table;
+  /** archive name -> ArchiveEntry. */
+  readonly archives: Table;
+  /** `reindexed` -> u64(tree size up to which `index` is complete). */
+  readonly state: Table;
+
+  constructor(readonly db: LogDB) {
+    const sub = (name: string) =>
+      db.sublevel<Uint8Array | string, Uint8Array>(`rec-${name}`, {
+        keyEncoding: 'view',
+        valueEncoding: 'view',
+      }) as Table;
+    this.bodies = sub('bodies');
+    this.meta = sub('meta');
+    this.keys = sub('keys');
+    this.subjects = sub('subjects');
+    this.hot = sub('hot');
+    this.index = sub('index');
+    this.holds = sub('holds');
+    this.archives = sub('archives');
+    this.state = sub('state');
+  }
+
+  put(table: Table, key: Uint8Array | string, value: Uint8Array): SideOp {
+    return { type: 'put', sublevel: table, key: typeof key === 'string' ? enc.encode(key) : key, value };
+  }
+
+  del(table: Table, key: Uint8Array | string): SideOp {
+    return { type: 'del', sublevel: table, key: typeof key === 'string' ? enc.encode(key) : key };
+  }
+
+  async get(table: Table, key: Uint8Array | string): Promise<Uint8Array | undefined> {
+    return table.get(typeof key === 'string' ? enc.encode(key) : key);
+  }
+
+  async getMeta(recordId: string): Promise<RecordMeta | undefined> {
+    const v = await this.get(this.meta, recordId);
+    return v === undefined ? undefined : fromJson<RecordMeta>(v);
+  }
+
+  async getIndex(recordId: string): Promise<bigint | undefined> {
+    const v = await this.get(this.index, recordId);
+    return v === undefined ? undefined : readU64(v);
+  }
+
+  /** Commits `ops` atomically and durably. */
+  async write(ops: SideOp[]): Promise<void> {
+    if (ops.length > 0) await this.db.batch(ops, { sync: true });
+  }
+
+  /**
+   * Compacts every `rec-*` table (memtable flushed, write-ahead log rotated, all levels merged),
+   * so deleted values are gone from the files of the data directory.
+   */
+  async compact(): Promise<void> {
+    // classic-level has compactRange; the `level` type (shared with browser-level) does not say so.
+    const db = this.db as unknown as { compactRange(start: Uint8Array, end: Uint8Array): Promise<void> };
+    await db.compactRange(enc.encode('!rec-'), enc.encode('!rec.'));
+  }
+}

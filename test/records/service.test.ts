@@ -1,0 +1,183 @@
+import fs from 'node:fs';
+import { afterEach, describe, expect, it } from 'vitest';
+import { decodeBase64 } from '../../src/note/encoding.js';
+import { parseLeaf } from '../../src/records/leaf.js';
+import { parseRecord } from '../../src/records/schema.js';
+import type { Actor } from '../../src/records/service.js';
+import { subjectPrefix } from '../../src/records/store.js';
+import { exampleRecord } from './fixtures.js';
+import { errorCode, filesContaining, openLayer, verifyReceiptJSON } from './helpers.js';
+
+const submitterA: Actor = { role: 'submitter', name: 'agent-a', tenant: 'tnt_acme' };
+const submitterB: Actor = { role: 'submitter', name: 'agent-b', tenant: 'tnt_beta' };
+const auditorA: Actor = { role: 'auditor', name: 'auditor-alice', tenant: 'tnt_acme' };
+const auditorB: Actor = { role: 'auditor', name: 'auditor-bob', tenant: 'tnt_beta' };
+const admin: Actor = { role: 'admin', name: 'root' };
+
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  while (cleanups.length > 0) await cleanups.pop()!();
+});
+
+async function layer(retention?: unknown) {
+  const l = await openLayer(undefined, retention);
+  cleanups.push(async () => {
+    await l.close().catch(() => {});
+    fs.rmSync(l.dir, { recursive: true, force: true });
+  });
+  return l;
+}
+
+function recordWith(marker: string, over: Record<string, unknown> = {}) {
+  return parseRecord({
+    ...exampleRecord(),
+    input: { user_message: `question ${marker}` },
+    output: { final_text: `answer ${marker}` },
+    ...over,
+  });
+}
+
+describe('RecordService', () => {
+  it('appends a record whose leaf holds no personal data and whose receipt verifies', async () => {
+    const { log, svc, dir } = await layer();
+    const [r] = await svc.submit([parseRecord(exampleRecord())], submitterA);
+    verifyReceiptJSON(r!, log.vkey, r!.entry);
+    const leaf = parseLeaf(decodeBase64(r!.entry));
+    expect(leaf.record_id).toBe(r!.record_id);
+    expect(leaf.logged_at).toBe('2026-05-16T14:23:19.000Z');
+    await log.close();
+    // Nothing personal in clear anywhere under the data directory (tables, WAL, key files).
+    for (const secret of [
+      'patient-7731',
+      'How much will my next bill be?',
+      'Your next bill, due 2026-06-12',
+    ]) {
+      expect(filesContaining(dir, secret)).toEqual([]);
+    }
+  });
+
+  it('refuses another tenant, reserved actions and unknown retention classes, writing nothing', async () => {
+    const { svc, log } = await layer();
+    const size = log.latest().size;
+    expect(await errorCode(svc.submit([parseRecord(exampleRecord())], submitterB))).toBe('FORBIDDEN');
+    const reserved = parseRecord({ ...exampleRecord(), action: 'subject_erased' });
+    expect(await errorCode(svc.submit([reserved], submitterA))).toBe('BAD_REQUEST');
+    const star = parseRecord({ ...exampleRecord(), tenant_id: '*' });
+    expect(await errorCode(svc.submit([star], admin))).toBe('BAD_REQUEST');
+    const domain = parseRecord({ ...exampleRecord(), compliance_domains: ['nope'] });
+    expect(await errorCode(svc.submit([domain], submitterA))).toBe('BAD_REQUEST');
+    expect(log.latest().size).toBe(size);
+  });
+
+  it('audited read: cleartext, verified fields, fresh proof, and a data_accessed record naming the auditor', async () => {
+    const { svc, log } = await layer();
+    const [r] = await svc.submit([parseRecord(exampleRecord())], submitterA);
+    const read = await svc.read(BigInt(r!.index), auditorA);
+    expect(read.status).toBe('hot');
+    expect(read.record).toEqual(exampleRecord());
+    expect(read.fields.map((f) => f.status)).toEqual(['verified', 'verified', 'verified']);
+    verifyReceiptJSON({ ...read.proof }, log.vkey, read.entry);
+    expect(read.proof.tree_size).toBeGreaterThan(read.access.index);
+    const access = parseLeaf(decodeBase64(read.access.entry));
+    expect(access.record).toMatchObject({
+      action: 'data_accessed',
+      actor_id: 'auditor-alice',
+      tenant_id: 'tnt_acme',
+      resource_id: r!.record_id,
+    });
+    expect(JSON.stringify(access)).not.toContain('patient-7731');
+    // The access record is itself a record (without a body) that an auditor can read.
+    expect((await svc.read(BigInt(read.access.index), auditorA)).status).toBe('no_personal_data');
+  });
+
+  it('isolates tenants and refuses entries that are not records', async () => {
+    const { svc, log } = await layer();
+    const [r] = await svc.submit([parseRecord(exampleRecord())], submitterA);
+    expect(await errorCode(svc.read(BigInt(r!.index), auditorB))).toBe('FORBIDDEN');
+    const raw = await log.append(decodeBase64(r!.entry)); // the same leaf bytes, as a raw entry
+    expect(await errorCode(svc.read(raw.index, auditorA))).toBe('NOT_FOUND');
+    expect(await errorCode(svc.read(999n, auditorA))).toBe('NOT_FOUND');
+  });
+
+  it('erases a subject: key and ciphertexts gone from every file, receipts still valid, reads say erased', async () => {
+    const { svc, log, dir } = await layer();
+    const marker = `MARKER-${Date.now()}`;
+    const erased = await svc.submit([recordWith(marker), recordWith(`${marker}-2`)], submitterA);
+    const [other] = await svc.submit([recordWith('keep', { user_id: 'patient-9' })], submitterA);
+    const bodyBefore = await svc.store.get(svc.store.bodies, erased[0]!.record_id);
+    expect(bodyBefore).toBeDefined();
+    const keyRow = subjectPrefix(svc.tagOf('patient-7731'), 'tnt_acme');
+    const wrappedKey = await svc.store.get(svc.store.keys, keyRow);
+    expect(wrappedKey).toBeDefined();
+    const result = await svc.erase('patient-7731', undefined, admin);
+    expect(result.tenants).toMatchObject([{ tenant_id: 'tnt_acme', records_erased: 2 }]);
+    const erasure = parseLeaf(decodeBase64(result.tenants[0]!.log.entry));
+    expect(erasure.record.action).toBe('subject_erased');
+    expect(JSON.stringify(erasure)).not.toContain('patient-7731');
+
+    const read = await svc.read(BigInt(erased[0]!.index), auditorA);
+    expect(read.status).toBe('erased');
+    expect(read.record.user_id).toBeUndefined();
+    expect(read.fields.every((f) => f.status === 'erased')).toBe(true);
+    expect((await svc.read(BigInt(other!.index), auditorA)).record.user_id).toBe('patient-9');
+    for (const r of [...erased, other!]) verifyReceiptJSON(r, log.vkey, r.entry);
+    expect(await errorCode(svc.erase('patient-7731', undefined, admin))).toBe('NOT_FOUND');
+
+    await log.close();
+    expect(filesContaining(dir, marker)).toEqual([]);
+    // The ciphertext itself is gone from the files too (compaction), not only unreadable.
+    expect(filesContaining(dir, bodyBefore!.subarray(13, 45))).toEqual([]);
+    expect(filesContaining(dir, wrappedKey!.subarray(13, 45))).toEqual([]);
+  });
+
+  it('a legal hold blocks erasure until lifted, and hold changes are logged with the subject as a tag', async () => {
+    const { svc } = await layer();
+    await svc.submit([recordWith('held')], submitterA);
+    const { hold, log: placed } = await svc.placeHold({ subject: 'patient-7731' }, admin);
+    const placedLeaf = new TextDecoder().decode(decodeBase64(placed.entry));
+    expect(placedLeaf).toContain(hold.subject_tag!);
+    expect(placedLeaf).not.toContain('patient-7731');
+    expect(await errorCode(svc.erase('patient-7731', undefined, admin))).toBe('LEGAL_HOLD');
+    const tenantAdmin: Actor = { role: 'admin', name: 'acme-admin', tenant: 'tnt_acme' };
+    const { hold: tenantHold } = await svc.placeHold({}, tenantAdmin);
+    expect(tenantHold.tenant_id).toBe('tnt_acme');
+    await svc.liftHold(hold.id, admin);
+    expect(await errorCode(svc.erase('patient-7731', undefined, tenantAdmin))).toBe('LEGAL_HOLD');
+    expect(await errorCode(svc.liftHold(tenantHold.id, { ...tenantAdmin, tenant: 'tnt_beta' }))).toBe(
+      'FORBIDDEN',
+    );
+    await svc.liftHold(tenantHold.id, tenantAdmin);
+    expect(await errorCode(svc.liftHold(tenantHold.id, admin))).toBe('NOT_FOUND');
+    expect((await svc.erase('patient-7731', undefined, tenantAdmin)).tenants[0]!.records_erased).toBe(1);
+  });
+
+  it('keys subjects per tenant: erasing in one tenant leaves the other', async () => {
+    const { svc } = await layer();
+    const [a] = await svc.submit([recordWith('in-a')], submitterA);
+    const [b] = await svc.submit([recordWith('in-b', { tenant_id: 'tnt_beta' })], submitterB);
+    await svc.erase('patient-7731', undefined, { role: 'admin', name: 'beta-admin', tenant: 'tnt_beta' });
+    expect((await svc.read(BigInt(a!.index), auditorA)).status).toBe('hot');
+    expect((await svc.read(BigInt(b!.index), auditorB)).status).toBe('erased');
+  });
+
+  it('gives a record with personal fields but no user_id its own subject, record:<id>', async () => {
+    const { svc } = await layer();
+    const rec = recordWith('anon');
+    delete rec.user_id;
+    const [r] = await svc.submit([rec], submitterA);
+    const res = await svc.erase(`record:${r!.record_id}`, undefined, admin);
+    expect(res.tenants[0]!.records_erased).toBe(1);
+  });
+
+  it('survives a restart: keys, holds and the index come back', async () => {
+    const { svc, log, dir, close } = await layer();
+    const [r] = await svc.submit([parseRecord(exampleRecord())], submitterA);
+    await svc.placeHold({ tenant_id: 'tnt_acme' }, admin);
+    void log;
+    await close();
+    const again = await openLayer(dir);
+    cleanups.push(() => again.close());
+    expect((await again.svc.read(BigInt(r!.index), auditorA)).fields.every((f) => f.verified)).toBe(true);
+    expect(again.svc.listHolds(admin)).toHaveLength(1);
+  });
+});
