@@ -1,0 +1,227 @@
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { AuditlogError } from '../../src/errors.js';
+import { formatTilePath, splitTile, TILE_WIDTH } from '../../src/merkle/tiles.js';
+import { verifyConsistency, verifyInclusion } from '../../src/merkle/verify.js';
+import { openCheckpoint } from '../../src/note/checkpoint.js';
+import { parseVerifierKey } from '../../src/note/keys.js';
+import { withLatency } from '../../src/note/signer.js';
+import { Log } from '../../src/sequencer/log.js';
+import type { Receipt } from '../../src/sequencer/receipt.js';
+import type { LogState, LogStore } from '../../src/storage/store.js';
+import { tempDir } from '../helpers/server.js';
+import * as model from '../merkle/model.js';
+
+const dirs: string[] = [];
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+function newDir(): string {
+  const d = tempDir();
+  dirs.push(d);
+  return join(d, 'log');
+}
+const entry = (i: number) => new TextEncoder().encode(`entry number ${i}`);
+const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
+
+function checkReceipt(r: Receipt, vkey: string) {
+  const { checkpoint } = openCheckpoint(r.checkpoint, parseVerifierKey(vkey));
+  expect(checkpoint.size).toBe(r.tree_size);
+  verifyInclusion(r.index, r.tree_size, r.leaf_hash, r.inclusion_proof, checkpoint.root);
+}
+
+async function appendAll(log: Log, from: number, to: number, burst: number): Promise<Receipt[]> {
+  const out: Receipt[] = [];
+  for (let i = from; i < to; i += burst) {
+    const batch = [];
+    for (let j = i; j < Math.min(to, i + burst); j++) batch.push(log.append(entry(j)));
+    out.push(...(await Promise.all(batch)));
+  }
+  return out;
+}
+
+describe('Log on a real LevelDB', () => {
+  it('a new log serves a signed checkpoint of size 0', async () => {
+    const log = await Log.open({ dir: newDir(), origin: 'example.com/empty' });
+    const { checkpoint } = openCheckpoint(log.latest().note, parseVerifierKey(log.vkey));
+    expect(checkpoint.size).toBe(0n);
+    expect(hex(checkpoint.root)).toBe('e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855');
+    await log.close();
+  });
+
+  it('matches the naive model: roots, receipts, tiles, bundles, proofs, across restarts', async () => {
+    const dir = newDir();
+    let log = await Log.open({ dir, origin: 'example.com/model', maxBatchSize: 37 });
+    const seen: LogState[] = [];
+    log.onCommit((s) => seen.push(s));
+    const receipts = await appendAll(log, 0, 700, 90);
+    const leaves = Array.from({ length: 700 }, (_, i) => model.leafHash(entry(i)));
+    expect(log.latest().size).toBe(700n);
+    expect(hex(log.latest().root)).toBe(hex(model.mth(leaves)));
+    for (const r of receipts) {
+      checkReceipt(r, log.vkey);
+      expect(hex(r.leaf_hash)).toBe(hex(leaves[Number(r.index)]!));
+    }
+    // Batches never exceed the maximum, and every published checkpoint is consistent with the last.
+    expect(seen.length).toBeGreaterThanOrEqual(Math.ceil(700 / 37));
+    await log.close();
+
+    log = await Log.open({ dir, maxBatchSize: 1000 });
+    expect(hex(log.latest().root)).toBe(hex(model.mth(leaves)));
+    const more = await appendAll(log, 700, 1300, 250);
+    for (let i = 700; i < 1300; i++) leaves.push(model.leafHash(entry(i)));
+    for (const r of more) checkReceipt(r, log.vkey);
+    const size = 1300n;
+    expect(hex(log.latest().root)).toBe(hex(model.mth(leaves)));
+    for (const s of seen) {
+      const proof = await log.consistencyProof(s.size, size);
+      expect(proof.map(hex)).toEqual(model.consistency(Number(s.size), leaves).map(hex));
+      verifyConsistency(s.size, size, proof, s.root, log.latest().root);
+    }
+    for (const [i, n] of [
+      [0, 1],
+      [5, 700],
+      [255, 256],
+      [256, 257],
+      [699, 1300],
+      [1299, 1300],
+      [1000, 1001],
+    ] as const) {
+      const proof = await log.inclusionProof(BigInt(i), BigInt(n));
+      expect(proof.map(hex)).toEqual(model.path(i, leaves.slice(0, n)).map(hex));
+      expect(hex(await log.rootAt(BigInt(n)))).toBe(hex(model.mth(leaves.slice(0, n))));
+    }
+    // Level-0 tiles hold the leaf hashes; level-1 tiles the roots of full level-0 tiles.
+    for (let t = 0; t * TILE_WIDTH < 1300; t++) {
+      const width = Math.min(TILE_WIDTH, 1300 - t * TILE_WIDTH);
+      const tile = await log.readTile(0, BigInt(t), width);
+      expect(splitTile(tile!).map(hex)).toEqual(leaves.slice(t * 256, t * 256 + width).map(hex));
+      const bundle = await log.readBundle(BigInt(t), width);
+      expect(bundle).toBeDefined();
+    }
+    const l1 = splitTile((await log.readTile(1, 0n, 5))!);
+    for (let j = 0; j < 5; j++)
+      expect(hex(l1[j]!)).toBe(hex(model.mth(leaves.slice(j * 256, (j + 1) * 256))));
+    expect(await log.readTile(1, 0n, 6)).toBeUndefined();
+    const got = await log.entries(250n, 530n);
+    expect(got.map((e) => new TextDecoder().decode(e))).toEqual(
+      Array.from({ length: 280 }, (_, k) => `entry number ${250 + k}`),
+    );
+    expect(formatTilePath(0, 5n)).toBe('tile/0/005');
+    // get-proof-by-hash's index (written in the background) finds entries.
+    await log.close();
+    log = await Log.open({ dir });
+    expect(await log.indexOfLeafHash(leaves[1234]!)).toBe(1234n);
+    await log.close();
+  });
+
+  it('rejects oversized entries and a full queue with the right codes', async () => {
+    const log = await Log.open({
+      dir: newDir(),
+      origin: 'example.com/limits',
+      maxQueue: 5,
+      maxEntrySize: 100,
+    });
+    await expect(log.append(new Uint8Array(101))).rejects.toMatchObject({ code: 'TOO_LARGE' });
+    const ps = Array.from({ length: 20 }, (_, i) => log.append(entry(i)));
+    const results = await Promise.allSettled(ps);
+    const overloaded = results.filter(
+      (r) => r.status === 'rejected' && (r.reason as AuditlogError).code === 'OVERLOADED',
+    );
+    expect(overloaded.length).toBe(15);
+    expect(results.filter((r) => r.status === 'fulfilled').length).toBe(5);
+    await log.close();
+    await expect(log.append(entry(1))).rejects.toMatchObject({ code: 'CLOSED' });
+  });
+});
+
+/** A store whose commit fails on demand: before writing, or after writing (an fsync that errs late). */
+function faultyStore(mode: { fail: 'none' | 'before' | 'after' }) {
+  return (s: LogStore): LogStore => ({
+    readMeta: () => s.readMeta(),
+    writeMeta: (m) => s.writeMeta(m),
+    readState: () => s.readState(),
+    readTile: (l, i) => s.readTile(l, i),
+    readBundle: (i) => s.readBundle(i),
+    readBundleChunks: (i) => s.readBundleChunks(i),
+    close: () => s.close(),
+    async commit(b) {
+      if (mode.fail === 'before') throw new Error('injected: write refused');
+      await s.commit(b);
+      if (mode.fail === 'after') throw new Error('injected: fsync reported failure');
+    },
+  });
+}
+
+describe('fault injection on the commit path', () => {
+  for (const where of ['before', 'after', 'signer'] as const) {
+    it(`a failure ${where === 'signer' ? 'in the signer' : `${where} the write`} acknowledges nothing and the log recovers`, async () => {
+      const dir = newDir();
+      const mode = { fail: 'none' as 'none' | 'before' | 'after' };
+      let signerFails = false;
+      const first = await Log.open({ dir, origin: 'example.com/faults' });
+      const signer = first.signer;
+      await first.close();
+      const flaky = {
+        name: signer.name,
+        publicKey: signer.publicKey,
+        sign: async (m: Uint8Array) => {
+          if (signerFails) throw new Error('injected: KMS unavailable');
+          return signer.sign(m);
+        },
+      };
+      const log = await Log.open({ dir, wrapStore: faultyStore(mode), signer: flaky, maxBatchSize: 10 });
+      const published: LogState[] = [];
+      log.onCommit((s) => published.push(s));
+      const good = await appendAll(log, 0, 25, 25);
+      if (where === 'signer') signerFails = true;
+      else mode.fail = where;
+      const failed = await Promise.allSettled(
+        Array.from({ length: 15 }, (_, i) => log.append(entry(100 + i))),
+      );
+      for (const r of failed) {
+        expect(r.status).toBe('rejected');
+        expect((r as PromiseRejectedResult).reason).toBeInstanceOf(AuditlogError);
+      }
+      signerFails = false;
+      mode.fail = 'none';
+      const later = await appendAll(log, 200, 230, 30);
+      // Every receipt ever answered verifies, and every published checkpoint is consistent with the last.
+      for (const r of [...good, ...later]) checkReceipt(r, log.vkey);
+      const final = log.latest();
+      for (const s of published)
+        verifyConsistency(
+          s.size,
+          final.size,
+          await log.consistencyProof(s.size, final.size),
+          s.root,
+          final.root,
+        );
+      // "after": the batch reached the disk, so it is in the log although nobody was answered.
+      expect(final.size).toBe(where === 'after' ? 25n + 15n + 30n : 25n + 30n);
+      await log.close();
+      const reopened = await Log.open({ dir });
+      expect(hex(reopened.latest().root)).toBe(hex(final.root));
+      for (const r of later) {
+        const proof = await reopened.inclusionProof(r.index, final.size);
+        verifyInclusion(r.index, final.size, r.leaf_hash, proof, final.root);
+      }
+      await reopened.close();
+    });
+  }
+
+  it('a slow signer (remote KMS) still commits one checkpoint per batch, and batches grow with load', async () => {
+    const dir = newDir();
+    const base = await Log.open({ dir, origin: 'example.com/kms' });
+    const signer = withLatency(base.signer, 20);
+    await base.close();
+    const log = await Log.open({ dir, signer, maxBatchSize: 4096 });
+    let commits = 0;
+    log.onCommit(() => commits++);
+    const rs = await appendAll(log, 0, 2000, 2000);
+    for (const r of rs.slice(0, 50)) checkReceipt(r, log.vkey);
+    expect(commits).toBeLessThan(20);
+    await log.close();
+  });
+});
