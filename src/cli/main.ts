@@ -11,6 +11,8 @@ const COMMANDS: Record<string, () => Promise<{ run(argv: string[]): Promise<numb
   prove: () => import('./prove.js'),
   consistency: () => import('./consistency.js'),
   get: () => import('./get.js'),
+  witness: () => import('./witness.js'),
+  monitor: () => import('./monitor.js'),
 };
 
 const USAGE = `usage: auditlog <command> [options]
@@ -24,6 +26,8 @@ commands:
   prove     --log URL (--index N | --hash H) [--size N] [--vkey VKEY]    print an inclusion proof
   consistency --log URL --from M [--to N] [--vkey VKEY]                  print and check a consistency proof
   get       --log URL --range A:B [--vkey VKEY]                          stream entries as JSON lines
+  witness   --data DIR --name NAME --log VKEY[=URL] [--peer URL] [--alert-webhook URL]   run a witness
+  monitor   --log VKEY=URL [--data DIR] [--alert-webhook URL] [--once]   follow and audit a log
 ${'' /* further commands are listed by their own modules */}
 Run 'auditlog <command> --help' for a command's options.
 `;

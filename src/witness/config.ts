@@ -1,0 +1,105 @@
+/**
+ * Parsers of the witness, monitor and log-side flags that name a log or a witness:
+ *   --log VKEY[=URL]     a log by its verifier key (type 0x01), optionally where to poll it
+ *   --witness URL=VKEY   a witness by its submission URL and verifier key (type 0x04)
+ *   --peer URL           another witness to gossip with
+ * Strict: keys must parse, URLs must be absolute http(s) without credentials, fragments or queries.
+ */
+import { AuditlogError } from '../errors.js';
+import {
+  parseVerifierKey,
+  SIG_TYPE_COSIGNATURE_V1,
+  SIG_TYPE_ED25519,
+  type VerifierKey,
+} from '../note/keys.js';
+
+function bad(message: string): never {
+  throw new AuditlogError('BAD_REQUEST', message);
+}
+
+/**
+ * Checks an http(s) base URL and returns it without a trailing slash.
+ * @throws AuditlogError('BAD_REQUEST')
+ */
+export function parseBaseUrl(s: string, what = 'URL'): string {
+  let u: URL;
+  try {
+    u = new URL(s);
+  } catch {
+    return bad(`${what} ${JSON.stringify(s)} is not a URL`);
+  }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') bad(`${what} must be http or https`);
+  if (u.username !== '' || u.password !== '') bad(`${what} must not carry credentials`);
+  if (u.search !== '' || u.hash !== '' || s.includes('?') || s.includes('#')) {
+    bad(`${what} must not have a query or fragment`);
+  }
+  return s.replace(/\/+$/, '');
+}
+
+function keyOfType(s: string, type: number, what: string): VerifierKey {
+  let k: VerifierKey;
+  try {
+    k = parseVerifierKey(s);
+  } catch (e) {
+    return bad(`${what}: ${(e as Error).message}`);
+  }
+  if (k.type !== type) bad(`${what} must have signature type 0x0${type}`);
+  return k;
+}
+
+/**
+ * Checks a webhook URL: absolute http(s), no credentials or fragment (a query is allowed).
+ * @throws AuditlogError('BAD_REQUEST')
+ */
+export function parseWebhookUrl(s: string): string {
+  let u: URL;
+  try {
+    u = new URL(s);
+  } catch {
+    return bad(`webhook ${JSON.stringify(s)} is not a URL`);
+  }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') bad('webhook must be http or https');
+  if (u.username !== '' || u.password !== '' || u.hash !== '')
+    bad('webhook must not carry credentials or a fragment');
+  return s;
+}
+
+/**
+ * Parses `VKEY` or `VKEY=URL`. A vkey is `<name>+<8 hex>+<44 base64 chars>` (33 bytes, so no
+ * padding): the URL starts right after it.
+ * @throws AuditlogError('BAD_REQUEST')
+ */
+export function parseLogFlag(s: string): { key: VerifierKey; url?: string } {
+  const p1 = s.indexOf('+');
+  const p2 = p1 < 0 ? -1 : s.indexOf('+', p1 + 1);
+  if (p2 < 0) bad('--log wants VKEY[=URL]');
+  const end = p2 + 1 + 44;
+  const key = keyOfType(s.slice(0, end), SIG_TYPE_ED25519, '--log key');
+  if (end === s.length) return { key };
+  if (s[end] !== '=') bad('--log wants VKEY[=URL]');
+  return { key, url: parseBaseUrl(s.slice(end + 1), '--log URL') };
+}
+
+/**
+ * Parses `URL=VKEY` (the vkey is everything after the last '=' that leaves a valid vkey).
+ * @throws AuditlogError('BAD_REQUEST')
+ */
+export function parseWitnessFlag(s: string): { url: string; key: VerifierKey } {
+  for (let i = s.indexOf('='); i >= 0; i = s.indexOf('=', i + 1)) {
+    const rest = s.slice(i + 1);
+    if (!/^[^+]+\+[0-9a-f]{8}\+[A-Za-z0-9+/]{44}$/.test(rest)) continue;
+    const key = keyOfType(rest, SIG_TYPE_COSIGNATURE_V1, '--witness key');
+    return { url: parseBaseUrl(s.slice(0, i), '--witness URL'), key };
+  }
+  return bad('--witness wants URL=VKEY');
+}
+
+/**
+ * A positive integer of milliseconds.
+ * @throws AuditlogError('BAD_REQUEST')
+ */
+export function parseMs(s: string | undefined, dflt: number, what: string): number {
+  if (s === undefined) return dflt;
+  if (!/^[1-9][0-9]{0,9}$/.test(s)) bad(`${what} must be a positive integer`);
+  return Number(s);
+}

@@ -1,0 +1,132 @@
+/**
+ * The few HTTP reads a witness or monitor makes of a log or a peer, on undici, with bounded
+ * bodies and timeouts. A network failure or 5xx is `transient` (try again later); a 4xx is an
+ * answer (for a consistency proof: the log cannot give it).
+ */
+import { request } from 'undici';
+import { z } from 'zod';
+import { AuditlogError } from '../errors.js';
+import { decodeBase64 } from '../note/encoding.js';
+
+export interface FetchResult {
+  status: number;
+  contentType: string;
+  body: Uint8Array;
+}
+
+const TIMEOUT_MS = 10_000;
+
+/** Joins a base URL and a path without doubling or dropping the slash. */
+export function joinUrl(base: string, path: string): string {
+  return `${base.replace(/\/+$/, '')}/${path.replace(/^\/+/, '')}`;
+}
+
+/**
+ * GETs `url`, reading at most `maxBytes` of body.
+ * @throws AuditlogError 'TOO_LARGE' (body over the limit), 'INTERNAL' (network failure, with the cause).
+ */
+export async function getBytes(url: string, maxBytes: number): Promise<FetchResult> {
+  let res: Awaited<ReturnType<typeof request>>;
+  try {
+    res = await request(url, { method: 'GET', headersTimeout: TIMEOUT_MS, bodyTimeout: TIMEOUT_MS });
+  } catch (cause) {
+    throw new AuditlogError('INTERNAL', `GET ${url}: ${(cause as Error).message}`, { cause });
+  }
+  const chunks: Uint8Array[] = [];
+  let n = 0;
+  try {
+    for await (const chunk of res.body) {
+      n += (chunk as Uint8Array).length;
+      if (n > maxBytes) {
+        res.body.destroy();
+        throw new AuditlogError('TOO_LARGE', `GET ${url}: body over ${maxBytes} bytes`);
+      }
+      chunks.push(chunk as Uint8Array);
+    }
+  } catch (cause) {
+    if (cause instanceof AuditlogError) throw cause;
+    throw new AuditlogError('INTERNAL', `GET ${url}: ${(cause as Error).message}`, { cause });
+  }
+  const body = new Uint8Array(n);
+  let off = 0;
+  for (const c of chunks) {
+    body.set(c, off);
+    off += c.length;
+  }
+  const ct = res.headers['content-type'];
+  return { status: res.statusCode, contentType: Array.isArray(ct) ? (ct[0] ?? '') : (ct ?? ''), body };
+}
+
+/** Strict UTF-8. @throws AuditlogError('BAD_REQUEST') */
+export function utf8Text(body: Uint8Array): string {
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(body);
+  } catch {
+    throw new AuditlogError('BAD_REQUEST', 'body is not UTF-8');
+  }
+}
+
+/** Largest checkpoint note read from a log or peer. */
+export const MAX_CHECKPOINT_BYTES = 64 * 1024;
+
+/**
+ * Fetches `<log>/checkpoint`.
+ * @returns the note text, or throws: AuditlogError 'INTERNAL' (network, non-200), 'TOO_LARGE',
+ *   'BAD_REQUEST' (not UTF-8).
+ */
+export async function fetchCheckpoint(logUrl: string): Promise<string> {
+  const res = await getBytes(joinUrl(logUrl, 'checkpoint'), MAX_CHECKPOINT_BYTES);
+  if (res.status !== 200) throw new AuditlogError('INTERNAL', `GET checkpoint: status ${res.status}`);
+  return utf8Text(res.body);
+}
+
+const consistencyAnswer = z.strictObject({ consistency: z.array(z.string()).max(64) });
+
+/** The outcome of asking a log for a consistency proof. */
+export type ProofAnswer =
+  | { ok: true; proof: Uint8Array[]; hashes: string[] }
+  /** `refused`: the log answered and cannot give the proof (4xx or a malformed proof). */
+  | { ok: false; refused: boolean; error: string; hashes: string[] };
+
+/**
+ * Asks the log for a consistency proof between `first` and `second` (`/ct/v1/get-sth-consistency`).
+ * Requires 0 < first < second (other proofs are empty and need no request).
+ * Never throws.
+ */
+export async function fetchConsistencyProof(
+  logUrl: string,
+  first: bigint,
+  second: bigint,
+): Promise<ProofAnswer> {
+  const url = joinUrl(logUrl, `ct/v1/get-sth-consistency?first=${first}&second=${second}`);
+  let res: FetchResult;
+  try {
+    res = await getBytes(url, 16 * 1024);
+  } catch (e) {
+    return { ok: false, refused: false, error: (e as Error).message, hashes: [] };
+  }
+  if (res.status >= 500 || res.status === 429) {
+    return { ok: false, refused: false, error: `log answered ${res.status}`, hashes: [] };
+  }
+  if (res.status !== 200) {
+    const text = new TextDecoder().decode(res.body.subarray(0, 512));
+    return {
+      ok: false,
+      refused: true,
+      error: `log cannot give the proof: ${res.status} ${text}`.trim(),
+      hashes: [],
+    };
+  }
+  let hashes: string[];
+  try {
+    hashes = consistencyAnswer.parse(JSON.parse(utf8Text(res.body))).consistency;
+  } catch {
+    return { ok: false, refused: true, error: 'log answered a malformed consistency proof', hashes: [] };
+  }
+  try {
+    const proof = hashes.map((h) => decodeBase64(h, 'BAD_PROOF', 'proof hash'));
+    return { ok: true, proof, hashes };
+  } catch (e) {
+    return { ok: false, refused: true, error: (e as Error).message, hashes };
+  }
+}

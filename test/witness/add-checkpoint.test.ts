@@ -1,0 +1,170 @@
+/**
+ * C2SP tlog-witness v1 add-checkpoint against a real witness process: every status code of the
+ * spec, the 409 size body, cosignature verification, the compare-and-swap under concurrency, and
+ * persistence across a restart.
+ */
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseNote } from '../../src/note/note.js';
+import { parseVerifierKey } from '../../src/note/keys.js';
+import { verifyCosignature } from '../../src/note/cosignature.js';
+import { readCosignature } from '../../src/witness/wire.js';
+import { startServer, type TestServer, tempDir } from '../helpers/server.js';
+import { FakeLog } from './fake-log.js';
+import { addCheckpoint, body } from './http.js';
+
+const NAME = 'witness.example/w1';
+
+describe('add-checkpoint (real witness process)', () => {
+  const log = FakeLog.create('example.com/log-a').grow(10);
+  const other = FakeLog.create('example.com/log-b').grow(3);
+  let w: TestServer;
+  const dir = `${tempDir('witness-')}/w`;
+
+  const start = () =>
+    startServer({
+      command: 'witness',
+      dir,
+      args: ['--name', NAME, '--log', log.vkey, '--poll-ms', '600000'],
+    });
+
+  beforeAll(async () => {
+    w = await start();
+  });
+  afterAll(async () => {
+    await w?.stop();
+  });
+
+  it('prints a type 0x04 verifier key and keeps its key file 0600', () => {
+    const key = parseVerifierKey(w.vkey);
+    expect(key.type).toBe(0x04);
+    expect(key.name).toBe(NAME);
+    expect(statSync(join(dir, 'witness.key')).mode & 0o777).toBe(0o600);
+    expect(w.output()).not.toContain('PRIVATE+KEY');
+  });
+
+  it('404 for an unknown origin', async () => {
+    const r = await addCheckpoint(w.url, body(0, [], await other.checkpoint(3)));
+    expect(r.status).toBe(404);
+  });
+
+  it('403 when no signature verifies against the log key', async () => {
+    const impostor = FakeLog.create('example.com/log-a').grow(3);
+    expect((await addCheckpoint(w.url, body(0, [], await impostor.checkpoint(3)))).status).toBe(403);
+    // The right key name and key ID, but the signature does not verify (text altered).
+    const genuine = await log.checkpoint(3);
+    const altered = genuine.replace('\n3\n', '\n4\n');
+    expect((await addCheckpoint(w.url, body(0, [], altered))).status).toBe(403);
+  });
+
+  it('400 for malformed bodies and for old > new', async () => {
+    const cp = await log.checkpoint(3);
+    const cases: Record<string, string | Uint8Array> = {
+      'no-blank-line': `old 0\n${cp.replace('\n\n', '\n')}`,
+      'leading-zero': `old 00\n\n${cp}`,
+      'no-old-line': `\n${cp}`,
+      'old-uppercase': `OLD 0\n\n${cp}`,
+      'old-negative': `old -1\n\n${cp}`,
+      'old-two-spaces': `old  0\n\n${cp}`,
+      'old-over-uint64': `old 18446744073709551616\n\n${cp}`,
+      'proof-not-base64': `old 0\nnot*base64\n\n${cp}`,
+      'proof-short-hash': `old 0\nAAAA\n\n${cp}`,
+      'proof-64-lines': body(
+        0,
+        Array.from({ length: 64 }, () => new Uint8Array(32)),
+        cp,
+      ),
+      'note-unsigned': `old 0\n\n${parseNote(cp).text}`,
+      'not-utf8': new Uint8Array([0x6f, 0x6c, 0x64, 0x20, 0x30, 0x0a, 0x0a, 0xff, 0xfe]),
+      'old-greater-than-new': body(5, [], cp),
+    };
+    for (const [name, b] of Object.entries(cases)) {
+      const r = await addCheckpoint(w.url, b);
+      expect(r.status, name).toBe(400);
+    }
+  });
+
+  it('200 with a valid cosignature for the first checkpoint (old 0)', async () => {
+    const cp = await log.checkpoint(3);
+    const r = await addCheckpoint(w.url, body(0, [], cp));
+    expect(r.status).toBe(200);
+    expect(r.text).toMatch(/^\u2014 witness\.example\/w1 [A-Za-z0-9+/=]+\n$/);
+    const sig = readCosignature(cp, r.text, parseVerifierKey(w.vkey));
+    const { timestamp } = verifyCosignature(parseNote(cp).text, sig, parseVerifierKey(w.vkey));
+    expect(Math.abs(Number(timestamp) - Date.now() / 1000)).toBeLessThan(600);
+  });
+
+  it('409 text/x.tlog.size with the stored size when old is stale', async () => {
+    const cp = await log.checkpoint(5);
+    const r = await addCheckpoint(w.url, body(0, [], cp));
+    expect(r.status).toBe(409);
+    expect(r.type).toBe('text/x.tlog.size');
+    expect(r.text).toBe('3\n');
+    const r2 = await addCheckpoint(w.url, body(4, await log.proof(4, 5), cp));
+    expect(r2.status).toBe(409);
+    expect(r2.text).toBe('3\n');
+  });
+
+  it('422 when the consistency proof does not verify', async () => {
+    const cp = await log.checkpoint(5);
+    const proof = await log.proof(3, 5);
+    const flipped = proof.map((h) => h.slice());
+    flipped[0]![7]! ^= 0x01;
+    expect((await addCheckpoint(w.url, body(3, flipped, cp))).status).toBe(422);
+    expect((await addCheckpoint(w.url, body(3, proof.slice(1), cp))).status).toBe(422);
+    expect((await addCheckpoint(w.url, body(3, [...proof, proof[0]!], cp))).status).toBe(422);
+  });
+
+  it('200 for a consistent extension, then 409 (not a size) for the same size with another root', async () => {
+    const cp5 = await log.checkpoint(5);
+    expect((await addCheckpoint(w.url, body(3, await log.proof(3, 5), cp5))).status).toBe(200);
+    // Same size, same root: cosigned again.
+    expect((await addCheckpoint(w.url, body(5, [], cp5))).status).toBe(200);
+    const fork = log.fork(4).grow(1, 'fork');
+    const forked = await fork.checkpoint(5);
+    const r = await addCheckpoint(w.url, body(5, [], forked));
+    expect(r.status).toBe(409);
+    expect(r.type).not.toContain('text/x.tlog.size');
+    // Two signed checkpoints of size 5 with different roots are evidence: an alert is stored.
+    const alerts = (await (await fetch(`${w.url}/v1/witness/alerts`)).json()) as {
+      alerts: { kind: string; origin: string; checkpoints: string[] }[];
+    };
+    expect(alerts.alerts).toHaveLength(1);
+    expect(alerts.alerts[0]!.kind).toBe('inconsistent');
+    expect(alerts.alerts[0]!.checkpoints).toEqual([cp5, forked]);
+  });
+
+  it('concurrent requests from one old size: exactly one wins, the state never rolls back', async () => {
+    const sizes = [6, 7, 8, 9, 10];
+    const results = await Promise.all(
+      sizes.map(async (n) => addCheckpoint(w.url, body(5, await log.proof(5, n), await log.checkpoint(n)))),
+    );
+    const ok = results.filter((r) => r.status === 200);
+    expect(ok).toHaveLength(1);
+    const winner = sizes[results.indexOf(ok[0]!)]!;
+    for (const r of results.filter((x) => x.status !== 200)) {
+      expect(r.status).toBe(409);
+      expect(r.text).toBe(`${winner}\n`);
+    }
+    const views = (await (await fetch(`${w.url}/v1/witness/checkpoints`)).json()) as {
+      checkpoints: { origin: string; checkpoint: string }[];
+    };
+    expect(views.checkpoints).toHaveLength(1);
+    expect(views.checkpoints[0]!.checkpoint).toContain(`\n${winner}\n`);
+  });
+
+  it('keeps its state and alerts across a restart', async () => {
+    const before = (await (await fetch(`${w.url}/v1/witness/checkpoints`)).json()) as {
+      checkpoints: { checkpoint: string }[];
+    };
+    const size = /\n(\d+)\n/.exec(before.checkpoints[0]!.checkpoint)![1];
+    expect(await w.stop()).toBe(0);
+    w = await start();
+    const r = await addCheckpoint(w.url, body(0, [], await log.checkpoint(3)));
+    expect(r.status).toBe(409);
+    expect(r.text).toBe(`${size}\n`);
+    const alerts = (await (await fetch(`${w.url}/v1/witness/alerts`)).json()) as { alerts: unknown[] };
+    expect(alerts.alerts).toHaveLength(1);
+  });
+});
