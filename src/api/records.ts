@@ -12,9 +12,10 @@
 import { Hono } from 'hono';
 import { z } from 'zod';
 import { AuditlogError } from '../errors.js';
-import { runRetention } from '../records/retention-job.js';
+import { runRetention, startRetentionSchedule } from '../records/retention-job.js';
 import { parseRecordBatch } from '../records/schema.js';
-import type { Actor, RecordService } from '../records/service.js';
+import { type Actor, RecordService } from '../records/service.js';
+import type { Log } from '../sequencer/log.js';
 import { type AuthEnv, requireRole } from './auth.js';
 import { limitBody, readJSON } from './entries-routes.js';
 import { parseUint64Param } from './params.js';
@@ -118,4 +119,27 @@ export function recordRoutes(records: RecordService, tokens: TokenStore): Hono<A
   });
 
   return app;
+}
+
+/**
+ * Opens the record layer on a served log: the service (master key, holds, index catch-up),
+ * its routes to mount under /v1, and the retention schedule (`retention.interval_minutes` of
+ * `<dataDir>/config.json`). `close()` stops the schedule (waiting for a run in progress) and
+ * records the index point; call it before closing the log.
+ */
+export async function openRecordLayer(
+  log: Log,
+  tokens: TokenStore,
+  dataDir: string,
+): Promise<{ mount: { path: string; app: Hono<AuthEnv> }; records: RecordService; close(): Promise<void> }> {
+  const records = await RecordService.open({ log, dataDir });
+  const schedule = startRetentionSchedule(records);
+  return {
+    mount: { path: '/v1', app: recordRoutes(records, tokens) },
+    records,
+    async close() {
+      await schedule.stop();
+      await records.close();
+    },
+  };
 }

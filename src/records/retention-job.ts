@@ -35,6 +35,12 @@ export interface RetentionOptions {
   nowMs: number;
   /** Most records per bundle (default 1000). */
   maxPerBundle?: number;
+  /**
+   * Fault injection for tests: called at the two points where a crash matters (after a bundle
+   * is durable and verified but not committed; after a deletion is logged but before the file
+   * is removed). Throwing there stops the run as a crash would.
+   */
+  faults?: { afterArchiveWritten?: (name: string) => void; afterDeletionLogged?: (name: string) => void };
 }
 
 const enc = new TextEncoder();
@@ -63,7 +69,7 @@ export async function runRetention(svc: RecordService, opts: RetentionOptions): 
   await svc.reindex();
   await recover(svc, report);
   await archiveDue(svc, opts, report);
-  await deleteExpired(svc, opts.nowMs, report);
+  await deleteExpired(svc, opts, report);
   return report;
 }
 
@@ -108,11 +114,11 @@ async function archiveDue(
     list.push({ index, recordId, hotKey: key });
     due.set(meta.tenant, list);
   }
-  for (const [tenant, list] of due) {
+  for (const [tenant, list] of [...due].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
     list.sort((a, b) => (a.index < b.index ? -1 : a.index > b.index ? 1 : 0));
     for (let i = 0; i < list.length; i += max) {
       const chunk = list.slice(i, i + max);
-      report.archived.push(await svc.gate.exclusive(() => archiveChunk(svc, tenant, chunk, opts.nowMs)));
+      report.archived.push(await svc.gate.exclusive(() => archiveChunk(svc, tenant, chunk, opts)));
     }
   }
 }
@@ -121,7 +127,7 @@ async function archiveChunk(
   svc: RecordService,
   tenant: string,
   chunk: { index: bigint; recordId: string; hotKey: Uint8Array }[],
-  nowMs: number,
+  opts: RetentionOptions,
 ): Promise<RetentionReport['archived'][number]> {
   const st = svc.store;
   const latest = svc.log.latest();
@@ -153,7 +159,7 @@ async function archiveChunk(
     format: ARCHIVE_FORMAT,
     origin: svc.log.origin,
     tenant_id: tenant,
-    created_at: new Date(nowMs).toISOString(),
+    created_at: new Date(opts.nowMs).toISOString(),
     first_index: Number(first),
     last_index: Number(last),
     count: records.length,
@@ -175,6 +181,8 @@ async function archiveChunk(
       `archive ${name} failed verification at ${verdict.index}: ${verdict.reason}`,
     );
   }
+  opts.faults?.afterArchiveWritten?.(name);
+
   const entry: ArchiveEntry = {
     name,
     tenant,
@@ -225,8 +233,13 @@ async function archiveChunk(
   };
 }
 
-async function deleteExpired(svc: RecordService, nowMs: number, report: RetentionReport): Promise<void> {
+async function deleteExpired(
+  svc: RecordService,
+  opts: RetentionOptions,
+  report: RetentionReport,
+): Promise<void> {
   const st = svc.store;
+  const nowMs = opts.nowMs;
   for (const a of await svc.archives()) {
     if (a.state !== 'active' || a.retain_until_ms > nowMs) continue;
     const holds = svc.blockingHolds(a.tenant, a.subject_tags);
@@ -263,6 +276,7 @@ async function deleteExpired(svc: RecordService, nowMs: number, report: Retentio
         },
         ops,
       );
+      opts.faults?.afterDeletionLogged?.(a.name);
       await removeFile(svc.retention.archiveDir, a.name);
       await st.write([st.del(st.archives, a.name)]);
     });

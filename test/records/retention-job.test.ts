@@ -1,0 +1,243 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { decodeBase64, encodeBase64 } from '../../src/note/encoding.js';
+import { parseVerifierKey } from '../../src/note/keys.js';
+import { type ArchiveBundle, verifyArchive } from '../../src/records/archive.js';
+import { parseLeaf } from '../../src/records/leaf.js';
+import { runRetention } from '../../src/records/retention-job.js';
+import { parseRecord } from '../../src/records/schema.js';
+import type { Actor } from '../../src/records/service.js';
+import { exampleRecord } from './fixtures.js';
+import { filesContaining, openLayer } from './helpers.js';
+
+const DAY = 86_400_000;
+const admin: Actor = { role: 'admin', name: 'root' };
+const acme: Actor = { role: 'submitter', name: 'agent-a', tenant: 'tnt_acme' };
+const beta: Actor = { role: 'submitter', name: 'agent-b', tenant: 'tnt_beta' };
+const auditor: Actor = { role: 'auditor', name: 'alice' };
+const CONFIG = { tenants: { tnt_acme: 'hipaa' } }; // tnt_beta: the default, soc2 (1 year)
+
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  while (cleanups.length > 0) await cleanups.pop()!();
+});
+
+async function layer() {
+  const l = await openLayer(undefined, CONFIG);
+  cleanups.push(async () => {
+    await l.close().catch(() => {});
+    fs.rmSync(l.dir, { recursive: true, force: true });
+  });
+  return l;
+}
+
+const rec = (tenant: string, marker: string) =>
+  parseRecord({ ...exampleRecord(), tenant_id: tenant, input: { user_message: `msg ${marker}` } });
+
+function bundleBytes(dir: string, name: string): Uint8Array {
+  return new Uint8Array(fs.readFileSync(path.join(dir, 'archive', name)));
+}
+
+describe('retention job', () => {
+  it('archives past the hot period, verifies offline, and deletes only at the end of retention', async () => {
+    const { svc, log, dir, clock } = await layer();
+    const t0 = clock.ms;
+    const a = await svc.submit([rec('tnt_acme', 'A1'), rec('tnt_acme', 'A2')], acme);
+    await log.append(new TextEncoder().encode('a raw entry between records'));
+    const [b] = await svc.submit([rec('tnt_beta', 'B1')], beta);
+    const vkey = parseVerifierKey(log.vkey);
+
+    clock.ms = t0 + 30 * DAY;
+    expect((await runRetention(svc, { nowMs: clock.ms })).archived).toEqual([]);
+
+    clock.ms = t0 + 91 * DAY;
+    const r1 = await runRetention(svc, { nowMs: clock.ms });
+    expect(r1.archived.map((x) => [x.tenant_id, x.count])).toEqual([
+      ['tnt_acme', 2],
+      ['tnt_beta', 1],
+    ]);
+    for (const x of r1.archived) {
+      const v = verifyArchive(bundleBytes(dir, x.name), vkey);
+      expect(v).toMatchObject({ ok: true, count: x.count });
+    }
+    // The bodies left the hot store; reads now come from the archive, still verified.
+    expect(await svc.store.get(svc.store.bodies, a[0]!.record_id)).toBeUndefined();
+    const read = await svc.read(BigInt(a[0]!.index), auditor);
+    expect(read.status).toBe('archived');
+    expect(read.record.input?.user_message).toBe('msg A1');
+    expect(read.fields.every((f) => f.verified)).toBe(true);
+    // The archive holds ciphertext only.
+    expect(filesContaining(path.join(dir, 'archive'), 'msg A1')).toEqual([]);
+
+    // A year and a day later: beta (soc2, 1 year) is deleted and the deletion is logged; acme (hipaa) stays.
+    clock.ms = t0 + 367 * DAY;
+    const sizeBefore = log.latest().size;
+    const r2 = await runRetention(svc, { nowMs: clock.ms });
+    expect(r2.deleted.map((x) => x.tenant_id)).toEqual(['tnt_beta']);
+    expect(fs.existsSync(path.join(dir, 'archive', r1.archived[1]!.name))).toBe(false);
+    expect(fs.existsSync(path.join(dir, 'archive', r1.archived[0]!.name))).toBe(true);
+    const logged = await log.entries(sizeBefore, log.latest().size);
+    const deletion = logged.map((e) => parseLeaf(e)).find((l) => l.record.action === 'archive_deleted');
+    expect(deletion?.record.resource_id).toBe(r1.archived[1]!.name);
+    // The tree is never rewritten: the deleted record's leaf is still there, its receipt still good.
+    expect(Buffer.from((await log.entries(BigInt(b!.index), BigInt(b!.index) + 1n))[0]!)).toEqual(
+      Buffer.from(decodeBase64(b!.entry)),
+    );
+    expect(read.status).toBe('archived');
+
+    // A hold on acme keeps its bundle past retention; lifting it lets the next run delete it.
+    const { hold } = await svc.placeHold({ tenant_id: 'tnt_acme' }, admin);
+    clock.ms = t0 + 7 * 366 * DAY;
+    const r3 = await runRetention(svc, { nowMs: clock.ms });
+    expect(r3.held).toEqual([{ name: r1.archived[0]!.name, tenant_id: 'tnt_acme', holds: [hold.id] }]);
+    expect(r3.deleted).toEqual([]);
+    await svc.liftHold(hold.id, admin);
+    expect((await runRetention(svc, { nowMs: clock.ms })).deleted.map((x) => x.tenant_id)).toEqual([
+      'tnt_acme',
+    ]);
+  });
+
+  it('a subject hold keeps the bundles holding that subject', async () => {
+    const { svc, clock } = await layer();
+    await svc.submit([rec('tnt_beta', 'x')], beta);
+    await svc.placeHold({ subject: 'patient-7731' }, admin);
+    clock.ms += 400 * DAY;
+    const r = await runRetention(svc, { nowMs: clock.ms });
+    expect(r.archived).toHaveLength(1);
+    expect(r.held).toHaveLength(1);
+    expect(r.deleted).toEqual([]);
+  });
+
+  it('archives erased records without a body', async () => {
+    const { svc, log, dir, clock } = await layer();
+    const [r] = await svc.submit([rec('tnt_beta', 'gone')], beta);
+    await svc.erase('patient-7731', undefined, admin);
+    clock.ms += 100 * DAY;
+    const rep = await runRetention(svc, { nowMs: clock.ms });
+    const bundle = JSON.parse(
+      new TextDecoder().decode(bundleBytes(dir, rep.archived[0]!.name)),
+    ) as ArchiveBundle;
+    expect(bundle.records[0]).toMatchObject({ index: r!.index, body_state: 'erased', body: null });
+    expect(verifyArchive(bundleBytes(dir, rep.archived[0]!.name), parseVerifierKey(log.vkey)).ok).toBe(true);
+  });
+
+  it('a crash after the bundle is written but before the commit loses nothing', async () => {
+    const { svc, clock, dir } = await layer();
+    const [r] = await svc.submit([rec('tnt_beta', 'crash')], beta);
+    clock.ms += 100 * DAY;
+    await expect(
+      runRetention(svc, {
+        nowMs: clock.ms,
+        faults: {
+          afterArchiveWritten: () => {
+            throw new Error('crash');
+          },
+        },
+      }),
+    ).rejects.toThrow('crash');
+    // The body is still hot and readable; the uncommitted bundle is cleaned up by the next run.
+    expect(await svc.store.get(svc.store.bodies, r!.record_id)).toBeDefined();
+    expect((await svc.read(BigInt(r!.index), auditor)).status).toBe('hot');
+    const again = await runRetention(svc, { nowMs: clock.ms });
+    expect(again.recovered.some((x) => x.startsWith('removed uncommitted'))).toBe(true);
+    expect(again.archived).toHaveLength(1);
+    expect(fs.readdirSync(path.join(dir, 'archive'))).toEqual([again.archived[0]!.name]);
+    expect((await svc.read(BigInt(r!.index), auditor)).status).toBe('archived');
+  });
+
+  it('a crash after a deletion is logged finishes the deletion on the next run', async () => {
+    const { svc, clock, dir } = await layer();
+    await svc.submit([rec('tnt_beta', 'x')], beta);
+    clock.ms += 100 * DAY;
+    const [arc] = (await runRetention(svc, { nowMs: clock.ms })).archived;
+    clock.ms += 400 * DAY;
+    await expect(
+      runRetention(svc, {
+        nowMs: clock.ms,
+        faults: {
+          afterDeletionLogged: () => {
+            throw new Error('crash');
+          },
+        },
+      }),
+    ).rejects.toThrow('crash');
+    const next = await runRetention(svc, { nowMs: clock.ms });
+    expect(next.recovered).toEqual([`finished deleting ${arc!.name}`]);
+    expect(fs.readdirSync(path.join(dir, 'archive'))).toEqual([]);
+    expect(await svc.archives()).toEqual([]);
+  });
+});
+
+describe('archive verification refuses tampered bundles, naming index and reason', () => {
+  it('each tampering fails', async () => {
+    const { svc, log, dir, clock } = await layer();
+    await svc.submit([rec('tnt_beta', '1'), rec('tnt_beta', '2'), rec('tnt_beta', '3')], beta);
+    clock.ms += 100 * DAY;
+    const [arc] = (await runRetention(svc, { nowMs: clock.ms })).archived;
+    const bytes = bundleBytes(dir, arc!.name);
+    const vkey = parseVerifierKey(log.vkey);
+    const original = () => JSON.parse(new TextDecoder().decode(bytes)) as ArchiveBundle;
+    const second = original().records[1]!.index;
+    const flip = (b64: string) => {
+      const raw = decodeBase64(b64);
+      raw[raw.length - 1]! ^= 1;
+      return encodeBase64(raw);
+    };
+    const cases: [string, (b: ArchiveBundle) => void, number | null, string][] = [
+      [
+        'entry bit flipped',
+        (b) => (b.records[1]!.entry = flip(b.records[1]!.entry)),
+        second,
+        'inclusion proof',
+      ],
+      [
+        'proof hash flipped',
+        (b) => (b.records[1]!.inclusion_proof[0] = flip(b.records[1]!.inclusion_proof[0]!)),
+        second,
+        'inclusion proof',
+      ],
+      ['proof truncated', (b) => b.records[1]!.inclusion_proof.pop(), second, 'inclusion proof'],
+      ['body bit flipped', (b) => (b.records[1]!.body = flip(b.records[1]!.body!)), second, 'body_sha256'],
+      [
+        'body dropped',
+        (b) => Object.assign(b.records[1]!, { body_state: 'none', body: null }),
+        second,
+        'body: missing',
+      ],
+      ['records reordered', (b) => b.records.reverse(), null, 'first_index'],
+      ['record removed', (b) => b.records.splice(1, 1), null, 'count'],
+      ['index changed', (b) => (b.records[1]!.index += 1), second + 1, ''],
+      [
+        'checkpoint signature',
+        (b) => (b.checkpoint = b.checkpoint.replace(/— (\S+) (\S)/, '— $1 A')),
+        null,
+        'checkpoint',
+      ],
+      ['tenant changed', (b) => (b.tenant_id = 'tnt_acme'), original().records[0]!.index, 'another tenant'],
+      [
+        'retention shortened',
+        (b) => (b.retain_until = '2000-01-01T00:00:00.000Z'),
+        original().records[0]!.index,
+        'retain_until',
+      ],
+      ['unknown field', (b) => Object.assign(b, { extra: 1 }), null, 'unknown field'],
+    ];
+    for (const [name, mutate, index, reason] of cases) {
+      const b = original();
+      mutate(b);
+      const v = verifyArchive(new TextEncoder().encode(JSON.stringify(b)), vkey);
+      expect(v.ok, name).toBe(false);
+      if (!v.ok) {
+        expect(v.index, name).toBe(index);
+        expect(v.reason, name).toContain(reason);
+      }
+    }
+    expect(verifyArchive(new TextEncoder().encode('{'), vkey)).toEqual({
+      ok: false,
+      index: null,
+      reason: 'not UTF-8 JSON',
+    });
+    expect(verifyArchive(bytes, vkey).ok).toBe(true);
+  });
+});
