@@ -13,6 +13,8 @@ const COMMANDS: Record<string, () => Promise<{ run(argv: string[]): Promise<numb
   get: () => import('./get.js'),
   witness: () => import('./witness.js'),
   monitor: () => import('./monitor.js'),
+  retention: () => import('./retention.js'),
+  archive: () => import('./archive.js'),
 };
 
 const USAGE = `usage: auditlog <command> [options]
@@ -28,6 +30,8 @@ commands:
   get       --log URL --range A:B [--vkey VKEY]                          stream entries as JSON lines
   witness   --data DIR --name NAME --log VKEY[=URL] [--peer URL] [--alert-webhook URL]   run a witness
   monitor   --log VKEY=URL [--data DIR] [--alert-webhook URL] [--once]   follow and audit a log
+  retention run --data DIR [--now ISO-TIME] [--json]                     archive and delete by retention class
+  archive   verify FILE --vkey VKEY                                      check an archive bundle offline
 ${'' /* further commands are listed by their own modules */}
 Run 'auditlog <command> --help' for a command's options.
 `;

@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
 import { serve } from '@hono/node-server';
 import { createApp, type AppContext } from '../api/app.js';
+import { openRecordLayer } from '../api/records.js';
 import { TokenStore } from '../api/tokens.js';
 import { MAX_ENTRY_SIZE } from '../merkle/tiles.js';
 import { Log } from '../sequencer/log.js';
@@ -59,11 +60,12 @@ export async function run(argv: string[]): Promise<number> {
   const tokens = new TokenStore(log.db);
   const out: string[] = [`auditlog: origin ${log.origin}`, `auditlog: vkey ${log.vkey}`];
   if (fresh) out.push(`auditlog: admin token ${await createAdminToken(log)}`);
+  const recordLayer = await openRecordLayer(log, tokens, dir);
   const ctx: AppContext = {
     log,
     tokens,
     config: { maxEntrySize, privateReads: values['private-reads'] },
-    mounts: [],
+    mounts: [recordLayer.mount],
   };
   const app = createApp(ctx);
   const port = intFlag('port', values.port, 8080);
@@ -83,6 +85,7 @@ export async function run(argv: string[]): Promise<number> {
       stopping = true;
       process.stdout.write(`auditlog: ${signal}: finishing the batch in flight and closing\n`);
       server.close();
+      await recordLayer.close();
       await log.close();
       (server as { closeAllConnections?: () => void }).closeAllConnections?.();
       resolve(0);
