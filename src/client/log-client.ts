@@ -274,7 +274,7 @@ export class LogClient {
       auth: true,
       accept: 'application/json',
     });
-    const r = parseReceipt(JSON.parse(fromUtf8(res.body)));
+    const r = parseReceipt(JSON.parse(fromUtf8(res.body)), { allowUnknown: true });
     r.entry = entry.slice();
     if (!equalHashes(portableHasher.hashLeaf(entry), r.leafHash)) {
       throw new AuditlogError('LEAF_MISMATCH', 'the log answered with the leaf hash of another entry');
@@ -307,7 +307,7 @@ export class LogClient {
     });
     const j = JSON.parse(fromUtf8(res.body)) as { records?: unknown };
     const list = Array.isArray(j.records) ? j.records : [j];
-    return list.map((x) => this.checkReceipt(parseReceipt(x)));
+    return list.map((x) => this.checkReceipt(parseReceipt(x, { allowUnknown: true })));
   }
 
   // ---- tiles and entries ---------------------------------------------------------------------

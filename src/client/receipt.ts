@@ -75,13 +75,30 @@ function hashList(v: unknown, field: string): Uint8Array[] {
   });
 }
 
+const FIELDS = new Set([
+  'origin',
+  'index',
+  'tree_size',
+  'leaf_hash',
+  'inclusion_proof',
+  'checkpoint',
+  'entry',
+  'record_id',
+  'upgrade',
+]);
+
 /**
- * Parses a receipt from its JSON value. Unknown fields are ignored (they are not authenticated).
+ * Parses a receipt from its JSON value. Stored receipts are parsed strictly: an unknown field is an
+ * error (a renamed `entry` must not silently turn off the entry check). `allowUnknown` drops
+ * unknown fields instead, for answers from a server that may add fields.
  * @throws AuditlogError('BAD_REQUEST') naming the first bad field.
  */
-export function parseReceipt(json: unknown): Receipt {
+export function parseReceipt(json: unknown, opts: { allowUnknown?: boolean } = {}): Receipt {
   if (typeof json !== 'object' || json === null || Array.isArray(json)) bad('', 'not an object');
   const o = json as Record<string, unknown>;
+  if (!opts.allowUnknown) {
+    for (const k of Object.keys(o)) if (!FIELDS.has(k)) bad(k, 'unknown field');
+  }
   const leafHash = decodeBase64(stringField(o, 'leaf_hash'), 'BAD_REQUEST', 'receipt.leaf_hash');
   if (leafHash.length !== 32) bad('leaf_hash', 'not 32 bytes');
   const r: Receipt = {
@@ -98,6 +115,9 @@ export function parseReceipt(json: unknown): Receipt {
     const u = o.upgrade;
     if (typeof u !== 'object' || u === null || Array.isArray(u)) bad('upgrade', 'not an object');
     const uo = u as Record<string, unknown>;
+    for (const k of Object.keys(uo)) {
+      if (k !== 'checkpoint' && k !== 'consistency_proof') bad(`upgrade.${k}`, 'unknown field');
+    }
     r.upgrade = {
       checkpoint: stringField(uo, 'checkpoint', 'upgrade.'),
       consistencyProof: hashList(uo.consistency_proof, 'upgrade.consistency_proof'),

@@ -1,0 +1,213 @@
+import fc from 'fast-check';
+import { beforeAll, describe, expect, test } from 'vitest';
+import { parsePolicy, witnessQuorum } from '../../src/client/policy.js';
+import { parseReceipt, type Receipt, receiptToJSON } from '../../src/client/receipt.js';
+import {
+  upgradeReceipt,
+  verifyCheckpoint,
+  verifyConsistencyBetween,
+  verifyReceipt,
+} from '../../src/client/verify.js';
+import { codeOf, MemoryLog, te, Witness } from './fixtures.js';
+
+const log = new MemoryLog();
+const w1 = new Witness('w1.example');
+const w2 = new Witness('w2.example');
+const w3 = new Witness('w3.example');
+let receipt: Receipt;
+
+beforeAll(async () => {
+  for (let i = 0; i < 37; i++) log.append(te.encode(`entry ${i}`));
+  receipt = await log.receipt(13n, 21n);
+});
+
+describe('verifyReceipt', () => {
+  test('accepts a good receipt, with the vkey string or a parsed key', () => {
+    const v = verifyReceipt(receipt, log.vkey);
+    expect(v.index).toBe(13n);
+    expect(v.checkpoint.size).toBe(21n);
+    expect(verifyReceipt(receipt, log.key).latest.logKey.name).toBe(log.origin);
+  });
+
+  test('accepts every index of small trees (edges, powers of two)', async () => {
+    for (const size of [1n, 2n, 3n, 4n, 5n, 8n, 16n, 17n, 32n, 37n]) {
+      for (let i = 0n; i < size; i += 3n) verifyReceipt(await log.receipt(i, size), log.vkey);
+      verifyReceipt(await log.receipt(size - 1n, size), log.vkey);
+    }
+  });
+
+  test('each kind of tampering has its own code', async () => {
+    const other = new MemoryLog('other.example/log');
+    const cases: [string, Receipt, string][] = [
+      ['entry changed', { ...receipt, entry: te.encode('entry 14') }, 'LEAF_MISMATCH'],
+      [
+        'leaf hash of another entry',
+        { ...receipt, leafHash: log.leaves[14]!, entry: undefined },
+        'ROOT_MISMATCH',
+      ],
+      ['index moved', { ...receipt, index: 12n }, 'ROOT_MISMATCH'],
+      [
+        'proof node changed',
+        { ...receipt, inclusionProof: [log.leaves[0]!, ...receipt.inclusionProof.slice(1)] },
+        'ROOT_MISMATCH',
+      ],
+      ['proof truncated', { ...receipt, inclusionProof: receipt.inclusionProof.slice(1) }, 'BAD_PROOF'],
+      ['tree size differs from checkpoint', { ...receipt, treeSize: 22n }, 'BAD_PROOF'],
+      ['index beyond size', { ...receipt, index: 21n }, 'BAD_PROOF'],
+      ['checkpoint from another log', { ...receipt, checkpoint: await other.checkpoint(0n) }, 'UNKNOWN_KEY'],
+      ['origin differs', { ...receipt, origin: 'x.example/log' }, 'UNKNOWN_KEY'],
+      [
+        'checkpoint body edited',
+        { ...receipt, checkpoint: receipt.checkpoint.replace('\n21\n', '\n22\n') },
+        'BAD_SIGNATURE',
+      ],
+      ['checkpoint garbled', { ...receipt, checkpoint: 'nope' }, 'BAD_NOTE'],
+    ];
+    for (const [name, r, code] of cases)
+      expect(
+        codeOf(() => verifyReceipt(r, log.vkey)),
+        name,
+      ).toBe(code);
+    expect(codeOf(() => verifyReceipt(receipt, other.vkey))).toBe('UNKNOWN_KEY');
+    expect(codeOf(() => verifyReceipt(receipt, null))).toBe('UNKNOWN_KEY');
+    expect(codeOf(() => verifyReceipt(receipt, 'garbage'))).toBe('BAD_KEY');
+  });
+
+  test('every single bit flipped anywhere in the receipt JSON is rejected (exhaustive)', () => {
+    const bytes = te.encode(JSON.stringify(receiptToJSON(receipt)));
+    for (let bit = 0; bit < bytes.length * 8; bit++) {
+      const m = bytes.slice();
+      m[bit >> 3]! ^= 1 << (bit & 7);
+      const code = codeOf(() =>
+        verifyReceipt(parseReceipt(JSON.parse(new TextDecoder().decode(m))), log.vkey),
+      );
+      expect(code, `bit ${bit}`).not.toBe('none');
+    }
+  });
+
+  test('fuzz: any bit flipped in any proof hash, the leaf hash or the entry is rejected', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: receipt.inclusionProof.length + 1 }),
+        fc.integer({ min: 0, max: 255 }),
+        (which, bit) => {
+          const r: Receipt = { ...receipt, inclusionProof: receipt.inclusionProof.map((h) => h.slice()) };
+          if (which < r.inclusionProof.length) r.inclusionProof[which]![bit >> 3]! ^= 1 << (bit & 7);
+          else if (which === r.inclusionProof.length) {
+            r.leafHash = r.leafHash.slice();
+            r.leafHash[bit >> 3]! ^= 1 << (bit & 7);
+          } else {
+            r.entry = r.entry!.slice();
+            r.entry[(bit >> 3) % r.entry.length]! ^= 1 << (bit & 7);
+          }
+          expect(codeOf(() => verifyReceipt(r, log.vkey))).not.toBe('none');
+        },
+      ),
+      { numRuns: 1000 },
+    );
+  });
+});
+
+describe('witness quorums', () => {
+  test('k of n cosignatures', async () => {
+    const r = await log.receipt(5n, 21n, [w1, w3]);
+    const ok = verifyReceipt(r, log.vkey, { policy: witnessQuorum(2, [w1.key, w2.key, w3.key]) });
+    expect(ok.latest.cosigners).toEqual(['w0', 'w2']);
+    expect(
+      codeOf(() => verifyReceipt(r, log.vkey, { policy: witnessQuorum(3, [w1.key, w2.key, w3.key]) })),
+    ).toBe('QUORUM_NOT_MET');
+    expect(codeOf(() => verifyReceipt(receipt, log.vkey, { policy: witnessQuorum(1, [w1.key]) }))).toBe(
+      'QUORUM_NOT_MET',
+    );
+    expect(codeOf(() => witnessQuorum(4, [w1.key, w2.key, w3.key]))).toBe('BAD_REQUEST');
+    expect(codeOf(() => witnessQuorum(1, [log.key]))).toBe('BAD_REQUEST');
+  });
+
+  test('a forged cosignature by a policy witness rejects the checkpoint', async () => {
+    const r = await log.receipt(5n, 21n, [w1]);
+    const forged = r.checkpoint.replace(
+      /(— w1\.example \S{20})\S/,
+      (_, p) => `${p}${p.endsWith('A') ? 'B' : 'A'}`,
+    );
+    expect(forged).not.toBe(r.checkpoint);
+    expect(
+      codeOf(() =>
+        verifyReceipt({ ...r, checkpoint: forged }, log.vkey, { policy: witnessQuorum(1, [w1.key]) }),
+      ),
+    ).toMatch(/BAD_SIGNATURE|BAD_NOTE/);
+  });
+
+  test('a policy file: log from the policy, nested groups', async () => {
+    const policy = parsePolicy(
+      [
+        `log ${log.vkey}`,
+        `witness A ${w1.vkey}`,
+        `witness B ${w2.vkey}`,
+        `witness C ${w3.vkey}`,
+        'group AB any A B',
+        'group all-of-it all AB C',
+        'quorum all-of-it',
+        '',
+      ].join('\n'),
+    );
+    const r = await log.receipt(5n, 21n, [w2, w3]);
+    expect(verifyReceipt(r, null, { policy }).latest.cosigners).toEqual(['B', 'C']);
+    const r2 = await log.receipt(5n, 21n, [w1, w2]);
+    expect(codeOf(() => verifyReceipt(r2, null, { policy }))).toBe('QUORUM_NOT_MET');
+    const other = new MemoryLog('other.example/log');
+    expect(codeOf(() => verifyReceipt(r, other.vkey, { policy }))).toBe('UNKNOWN_KEY');
+  });
+});
+
+describe('consistency and upgrades', () => {
+  test('verifyConsistencyBetween', async () => {
+    const a = await log.checkpoint(21n);
+    const b = await log.checkpoint(37n);
+    const proof = await log.consistency(21n, 37n);
+    expect(verifyConsistencyBetween(a, b, proof, log.vkey).checkpoint.size).toBe(37n);
+    expect(codeOf(() => verifyConsistencyBetween(b, a, proof, log.vkey))).toBe('ROLLBACK');
+    expect(codeOf(() => verifyConsistencyBetween(a, b, proof.slice(1), log.vkey))).toBe('BAD_PROOF');
+    expect(
+      codeOf(() => verifyConsistencyBetween(a, b, [proof[1]!, proof[0]!, ...proof.slice(2)], log.vkey)),
+    ).toBe('ROOT_MISMATCH');
+  });
+
+  test('a fork: two signed checkpoints of one size with different roots', async () => {
+    const fork = new MemoryLog(log.origin);
+    Object.assign(fork, { signer: log.signer });
+    fork.append(...log.entries.slice(0, 20), te.encode('forked'));
+    const a = await log.checkpoint(21n);
+    const b = await fork.checkpoint(21n);
+    expect(codeOf(() => verifyConsistencyBetween(a, b, [], log.vkey))).toBe('INCONSISTENT');
+  });
+
+  test('upgrade: an old receipt vouched for by a newer, witnessed checkpoint', async () => {
+    const newer = await log.checkpoint(37n, [w1, w2]);
+    const policy = witnessQuorum(2, [w1.key, w2.key]);
+    expect(codeOf(() => verifyReceipt(receipt, log.vkey, { policy }))).toBe('QUORUM_NOT_MET');
+    const up = upgradeReceipt(receipt, newer, await log.consistency(21n, 37n), log.vkey, { policy });
+    const v = verifyReceipt(up, log.vkey, { policy });
+    expect(v.checkpoint.size).toBe(21n);
+    expect(v.latest.checkpoint.size).toBe(37n);
+    expect(v.latest.cosigners).toEqual(['w0', 'w1']);
+    // The upgrade survives the JSON round trip, and tampering with it is caught.
+    const back = parseReceipt(JSON.parse(JSON.stringify(receiptToJSON(up))));
+    verifyReceipt(back, log.vkey, { policy });
+    const bad = {
+      ...back,
+      upgrade: { ...back.upgrade!, consistencyProof: back.upgrade!.consistencyProof.slice(1) },
+    };
+    expect(codeOf(() => verifyReceipt(bad, log.vkey, { policy }))).toBe('BAD_PROOF');
+    const wrong = await log.consistency(20n, 37n);
+    expect(codeOf(() => upgradeReceipt(receipt, newer, wrong, log.vkey))).toMatch(/BAD_PROOF|ROOT_MISMATCH/);
+  });
+
+  test('verifyCheckpoint requires the log signature even when witnesses signed', async () => {
+    const other = new MemoryLog(log.origin);
+    other.append(...log.entries);
+    const note = await other.checkpoint(5n, [w1]);
+    expect(codeOf(() => verifyCheckpoint(note, log.vkey, { policy: witnessQuorum(1, [w1.key]) }))).toBe(
+      'UNKNOWN_KEY',
+    );
+  });
+});
