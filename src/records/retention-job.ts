@@ -70,6 +70,8 @@ export async function runRetention(svc: RecordService, opts: RetentionOptions): 
   await recover(svc, report);
   await archiveDue(svc, opts, report);
   await deleteExpired(svc, opts, report);
+  // Dropped bodies and rows leave the files of the data directory now, not at some later compaction.
+  if (report.archived.length + report.deleted.length > 0) await svc.gate.exclusive(() => svc.store.compact());
   return report;
 }
 
@@ -114,6 +116,8 @@ async function archiveDue(
     list.push({ index, recordId, hotKey: key });
     due.set(meta.tenant, list);
   }
+  // Flush first, so the bodies about to be dropped sit deeper than their deletions (see erasure).
+  if (due.size > 0) await svc.gate.exclusive(() => svc.store.compact());
   for (const [tenant, list] of [...due].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
     list.sort((a, b) => (a.index < b.index ? -1 : a.index > b.index ? 1 : 0));
     for (let i = 0; i < list.length; i += max) {

@@ -46,11 +46,14 @@ export interface RecordRead {
   record_id: string;
   tenant_id: string;
   logged_at: string;
-  /** hot or archived: the cleartext is here; erased: destroyed; no_personal_data: there was none. */
-  status: 'hot' | 'archived' | 'erased' | 'no_personal_data';
+  /**
+   * hot or archived: the cleartext is here; erased: destroyed by an erasure; deleted: its
+   * archive was deleted at the end of its retention; no_personal_data: there was none.
+   */
+  status: 'hot' | 'archived' | 'erased' | 'deleted' | 'no_personal_data';
   /** The record: with its verified personal fields put back, or only its public part. */
   record: AuditRecord;
-  fields: (FieldCheck & { status: 'verified' | 'mismatch' | 'erased' })[];
+  fields: (FieldCheck & { status: 'verified' | 'mismatch' | 'erased' | 'deleted' })[];
   entry: string;
   proof: ReceiptJSON;
   /** The data_accessed record this read left in the log. */
@@ -308,7 +311,10 @@ export class RecordService {
         body === undefined || meta?.tag == null
           ? undefined
           : await this.keys.find(Buffer.from(meta.tag, 'hex'), tenant);
-      if (body === undefined || key === undefined) {
+      if (meta === undefined) {
+        status = 'deleted'; // its archive was deleted at the end of its retention
+        fields = pointers.map((pointer) => ({ pointer, verified: false, status: 'deleted' }));
+      } else if (body === undefined || key === undefined) {
         status = 'erased';
       } else {
         const opened = openRecord(leaf, body, key);

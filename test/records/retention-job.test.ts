@@ -67,8 +67,11 @@ describe('retention job', () => {
     expect(read.status).toBe('archived');
     expect(read.record.input?.user_message).toBe('msg A1');
     expect(read.fields.every((f) => f.verified)).toBe(true);
-    // The archive holds ciphertext only.
+    // The archive holds ciphertext only, and the hot copy of that ciphertext left the database files.
     expect(filesContaining(path.join(dir, 'archive'), 'msg A1')).toEqual([]);
+    const bundle = JSON.parse(new TextDecoder().decode(bundleBytes(dir, r1.archived[0]!.name))) as ArchiveBundle;
+    const cipher = decodeBase64(bundle.records[0]!.body!).subarray(13, 45);
+    expect(filesContaining(path.join(dir, 'db'), cipher)).toEqual([]);
 
     // A year and a day later: beta (soc2, 1 year) is deleted and the deletion is logged; acme (hipaa) stays.
     clock.ms = t0 + 367 * DAY;
