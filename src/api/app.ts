@@ -9,7 +9,7 @@ import { Hono } from 'hono';
 import type { Log } from '../sequencer/log.js';
 import { type AuthEnv, requireRole } from './auth.js';
 import { ctRoutes } from './ct-routes.js';
-import { entryRoutes } from './entries-routes.js';
+import { entryRoutes, type WitnessReceipt } from './entries-routes.js';
 import { type CheckpointSource, tileRoutes } from './log-routes.js';
 import { errorResponse } from './problem.js';
 import type { TokenStore } from './tokens.js';
@@ -27,6 +27,8 @@ export interface AppContext {
   config: AppConfig;
   /** What /checkpoint serves; defaults to the log's own latest note. */
   checkpointSource?: CheckpointSource;
+  /** Re-issues a receipt at a witnessed checkpoint (`POST /v1/entries?witnessed=1`); see witness/receipts.ts. */
+  witnessReceipt?: WitnessReceipt;
   /** Extra route groups mounted under a path, e.g. { path: '/v1', app: recordRoutes(...) }. */
   mounts?: { path: string; app: Hono<AuthEnv> | Hono }[];
 }
@@ -42,7 +44,7 @@ export function createApp(ctx: AppContext): Hono<AuthEnv> {
   }
   app.route('/', tileRoutes(ctx.log, source));
   app.route('/ct/v1', ctRoutes(ctx.log));
-  app.route('/v1', entryRoutes(ctx.log, ctx.tokens, ctx.config.maxEntrySize));
+  app.route('/v1', entryRoutes(ctx.log, ctx.tokens, ctx.config.maxEntrySize, ctx.witnessReceipt));
   for (const m of ctx.mounts ?? []) app.route(m.path, m.app as Hono<AuthEnv>);
   app.notFound((c) => errorResponse(c, Object.assign(new Error('no such resource'), { code: 'NOT_FOUND' })));
   app.onError((err, c) => errorResponse(c, err));

@@ -4,7 +4,7 @@ import { bodyLimit } from 'hono/body-limit';
 import { z } from 'zod';
 import { AuditlogError } from '../errors.js';
 import type { Log } from '../sequencer/log.js';
-import { receiptToJSON } from '../sequencer/receipt.js';
+import { type Receipt, receiptToJSON } from '../sequencer/receipt.js';
 import { type AuthEnv, requireRole } from './auth.js';
 import type { TokenStore } from './tokens.js';
 
@@ -48,7 +48,15 @@ export function limitBody(maxSize: number) {
   });
 }
 
-export function entryRoutes(log: Log, tokens: TokenStore, maxEntrySize: number): Hono<AuthEnv> {
+/** Re-issues a receipt at a checkpoint that met the witness policy (set by serve when witnesses are configured). */
+export type WitnessReceipt = (receipt: Receipt) => Promise<Receipt>;
+
+export function entryRoutes(
+  log: Log,
+  tokens: TokenStore,
+  maxEntrySize: number,
+  witnessReceipt?: WitnessReceipt,
+): Hono<AuthEnv> {
   const app = new Hono<AuthEnv>();
 
   app.post('/entries', requireRole(tokens, 'submitter'), limitBody(maxEntrySize), async (c) => {
@@ -56,9 +64,16 @@ export function entryRoutes(log: Log, tokens: TokenStore, maxEntrySize: number):
     if (!/^application\/octet-stream\s*(;|$)/i.test(ct)) {
       throw new AuditlogError('UNSUPPORTED_MEDIA_TYPE', 'Content-Type must be application/octet-stream');
     }
+    const witnessed = c.req.query('witnessed');
+    if (witnessed !== undefined && witnessed !== '1' && witnessed !== '0') {
+      throw new AuditlogError('BAD_REQUEST', 'witnessed must be 1 or 0');
+    }
+    if (witnessed === '1' && witnessReceipt === undefined) {
+      throw new AuditlogError('BAD_REQUEST', 'this log has no witnesses configured');
+    }
     const entry = new Uint8Array(await c.req.arrayBuffer());
     const receipt = await log.append(entry);
-    return c.json(receiptToJSON(receipt));
+    return c.json(receiptToJSON(witnessed === '1' ? await witnessReceipt!(receipt) : receipt));
   });
 
   app.get('/log', (c) =>

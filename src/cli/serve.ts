@@ -14,6 +14,8 @@ import { TokenStore } from '../api/tokens.js';
 import { MAX_ENTRY_SIZE } from '../merkle/tiles.js';
 import { Log } from '../sequencer/log.js';
 import { isLogDir } from '../storage/data-dir.js';
+import { startPusher } from '../witness/log-side.js';
+import { witnessedReceipt } from '../witness/receipts.js';
 import { intFlag } from './args.js';
 import { createAdminToken } from './token.js';
 
@@ -27,6 +29,8 @@ export const SERVE_OPTIONS = {
   queue: { type: 'string' },
   'max-entry': { type: 'string' },
   'private-reads': { type: 'boolean', default: false },
+  witness: { type: 'string', multiple: true, default: [] as string[] },
+  policy: { type: 'string' },
   help: { type: 'boolean', default: false },
 } as const;
 
@@ -36,6 +40,9 @@ const HELP = `usage: auditlog serve [--data DIR] [--port 8080] [--host 127.0.0.1
   --queue N           most entries waiting; beyond it 503 + Retry-After (default 65536)
   --max-entry BYTES   largest entry (default and maximum 65535)
   --private-reads     checkpoints, tiles and proofs need a token
+  --witness URL=VKEY  push checkpoints to this witness (repeatable; spec/witness.md)
+  --policy FILE       C2SP tlog-policy deciding when a checkpoint is witnessed (default: all witnesses);
+                      its witness lines with a URL are pushed to as well
 `;
 
 export async function run(argv: string[]): Promise<number> {
@@ -67,6 +74,12 @@ export async function run(argv: string[]): Promise<number> {
     config: { maxEntrySize, privateReads: values['private-reads'] },
     mounts: [recordLayer.mount],
   };
+  const pusher = startPusher(log, values.witness, values.policy);
+  if (pusher) {
+    ctx.checkpointSource = pusher;
+    ctx.witnessReceipt = (r) => witnessedReceipt(log, pusher, r);
+    for (const w of pusher.status()) out.push(`auditlog: witness ${w.name} ${w.url}`);
+  }
   const app = createApp(ctx);
   const port = intFlag('port', values.port, 8080);
   const server = serve({ fetch: app.fetch, port, hostname: values.host });
@@ -85,6 +98,7 @@ export async function run(argv: string[]): Promise<number> {
       stopping = true;
       process.stdout.write(`auditlog: ${signal}: finishing the batch in flight and closing\n`);
       server.close();
+      await pusher?.close();
       await recordLayer.close();
       await log.close();
       (server as { closeAllConnections?: () => void }).closeAllConnections?.();

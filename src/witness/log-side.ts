@@ -1,0 +1,45 @@
+/**
+ * The serve command's witness configuration: `--witness URL=VKEY` flags and a `--policy FILE`
+ * (C2SP tlog-policy) become one WitnessPusher. Witnesses listed in the policy with a URL are
+ * pushed to as well; without a policy every witness given must cosign.
+ */
+import { readFileSync } from 'node:fs';
+import { parsePolicy } from '../client/policy.js';
+import { AuditlogError } from '../errors.js';
+import { bytesEqual } from '../note/encoding.js';
+import { parseBaseUrl, parseWitnessFlag } from './config.js';
+import { type PushedWitness, type PushSource, WitnessPusher } from './pusher.js';
+
+/**
+ * Builds the pusher, or returns undefined when no witness is configured.
+ * @throws AuditlogError('BAD_REQUEST') on a malformed flag or policy, or a policy whose log lines
+ *   do not include this log.
+ */
+export function startPusher(
+  log: PushSource & { origin: string },
+  witnessFlags: readonly string[],
+  policyFile: string | undefined,
+): WitnessPusher | undefined {
+  const witnesses: PushedWitness[] = witnessFlags.map(parseWitnessFlag);
+  const policy = policyFile === undefined ? undefined : parsePolicy(readFileSync(policyFile, 'utf8'));
+  if (policy !== undefined) {
+    if (policy.logs.length > 0 && !policy.logs.some((l) => l.key.name === log.origin)) {
+      throw new AuditlogError('BAD_REQUEST', `the policy does not list this log (${log.origin})`);
+    }
+    for (const w of policy.witnesses.values()) {
+      if (w.url === undefined) continue;
+      if (witnesses.some((x) => bytesEqual(x.key.publicKey, w.key.publicKey))) continue;
+      witnesses.push({ url: parseBaseUrl(w.url, 'policy witness URL'), key: w.key });
+    }
+  }
+  if (witnesses.length === 0) {
+    if (policy !== undefined && policy.quorum !== 'none') {
+      throw new AuditlogError(
+        'BAD_REQUEST',
+        'the policy needs witnesses but none has a URL or --witness flag',
+      );
+    }
+    return undefined;
+  }
+  return new WitnessPusher({ log, witnesses, ...(policy ? { policy } : {}) });
+}

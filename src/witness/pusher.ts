@@ -1,0 +1,268 @@
+/**
+ * The log's side of witnessing (spec/witness.md, "The log side"): pushes every new checkpoint to
+ * each witness with add-checkpoint, collects the cosignatures, serves the newest checkpoint with
+ * those collected for it, and tells when a checkpoint is witnessed under a C2SP tlog-policy
+ * quorum so that receipts can wait for one.
+ *
+ * One worker per witness, each pushing only the newest checkpoint (commits that happen while a
+ * push is in flight are coalesced). The worker remembers the witness's size: a 409 carrying
+ * `text/x.tlog.size` resets it and the push is resent at once with a proof from that size.
+ */
+import { request } from 'undici';
+import { type Policy, quorumSatisfied, witnessQuorum } from '../client/policy.js';
+import { AuditlogError } from '../errors.js';
+import { parseCheckpoint } from '../note/checkpoint.js';
+import { bytesEqual } from '../note/encoding.js';
+import type { VerifierKey } from '../note/keys.js';
+import { addSignatures, type NoteSignature, parseNote } from '../note/note.js';
+import { joinUrl } from './fetch.js';
+import { formatAddCheckpoint, parseTlogSize, readCosignature, TLOG_SIZE_TYPE } from './wire.js';
+
+/** What the pusher needs of the log (the sequencer's Log satisfies it). */
+export interface PushSource {
+  latest(): { size: bigint; note: string };
+  onCommit(listener: (state: { size: bigint; note: string }) => void): () => void;
+  /** Consistency proof between two committed sizes. Requires 0 <= size1 <= size2 <= latest size. */
+  consistencyProof(size1: bigint, size2: bigint): Promise<Uint8Array[]>;
+}
+
+export interface PushedWitness {
+  /** Submission prefix: add-checkpoint is POSTed to `<url>/add-checkpoint`. */
+  url: string;
+  /** The witness's cosignature key (type 0x04). */
+  key: VerifierKey;
+}
+
+export interface PusherOptions {
+  log: PushSource;
+  witnesses: PushedWitness[];
+  /**
+   * When a checkpoint counts as witnessed. Witnesses are matched to the policy by key. Default: a
+   * cosignature from every witness pushed to.
+   */
+  policy?: Policy;
+  /** Called with each verified cosignature. */
+  onCosignature?: (witness: PushedWitness, checkpointBody: string, sig: NoteSignature) => void;
+  /** Where warnings go (default process.stderr). */
+  stderr?: { write(s: string): unknown };
+  /** First retry delay after a failed push in ms (default 500), doubled up to 30 s. */
+  retryMs?: number;
+}
+
+/** How a witness is doing, for status pages and tests. */
+export interface WitnessStatus {
+  url: string;
+  name: string;
+  /** The witness's size as last learnt (undefined before the first answer). */
+  size: bigint | undefined;
+  lastError: string | undefined;
+}
+
+interface Worker {
+  w: PushedWitness;
+  size: bigint | undefined;
+  wake: (() => void) | undefined;
+  lastError: string | undefined;
+}
+
+const MAX_CONFLICT_RETRIES = 3;
+
+export class WitnessPusher {
+  private readonly workers: Worker[];
+  private readonly policy: Policy;
+  /** Witness policy name by witness index (undefined when the policy does not list it). */
+  private readonly policyNames: (string | undefined)[];
+  /** Cosignatures collected for `body`, by witness index. */
+  private cosigs: { body: string; sigs: Map<number, NoteSignature> } = { body: '', sigs: new Map() };
+  private witnessedNote: { size: bigint; note: string } | undefined;
+  private readonly waiters = new Set<{ size: bigint; resolve: () => void; reject: (e: Error) => void }>();
+  private readonly unsubscribe: () => void;
+  private closed = false;
+  private readonly running: Promise<void>[] = [];
+
+  constructor(private readonly opts: PusherOptions) {
+    this.workers = opts.witnesses.map((w) => ({ w, size: undefined, wake: undefined, lastError: undefined }));
+    this.policy =
+      opts.policy ??
+      witnessQuorum(
+        opts.witnesses.length,
+        opts.witnesses.map((w) => w.key),
+      );
+    this.policyNames = opts.witnesses.map((w) => {
+      for (const [name, pw] of this.policy.witnesses) {
+        if (pw.key.name === w.key.name && bytesEqual(pw.key.keyId, w.key.keyId)) return name;
+      }
+      return undefined;
+    });
+    if (quorumSatisfied(this.policy, new Set())) this.witnessedNote = opts.log.latest();
+    this.unsubscribe = opts.log.onCommit(() => {
+      for (const k of this.workers) k.wake?.();
+    });
+    for (const k of this.workers) this.running.push(this.work(k));
+  }
+
+  /** The newest checkpoint with the cosignatures collected for it (what `/checkpoint` serves). */
+  checkpointNote(): string {
+    const latest = this.opts.log.latest();
+    const text = parseNote(latest.note).text;
+    if (this.cosigs.body !== text || this.cosigs.sigs.size === 0) return latest.note;
+    return addSignatures(latest.note, [...this.cosigs.sigs.values()]);
+  }
+
+  /** The newest checkpoint that satisfied the policy, with its cosignatures. */
+  witnessed(): { size: bigint; note: string } | undefined {
+    return this.witnessedNote;
+  }
+
+  /**
+   * Resolves with the first witnessed checkpoint note of at least `size`.
+   * @throws AuditlogError('QUORUM_NOT_MET') after `timeoutMs`, 'CLOSED' when the pusher stops.
+   */
+  waitWitnessed(size: bigint, timeoutMs: number): Promise<{ size: bigint; note: string }> {
+    const now = this.witnessedNote;
+    if (now !== undefined && now.size >= size) return Promise.resolve(now);
+    if (this.closed) return Promise.reject(new AuditlogError('CLOSED', 'the log is shutting down'));
+    return new Promise((resolve, reject) => {
+      const waiter = {
+        size,
+        resolve: () => {
+          clearTimeout(timer);
+          this.waiters.delete(waiter);
+          resolve(this.witnessedNote!);
+        },
+        reject: (e: Error) => {
+          clearTimeout(timer);
+          this.waiters.delete(waiter);
+          reject(e);
+        },
+      };
+      const timer = setTimeout(() => {
+        this.waiters.delete(waiter);
+        reject(
+          new AuditlogError(
+            'QUORUM_NOT_MET',
+            `no witnessed checkpoint of size ${size} within ${timeoutMs} ms`,
+          ),
+        );
+      }, timeoutMs);
+      this.waiters.add(waiter);
+    });
+  }
+
+  /** Each witness's known size and last error. */
+  status(): WitnessStatus[] {
+    return this.workers.map((k) => ({
+      url: k.w.url,
+      name: k.w.key.name,
+      size: k.size,
+      lastError: k.lastError,
+    }));
+  }
+
+  private record(index: number, note: string, size: bigint, sig: NoteSignature): void {
+    const text = parseNote(note).text;
+    if (this.cosigs.body !== text) {
+      // Only cosignatures of the newest checkpoint are kept; an older one's are dropped.
+      if (parseCheckpoint(text).size < parseCheckpoint(this.cosigs.body || text).size) return;
+      this.cosigs = { body: text, sigs: new Map() };
+    }
+    this.cosigs.sigs.set(index, sig);
+    this.opts.onCosignature?.(this.workers[index]!.w, text, sig);
+    const names = new Set<string>();
+    for (const i of this.cosigs.sigs.keys()) {
+      const n = this.policyNames[i];
+      if (n !== undefined) names.add(n);
+    }
+    if (!quorumSatisfied(this.policy, names)) return;
+    if (this.witnessedNote !== undefined && this.witnessedNote.size > size) return;
+    this.witnessedNote = { size, note: addSignatures(note, [...this.cosigs.sigs.values()]) };
+    for (const waiter of [...this.waiters]) if (waiter.size <= size) waiter.resolve();
+  }
+
+  private async work(k: Worker): Promise<void> {
+    const index = this.workers.indexOf(k);
+    const base = this.opts.retryMs ?? 500;
+    let delay = base;
+    let pushed = -1n;
+    while (!this.closed) {
+      const latest = this.opts.log.latest();
+      if (latest.size === pushed && k.lastError === undefined) {
+        await this.sleep(k, 60_000);
+        continue;
+      }
+      try {
+        const sig = await this.push(k, latest);
+        this.record(index, latest.note, latest.size, sig);
+        pushed = latest.size;
+        k.lastError = undefined;
+        delay = base;
+      } catch (e) {
+        if (this.closed) return;
+        const msg = (e as Error).message;
+        if (k.lastError !== msg)
+          (this.opts.stderr ?? process.stderr).write(`auditlog: witness ${k.w.url}: ${msg}\n`);
+        k.lastError = msg;
+        await this.sleep(k, delay);
+        delay = Math.min(delay * 2, 30_000);
+      }
+    }
+  }
+
+  /** One add-checkpoint exchange, resent after a 409 that tells the witness's size. */
+  private async push(k: Worker, latest: { size: bigint; note: string }): Promise<NoteSignature> {
+    for (let attempt = 0; ; attempt++) {
+      const old = k.size !== undefined && k.size <= latest.size ? k.size : 0n;
+      if (k.size !== undefined && k.size > latest.size) {
+        throw new AuditlogError('ROLLBACK', `witness has size ${k.size}, beyond the log's ${latest.size}`);
+      }
+      const proof =
+        old === 0n || old === latest.size ? [] : await this.opts.log.consistencyProof(old, latest.size);
+      const body = formatAddCheckpoint({ oldSize: old, proof, note: latest.note });
+      const res = await request(joinUrl(k.w.url, 'add-checkpoint'), {
+        method: 'POST',
+        body,
+        headersTimeout: 10_000,
+        bodyTimeout: 10_000,
+      });
+      const text = (await res.body.text()).slice(0, 64 * 1024);
+      if (res.statusCode === 200) {
+        k.size = latest.size;
+        return readCosignature(latest.note, text, k.w.key);
+      }
+      const type = String(res.headers['content-type'] ?? '')
+        .split(';')[0]!
+        .trim();
+      if (res.statusCode === 409 && type === TLOG_SIZE_TYPE && attempt < MAX_CONFLICT_RETRIES) {
+        k.size = parseTlogSize(text);
+        continue;
+      }
+      throw new AuditlogError(
+        'UNAVAILABLE',
+        `add-checkpoint answered ${res.statusCode}: ${text.trim().slice(0, 200)}`,
+      );
+    }
+  }
+
+  private sleep(k: Worker, ms: number): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => done(), ms);
+      const done = () => {
+        clearTimeout(timer);
+        k.wake = undefined;
+        resolve();
+      };
+      k.wake = done;
+    });
+  }
+
+  /** Stops pushing; pending waiters are rejected. */
+  async close(): Promise<void> {
+    this.closed = true;
+    this.unsubscribe();
+    for (const k of this.workers) k.wake?.();
+    for (const waiter of [...this.waiters])
+      waiter.reject(new AuditlogError('CLOSED', 'the log is shutting down'));
+    await Promise.allSettled(this.running);
+  }
+}

@@ -1,0 +1,98 @@
+/**
+ * The log side with real processes: a log pushing to two witnesses serves at /checkpoint a
+ * checkpoint carrying both cosignatures, and receipts asked with ?witnessed=1 verify offline
+ * against a tlog-policy file requiring both.
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parsePolicy } from '../../src/client/policy.js';
+import { verifyCheckpoint, verifyReceipt } from '../../src/client/verify.js';
+import { parseReceipt } from '../../src/client/receipt.js';
+import { makeToken, startServer, submit, type TestServer, tempDir } from '../helpers/server.js';
+import { eventually } from './http.js';
+import { initLog, startWitness } from './procs.js';
+
+describe('a log with two witnesses', () => {
+  const root = tempDir('witnessed-log-');
+  let log: TestServer;
+  let w1: TestServer;
+  let w2: TestServer;
+  let logVkey: string;
+  let adminToken: string;
+  let policy: string;
+
+  beforeAll(async () => {
+    ({ vkey: logVkey, adminToken } = await initLog(join(root, 'log'), 'example.com/witnessed'));
+    [w1, w2] = await Promise.all([
+      startWitness(join(root, 'w1'), 'witness.example/one', ['--log', logVkey]),
+      startWitness(join(root, 'w2'), 'witness.example/two', ['--log', logVkey]),
+    ]);
+    policy = `log ${logVkey}\nwitness one ${w1.vkey}\nwitness two ${w2.vkey}\ngroup both all one two\nquorum both\n`;
+    const policyFile = join(root, 'policy.txt');
+    writeFileSync(policyFile, policy);
+    log = await startServer({
+      dir: join(root, 'log'),
+      args: [
+        '--witness',
+        `${w1.url}=${w1.vkey}`,
+        '--witness',
+        `${w2.url}=${w2.vkey}`,
+        '--policy',
+        policyFile,
+      ],
+    });
+  });
+  afterAll(async () => {
+    await Promise.all([log?.stop(), w1?.stop(), w2?.stop()]);
+  });
+
+  it('/checkpoint carries both cosignatures', async () => {
+    const token = await makeToken({ url: log.url, adminToken }, 'submitter');
+    for (let i = 0; i < 3; i++)
+      expect((await submit(log.url, token, new TextEncoder().encode(`entry ${i}`))).status).toBe(200);
+    const note = await eventually(
+      async () => {
+        const text = await (await fetch(`${log.url}/checkpoint`)).text();
+        return text.includes('\n3\n') &&
+          text.includes('witness.example/one') &&
+          text.includes('witness.example/two')
+          ? text
+          : undefined;
+      },
+      15_000,
+      'a checkpoint of size 3 with both cosignatures',
+    );
+    const v = verifyCheckpoint(note, logVkey, { policy: parsePolicy(policy) });
+    expect(v.checkpoint.size).toBe(3n);
+    expect(v.cosigners.sort()).toEqual(['one', 'two']);
+  });
+
+  it('?witnessed=1 answers a receipt that meets the policy', async () => {
+    const token = await makeToken({ url: log.url, adminToken }, 'submitter');
+    const res = await fetch(`${log.url}/v1/entries?witnessed=1`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/octet-stream' },
+      body: new TextEncoder().encode('witnessed entry'),
+    });
+    expect(res.status).toBe(200);
+    const receipt = parseReceipt(await res.json());
+    const v = verifyReceipt(receipt, logVkey, { policy: parsePolicy(policy) });
+    expect(v.latest.cosigners.sort()).toEqual(['one', 'two']);
+    // Without witnesses the same policy refuses the plain receipt.
+    const plain = await submit(log.url, token, new TextEncoder().encode('plain entry'));
+    expect(() => verifyReceipt(parseReceipt(plain.body), logVkey, { policy: parsePolicy(policy) })).toThrow(
+      expect.objectContaining({ code: 'QUORUM_NOT_MET' }),
+    );
+  });
+
+  it('rejects a malformed witnessed parameter', async () => {
+    const token = await makeToken({ url: log.url, adminToken }, 'submitter');
+    const res = await fetch(`${log.url}/v1/entries?witnessed=yes`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/octet-stream' },
+      body: new TextEncoder().encode('x'),
+    });
+    expect(res.status).toBe(400);
+  });
+});
