@@ -35,7 +35,10 @@ async function call(
 ): Promise<{ status: number; json: Record<string, unknown> }> {
   const res = await fetch(`${server.url}${route}`, {
     method,
-    headers: { authorization: `Bearer ${token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+    headers: {
+      authorization: `Bearer ${token}`,
+      ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+    },
     ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
   });
   return { status: res.status, json: (await res.json()) as Record<string, unknown> };
@@ -56,7 +59,10 @@ describe('compliance records end to end (issue 3, done means)', () => {
     const dir = path.join(tempDir(), 'data');
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
     // tnt_acme keeps records 6 years (HIPAA); tnt_beta has the default, SOC 2 (1 year). 90 hot days.
-    fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ retention: { tenants: { tnt_acme: 'hipaa' } } }));
+    fs.writeFileSync(
+      path.join(dir, 'config.json'),
+      JSON.stringify({ retention: { tenants: { tnt_acme: 'hipaa' } } }),
+    );
     let server = await startServer({ dir });
     servers.push(server);
     const admin = server.adminToken!;
@@ -93,14 +99,19 @@ describe('compliance records end to end (issue 3, done means)', () => {
     expect((await call(server, 'POST', '/v1/records', subA, beta)).status).toBe(403);
     expect((await call(server, 'GET', `/v1/records/${acmeRecords[0]!.index}`, audB)).status).toBe(403);
     expect((await call(server, 'GET', `/v1/records/${acmeRecords[0]!.index}`, subA)).status).toBe(403);
-    const bad = await call(server, 'POST', '/v1/records', subA, { ...toKeep, model: { name: 'm', temperature: 1 } });
+    const bad = await call(server, 'POST', '/v1/records', subA, {
+      ...toKeep,
+      model: { name: 'm', temperature: 1 },
+    });
     expect(bad.status).toBe(400);
     expect(bad.json.detail).toBe('model.temperature: unknown field');
 
     // The audited read, and the access record it leaves naming the auditor's token name.
     const read = await call(server, 'GET', `/v1/records/${acmeRecords[0]!.index}`, audA);
     expect(read.status).toBe(200);
-    expect((read.json.record as { input: { user_message: string } }).input.user_message).toBe(`my secret ${marker}`);
+    expect((read.json.record as { input: { user_message: string } }).input.user_message).toBe(
+      `my secret ${marker}`,
+    );
     expect((read.json.fields as { status: string }[]).every((f) => f.status === 'verified')).toBe(true);
     verifyReceiptJSON(read.json.proof as Submitted, server.vkey, read.json.entry as string);
     const access = read.json.access as Submitted;
@@ -137,7 +148,15 @@ describe('compliance records end to end (issue 3, done means)', () => {
 
     // A retention run 100 days on: records past their 90 hot days go into verified archives.
     const t0 = Date.parse(parseLeaf(decodeBase64(betaRecord.entry)).logged_at);
-    const run1 = cli('retention', 'run', '--data', dir, '--now', new Date(t0 + 100 * DAY).toISOString(), '--json');
+    const run1 = cli(
+      'retention',
+      'run',
+      '--data',
+      dir,
+      '--now',
+      new Date(t0 + 100 * DAY).toISOString(),
+      '--json',
+    );
     expect(run1.code, run1.out).toBe(0);
     const report1 = JSON.parse(run1.out) as { archived: { name: string; tenant_id: string }[] };
     expect(report1.archived.map((x) => x.tenant_id).sort()).toEqual(['tnt_acme', 'tnt_beta']);
@@ -151,7 +170,9 @@ describe('compliance records end to end (issue 3, done means)', () => {
     const bundle = JSON.parse(fs.readFileSync(betaArchive, 'utf8')) as ArchiveBundle;
     const betaCipher = decodeBase64(bundle.records[0]!.body!);
     const tampered = structuredClone(bundle);
-    tampered.records[0]!.body = Buffer.from(betaCipher.map((x, i) => (i === 20 ? x ^ 1 : x))).toString('base64');
+    tampered.records[0]!.body = Buffer.from(betaCipher.map((x, i) => (i === 20 ? x ^ 1 : x))).toString(
+      'base64',
+    );
     const tamperedFile = path.join(tempDir(), 'tampered.json');
     fs.writeFileSync(tamperedFile, JSON.stringify(tampered));
     const tv = cli('archive', 'verify', tamperedFile, '--vkey', server.vkey);
@@ -161,11 +182,19 @@ describe('compliance records end to end (issue 3, done means)', () => {
     expect(filesContaining(path.join(dir, 'db'), betaCipher.subarray(13, 45))).toEqual([]);
 
     // Past beta's year of retention: its archive is deleted (and logged); acme's (6 years) stays.
-    const run2 = cli('retention', 'run', '--data', dir, '--now', new Date(t0 + 400 * DAY).toISOString(), '--json');
+    const run2 = cli(
+      'retention',
+      'run',
+      '--data',
+      dir,
+      '--now',
+      new Date(t0 + 400 * DAY).toISOString(),
+      '--json',
+    );
     expect(run2.code, run2.out).toBe(0);
-    expect((JSON.parse(run2.out) as { deleted: { tenant_id: string }[] }).deleted.map((x) => x.tenant_id)).toEqual([
-      'tnt_beta',
-    ]);
+    expect(
+      (JSON.parse(run2.out) as { deleted: { tenant_id: string }[] }).deleted.map((x) => x.tenant_id),
+    ).toEqual(['tnt_beta']);
     expect(fs.existsSync(betaArchive)).toBe(false);
     expect(filesContaining(dir, betaCipher.subarray(13, 45))).toEqual([]);
     expect(filesContaining(dir, betaMarker)).toEqual([]);
@@ -179,7 +208,9 @@ describe('compliance records end to end (issue 3, done means)', () => {
     verifyReceiptJSON(purged.json.proof as Submitted, server.vkey, betaRecord.entry);
     const archived = await call(server, 'GET', `/v1/records/${acmeRecords[1]!.index}`, audA);
     expect(archived.json.status).toBe('archived');
-    expect((archived.json.record as { output: { final_text: string } }).output.final_text).toBe('kept answer');
+    expect((archived.json.record as { output: { final_text: string } }).output.final_text).toBe(
+      'kept answer',
+    );
     expect(await server.stop()).toBe(0);
   });
 });

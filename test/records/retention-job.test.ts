@@ -69,7 +69,9 @@ describe('retention job', () => {
     expect(read.fields.every((f) => f.verified)).toBe(true);
     // The archive holds ciphertext only, and the hot copy of that ciphertext left the database files.
     expect(filesContaining(path.join(dir, 'archive'), 'msg A1')).toEqual([]);
-    const bundle = JSON.parse(new TextDecoder().decode(bundleBytes(dir, r1.archived[0]!.name))) as ArchiveBundle;
+    const bundle = JSON.parse(
+      new TextDecoder().decode(bundleBytes(dir, r1.archived[0]!.name)),
+    ) as ArchiveBundle;
     const cipher = decodeBase64(bundle.records[0]!.body!).subarray(13, 45);
     expect(filesContaining(path.join(dir, 'db'), cipher)).toEqual([]);
 
