@@ -37,7 +37,7 @@ function parseArgs(argv: string[]): Args {
   let only: string[] | undefined;
   let tmp = os.tmpdir();
   let growthMax: number | undefined;
-  let growthBudgetS = 300;
+  let growthBudgetS: number | undefined;
   let outGiven = false;
   let fromJson: string | undefined;
   const here = path.dirname(fileURLToPath(import.meta.url));
@@ -69,11 +69,11 @@ function parseArgs(argv: string[]): Args {
     quick,
     json,
     out,
-    repeats: repeats ?? (quick ? 3 : 5),
+    repeats: repeats ?? 3,
     only,
     tmp,
     growthMax: growthMax ?? (quick ? 1e6 : 1e7),
-    growthBudgetS,
+    growthBudgetS: growthBudgetS ?? (quick ? 90 : 300),
     outGiven,
     fromJson,
   };
@@ -108,8 +108,9 @@ async function main(): Promise<void> {
   const batchSizes = [1, 16, 256, 4096];
   const entrySizes = [128, 1024, 16384];
   try {
-    if (want('machine')) await machineBench(ctx, batchSizes, entrySizes);
-    if (want('append')) await appendBench(ctx, batchSizes, args.quick ? [128] : entrySizes, POLICIES);
+    const appendEntrySizes = args.quick ? [128] : entrySizes;
+    if (want('machine')) await machineBench(ctx, batchSizes, appendEntrySizes);
+    if (want('append')) await appendBench(ctx, batchSizes, appendEntrySizes, POLICIES);
     if (want('hashchain')) await hashChainBench(ctx, [128, 1024], args.quick ? 1e5 : 1e6);
     if (want('http')) await httpBench(ctx, args.quick ? [1, 64] : [1, 16, 64, 256]);
     if (want('growth')) {

@@ -94,7 +94,7 @@ export async function appendBench(
             signPerEntry: policy.signPerEntry,
           });
           try {
-            const minMs = quick ? 250 : 800;
+            const minMs = quick ? 250 : 600;
             const r = await driveAppends(log, records(1e12, entry), 2 * batch, minMs, 3 * batch, 8 * minMs);
             return { rate: r.rate, p50: r.p50, p99: r.p99 };
           } finally {
