@@ -1,0 +1,187 @@
+/**
+ * The client subcommands as a user runs them: `node bin/auditlog.js ...` against a real server.
+ * Requires a build (`npm test` builds first).
+ */
+import { spawn } from 'node:child_process';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { formatVerifierKey, SIG_TYPE_COSIGNATURE_V1 } from '../../src/note/keys.js';
+import { ed25519Signer, generateSeed } from '../../src/note/signer.js';
+import { BIN, makeToken, startServer, type TestServer, tempDir } from '../helpers/server.js';
+
+let server: TestServer;
+let token: string;
+const work = tempDir('auditlog-cli-');
+
+function cli(args: string[], opts: { stdin?: string; env?: Record<string, string> } = {}) {
+  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+    const p = spawn(process.execPath, [BIN, ...args], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+      env: { ...process.env, ...opts.env },
+    });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (d) => {
+      stdout += d;
+    });
+    p.stderr.on('data', (d) => {
+      stderr += d;
+    });
+    p.stdin.end(opts.stdin ?? '');
+    p.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+beforeAll(async () => {
+  server = await startServer();
+  token = await makeToken(server, 'submitter');
+});
+afterAll(async () => {
+  await server?.stop();
+  rmSync(work, { recursive: true, force: true });
+});
+
+describe('auditlog submit / verify', () => {
+  test('submit from stdin, save, verify offline and against the log', async () => {
+    const out = join(work, 'r1.json');
+    const s = await cli(['submit', '--log', server.url, '--vkey', server.vkey, '--out', out, '-'], {
+      stdin: 'first entry\n',
+      env: { AUDITLOG_TOKEN: token },
+    });
+    expect(s.stderr).toBe('');
+    expect(s.code).toBe(0);
+    expect(JSON.parse(s.stdout)).toEqual(JSON.parse(readFileSync(out, 'utf8')));
+
+    const v = await cli(['verify', out, '--vkey', server.vkey]);
+    expect(v.code).toBe(0);
+    expect(v.stdout).toMatch(/^OK: entry \d+ .* is in log \S+ at tree size \d+/);
+
+    for (let i = 0; i < 3; i++) {
+      await cli(['submit', '--log', server.url, '--token', token, '-'], { stdin: `more ${i}` });
+    }
+    const upgraded = join(work, 'r1-upgraded.json');
+    const v2 = await cli(['verify', out, '--vkey', server.vkey, '--log', server.url, '--out', upgraded]);
+    expect(v2.code).toBe(0);
+    expect(v2.stdout).toMatch(/consistent with the log's current checkpoint \(tree size \d+\)/);
+    const v3 = await cli(['verify', upgraded, '--vkey', server.vkey]);
+    expect(v3.code).toBe(0);
+    expect(v3.stdout).toMatch(/upgraded to tree size \d+/);
+  });
+
+  test('every kind of failure is one line and exit 1', async () => {
+    const file = join(work, 'entry.bin');
+    writeFileSync(file, 'the entry');
+    const out = join(work, 'r2.json');
+    expect((await cli(['submit', '--log', server.url, '--token', token, '--out', out, file])).code).toBe(0);
+    const good = JSON.parse(readFileSync(out, 'utf8'));
+
+    const variants: [string, object, string | undefined, RegExp][] = [
+      ['tampered proof', { ...good, inclusion_proof: [...good.inclusion_proof].reverse().concat('AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=') }, undefined, /BAD_PROOF|ROOT_MISMATCH/],
+      ['leaf hash mismatch', { ...good, entry: Buffer.from('another entry').toString('base64') }, undefined, /LEAF_MISMATCH/],
+      ['tampered checkpoint', { ...good, checkpoint: good.checkpoint.replace(/\n(\d+)\n/, (_: string, n: string) => `\n${Number(n) + 1}\n`) }, undefined, /BAD_SIGNATURE|BAD_PROOF/],
+      ['wrong key', good, formatVerifierKey(server.origin, ed25519Signer(server.origin, generateSeed()).publicKey), /UNKNOWN_KEY/],
+    ];
+    for (const [name, receipt, vkey, want] of variants) {
+      const path = join(work, `${name.replaceAll(' ', '-')}.json`);
+      writeFileSync(path, JSON.stringify(receipt));
+      const r = await cli(['verify', path, '--vkey', vkey ?? server.vkey]);
+      expect(r.code, name).toBe(1);
+      expect(r.stdout, name).toBe('');
+      expect(r.stderr.trimEnd().split('\n'), name).toHaveLength(1);
+      expect(r.stderr, name).toMatch(want);
+    }
+    // A bad signature on the checkpoint (one signature character changed).
+    const sigChanged = { ...good, checkpoint: good.checkpoint.replace(/(— \S+ )(\S)/, (_: string, p: string, c: string) => `${p}${c === 'A' ? 'B' : 'A'}`) };
+    writeFileSync(join(work, 'sig.json'), JSON.stringify(sigChanged));
+    const r = await cli(['verify', join(work, 'sig.json'), '--vkey', server.vkey]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^auditlog verify: FAIL: (BAD_SIGNATURE|UNKNOWN_KEY)/);
+
+    // Usage errors exit 2.
+    expect((await cli(['verify', out])).code).toBe(2);
+    expect((await cli(['verify', '--vkey', server.vkey])).code).toBe(2);
+    expect((await cli(['submit', '--log', server.url, '--bogus'])).code).toBe(2);
+    const missing = await cli(['verify', join(work, 'nope.json'), '--vkey', server.vkey]);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/NOT_FOUND/);
+  });
+
+  test('tlog-proof export and verify, with a witness policy', async () => {
+    const proofPath = join(work, 'e.tlog-proof');
+    const s = await cli(['submit', '--log', server.url, '--token', token, '--tlog-proof', proofPath, '-'], {
+      stdin: 'spicy',
+    });
+    expect(s.code).toBe(0);
+    expect(readFileSync(proofPath, 'utf8')).toMatch(/^c2sp\.org\/tlog-proof@v1\nextra c3BpY3k=\nindex \d+\n/);
+    expect((await cli(['verify', proofPath, '--vkey', server.vkey])).code).toBe(0);
+
+    const policyNone = join(work, 'none.policy');
+    writeFileSync(policyNone, `log ${server.vkey}\nquorum none\n`);
+    const viaPolicy = await cli(['verify', proofPath, '--policy', policyNone]);
+    expect(viaPolicy.stderr).toBe('');
+    expect(viaPolicy.code).toBe(0);
+
+    const witness = formatVerifierKey('w.example', ed25519Signer('w.example', generateSeed()).publicKey, SIG_TYPE_COSIGNATURE_V1);
+    const policyW = join(work, 'w.policy');
+    writeFileSync(policyW, `log ${server.vkey}\nwitness W ${witness}\nquorum W\n`);
+    const noQuorum = await cli(['verify', proofPath, '--policy', policyW]);
+    expect(noQuorum.code).toBe(1);
+    expect(noQuorum.stderr).toMatch(/QUORUM_NOT_MET/);
+  });
+});
+
+describe('auditlog prove / consistency / get', () => {
+  test('prove by index and by hash print verifiable receipts', async () => {
+    const byIndex = await cli(['prove', '--log', server.url, '--index', '0', '--vkey', server.vkey]);
+    expect(byIndex.code).toBe(0);
+    const r = JSON.parse(byIndex.stdout);
+    const path = join(work, 'proved.json');
+    writeFileSync(path, byIndex.stdout);
+    expect((await cli(['verify', path, '--vkey', server.vkey])).code).toBe(0);
+
+    const byHash = await cli(['prove', '--log', server.url, '--hash', r.leaf_hash, '--vkey', server.vkey]);
+    expect(byHash.code).toBe(0);
+    expect(JSON.parse(byHash.stdout).inclusion_proof).toEqual(r.inclusion_proof);
+
+    const smaller = await cli(['prove', '--log', server.url, '--index', '0', '--size', '2']);
+    expect(smaller.code).toBe(0);
+    expect(smaller.stderr).toMatch(/not verified/);
+    expect(JSON.parse(smaller.stdout).tree_size).toBe(2);
+
+    const beyond = await cli(['prove', '--log', server.url, '--index', '100000']);
+    expect(beyond.code).toBe(1);
+    expect(beyond.stderr).toMatch(/OUT_OF_RANGE/);
+    expect((await cli(['prove', '--log', server.url, '--index', '01'])).stderr).toMatch(/BAD_REQUEST/);
+    expect((await cli(['prove', '--log', server.url])).code).toBe(2);
+  });
+
+  test('consistency prints and checks a proof', async () => {
+    const c = await cli(['consistency', '--log', server.url, '--from', '1', '--vkey', server.vkey]);
+    expect(c.code).toBe(0);
+    expect(c.stderr).toMatch(/OK: tree \d+ extends tree 1/);
+    const j = JSON.parse(c.stdout);
+    expect(j.first).toBe(1);
+    expect(j.consistency_proof.length).toBeGreaterThan(0);
+    const bad = await cli(['consistency', '--log', server.url, '--from', '5', '--to', '2']);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/OUT_OF_RANGE/);
+  });
+
+  test('get streams entries as JSON lines without a progress bar when not a terminal', async () => {
+    const g = await cli(['get', '--log', server.url, '--range', '0:3', '--vkey', server.vkey]);
+    expect(g.code).toBe(0);
+    expect(g.stderr).toBe('');
+    const lines = g.stdout.trimEnd().split('\n').map((l) => JSON.parse(l));
+    expect(lines.map((l) => l.index)).toEqual([0, 1, 2]);
+    expect(Buffer.from(lines[0].entry, 'base64').toString()).toBe('first entry\n');
+    const all = await cli(['get', '--log', server.url, '--range', '0:']);
+    expect(all.code).toBe(0);
+    expect(all.stdout.trimEnd().split('\n').length).toBeGreaterThanOrEqual(6);
+    for (const range of ['3:1', 'a:b', '0:999999', '01:2']) {
+      const bad = await cli(['get', '--log', server.url, '--range', range]);
+      expect(bad.code, range).toBe(1);
+      expect(bad.stderr.trimEnd().split('\n'), range).toHaveLength(1);
+    }
+  });
+});
