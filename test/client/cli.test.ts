@@ -77,10 +77,38 @@ describe('auditlog submit / verify', () => {
     const good = JSON.parse(readFileSync(out, 'utf8'));
 
     const variants: [string, object, string | undefined, RegExp][] = [
-      ['tampered proof', { ...good, inclusion_proof: [...good.inclusion_proof].reverse().concat('AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=') }, undefined, /BAD_PROOF|ROOT_MISMATCH/],
-      ['leaf hash mismatch', { ...good, entry: Buffer.from('another entry').toString('base64') }, undefined, /LEAF_MISMATCH/],
-      ['tampered checkpoint', { ...good, checkpoint: good.checkpoint.replace(/\n(\d+)\n/, (_: string, n: string) => `\n${Number(n) + 1}\n`) }, undefined, /BAD_SIGNATURE|BAD_PROOF/],
-      ['wrong key', good, formatVerifierKey(server.origin, ed25519Signer(server.origin, generateSeed()).publicKey), /UNKNOWN_KEY/],
+      [
+        'tampered proof',
+        {
+          ...good,
+          inclusion_proof: [...good.inclusion_proof]
+            .reverse()
+            .concat('AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA='),
+        },
+        undefined,
+        /BAD_PROOF|ROOT_MISMATCH/,
+      ],
+      [
+        'leaf hash mismatch',
+        { ...good, entry: Buffer.from('another entry').toString('base64') },
+        undefined,
+        /LEAF_MISMATCH/,
+      ],
+      [
+        'tampered checkpoint',
+        {
+          ...good,
+          checkpoint: good.checkpoint.replace(/\n(\d+)\n/, (_: string, n: string) => `\n${Number(n) + 1}\n`),
+        },
+        undefined,
+        /BAD_SIGNATURE|BAD_PROOF/,
+      ],
+      [
+        'wrong key',
+        good,
+        formatVerifierKey(server.origin, ed25519Signer(server.origin, generateSeed()).publicKey),
+        /UNKNOWN_KEY/,
+      ],
     ];
     for (const [name, receipt, vkey, want] of variants) {
       const path = join(work, `${name.replaceAll(' ', '-')}.json`);
@@ -92,7 +120,13 @@ describe('auditlog submit / verify', () => {
       expect(r.stderr, name).toMatch(want);
     }
     // A bad signature on the checkpoint (one signature character changed).
-    const sigChanged = { ...good, checkpoint: good.checkpoint.replace(/(— \S+ )(\S)/, (_: string, p: string, c: string) => `${p}${c === 'A' ? 'B' : 'A'}`) };
+    const sigChanged = {
+      ...good,
+      checkpoint: good.checkpoint.replace(
+        /(— \S+ )(\S)/,
+        (_: string, p: string, c: string) => `${p}${c === 'A' ? 'B' : 'A'}`,
+      ),
+    };
     writeFileSync(join(work, 'sig.json'), JSON.stringify(sigChanged));
     const r = await cli(['verify', join(work, 'sig.json'), '--vkey', server.vkey]);
     expect(r.code).toBe(1);
@@ -122,7 +156,11 @@ describe('auditlog submit / verify', () => {
     expect(viaPolicy.stderr).toBe('');
     expect(viaPolicy.code).toBe(0);
 
-    const witness = formatVerifierKey('w.example', ed25519Signer('w.example', generateSeed()).publicKey, SIG_TYPE_COSIGNATURE_V1);
+    const witness = formatVerifierKey(
+      'w.example',
+      ed25519Signer('w.example', generateSeed()).publicKey,
+      SIG_TYPE_COSIGNATURE_V1,
+    );
     const policyW = join(work, 'w.policy');
     writeFileSync(policyW, `log ${server.vkey}\nwitness W ${witness}\nquorum W\n`);
     const noQuorum = await cli(['verify', proofPath, '--policy', policyW]);
@@ -172,7 +210,10 @@ describe('auditlog prove / consistency / get', () => {
     const g = await cli(['get', '--log', server.url, '--range', '0:3', '--vkey', server.vkey]);
     expect(g.code).toBe(0);
     expect(g.stderr).toBe('');
-    const lines = g.stdout.trimEnd().split('\n').map((l) => JSON.parse(l));
+    const lines = g.stdout
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(lines.map((l) => l.index)).toEqual([0, 1, 2]);
     expect(Buffer.from(lines[0].entry, 'base64').toString()).toBe('first entry\n');
     const all = await cli(['get', '--log', server.url, '--range', '0:']);

@@ -17,7 +17,9 @@ afterEach(async () => {
   server = undefined;
 });
 
-async function serve(handler: (req: IncomingMessage, res: ServerResponse, n: number) => void): Promise<string> {
+async function serve(
+  handler: (req: IncomingMessage, res: ServerResponse, n: number) => void,
+): Promise<string> {
   let n = 0;
   server = createServer((req, res) => {
     req.resume();
@@ -53,7 +55,10 @@ describe('LogClient HTTP behaviour', () => {
     const url = await serve((req, res, n) => {
       if (req.method === 'POST') posts++;
       if (n === 0) res.writeHead(503, { 'retry-after': '0' }).end();
-      else res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(receiptToJSON(receipt)));
+      else
+        res
+          .writeHead(200, { 'content-type': 'application/json' })
+          .end(JSON.stringify(receiptToJSON(receipt)));
     });
     const client = new LogClient(url, { token: 't', vkey: log.vkey });
     const r = await client.submitEntry(te.encode('entry'));

@@ -42,6 +42,9 @@ describe('receipt file', () => {
     const r = await log.receipt(4n, 5n);
     writeFileSync(path, `${JSON.stringify(receiptToJSON(r))}\n`);
     appendFileSync(path, '{"origin":1}\n');
-    await expect(readReceiptFile(path)).rejects.toMatchObject({ code: 'BAD_REQUEST', message: expect.stringContaining(':2:') });
+    await expect(readReceiptFile(path)).rejects.toMatchObject({
+      code: 'BAD_REQUEST',
+      message: expect.stringContaining(':2:'),
+    });
   });
 });
