@@ -85,13 +85,18 @@ export function parseLogFlag(s: string): { key: VerifierKey; url?: string } {
  * @throws AuditlogError('BAD_REQUEST')
  */
 export function parseWitnessFlag(s: string): { url: string; key: VerifierKey } {
+  let why = '--witness wants URL=VKEY';
   for (let i = s.indexOf('='); i >= 0; i = s.indexOf('=', i + 1)) {
     const rest = s.slice(i + 1);
     if (!/^[^+]+\+[0-9a-f]{8}\+[A-Za-z0-9+/]{44}$/.test(rest)) continue;
-    const key = keyOfType(rest, SIG_TYPE_COSIGNATURE_V1, '--witness key');
-    return { url: parseBaseUrl(s.slice(0, i), '--witness URL'), key };
+    try {
+      const key = keyOfType(rest, SIG_TYPE_COSIGNATURE_V1, '--witness key');
+      return { url: parseBaseUrl(s.slice(0, i), '--witness URL'), key };
+    } catch (e) {
+      why = (e as Error).message;
+    }
   }
-  return bad('--witness wants URL=VKEY');
+  return bad(why);
 }
 
 /**

@@ -24,7 +24,8 @@ export function startWitness(dir: string, name: string, args: string[]): Promise
 /** A real HTTP server collecting the JSON bodies POSTed to it; `fail` answers 500 to the first n. */
 export async function startWebhook(
   fail = 0,
-): Promise<{ url: string; received: unknown[]; close(): Promise<void> }> {
+  port = 0,
+): Promise<{ url: string; port: number; received: unknown[]; close(): Promise<void> }> {
   const received: unknown[] = [];
   let failures = fail;
   const server: Server = createServer((req, res) => {
@@ -42,9 +43,11 @@ export async function startWebhook(
       res.writeHead(204).end();
     });
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  await new Promise<void>((r) => server.listen(port, '127.0.0.1', r));
+  const bound = (server.address() as AddressInfo).port;
   return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`,
+    url: `http://127.0.0.1:${bound}/hook`,
+    port: bound,
     received,
     close: () =>
       new Promise<void>((r) => {

@@ -1,0 +1,115 @@
+/**
+ * Comparing views with a real log process: a witness (in process, real LevelDB) holding the log's
+ * checkpoint is shown forged checkpoints signed with the log's own key (read from its data
+ * directory, as a compromised operator would). A larger one the log cannot prove, or a smaller
+ * one whose proof fails, is a fork; a genuine older checkpoint is not.
+ */
+import { cpSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { signCheckpoint } from '../../src/note/checkpoint.js';
+import { ed25519Signer } from '../../src/note/signer.js';
+import { parseVerifierKey } from '../../src/note/keys.js';
+import { readKeyFile } from '../../src/storage/data-dir.js';
+import { Witness } from '../../src/witness/witness.js';
+import { makeToken, startServer, submit, type TestServer, tempDir } from '../helpers/server.js';
+
+const enc = (s: string) => new TextEncoder().encode(s);
+
+describe('Witness.checkView against a real log', () => {
+  let log: TestServer;
+  let w: Witness;
+  let early: string;
+  let backup: string;
+  const lines: string[] = [];
+
+  beforeAll(async () => {
+    log = await startServer({ args: ['--origin', 'example.com/compare'] });
+    const token = await makeToken(log, 'submitter');
+    expect((await submit(log.url, token, enc('e0'))).status).toBe(200);
+    expect((await submit(log.url, token, enc('e1'))).status).toBe(200);
+    early = await (await fetch(`${log.url}/checkpoint`)).text();
+    expect(await log.stop()).toBe(0);
+    backup = join(tempDir('compare-backup-'), 'log');
+    cpSync(log.dir, backup, { recursive: true });
+    log = await startServer({ dir: log.dir });
+    expect((await submit(log.url, token, enc('e2'))).status).toBe(200);
+    w = await Witness.open({
+      dir: join(tempDir('compare-'), 'w'),
+      name: 'witness.example/c',
+      logs: [{ key: parseVerifierKey(log.vkey), url: log.url }],
+      stderr: { write: (s: string) => lines.push(s) },
+    });
+    await w.poll(w.witnessedLogs[0]!);
+    expect(w.view('example.com/compare')?.checkpoint.size).toBe(3n);
+  });
+  afterAll(async () => {
+    await w?.close();
+    await log?.stop();
+  });
+
+  const forge = async (size: bigint, fill: number) => {
+    const key = readKeyFile(log.dir);
+    return signCheckpoint(
+      { origin: key.name, size, root: new Uint8Array(32).fill(fill), extensions: [] },
+      ed25519Signer(key.name, key.seed),
+    );
+  };
+
+  it('a genuine older checkpoint is consistent', async () => {
+    expect(await w.checkView('example.com/compare', early, 'http://peer.example')).toBe('consistent');
+    expect(await w.alerts.list()).toEqual([]);
+  });
+
+  it('a larger checkpoint the log cannot prove is a fork, with the refusal as the proof tried', async () => {
+    const forged = await forge(7n, 1);
+    expect(await w.checkView('example.com/compare', forged, 'http://peer.example')).toBe('alert');
+    const [alert] = await w.alerts.list();
+    expect(alert?.kind).toBe('inconsistent');
+    expect(alert?.checkpoints[1]).toBe(forged);
+    expect(alert?.proof?.old_size).toBe('3');
+    expect(alert?.proof?.new_size).toBe('7');
+    expect(alert?.proof?.hashes).toEqual([]);
+    expect(alert?.proof?.error).toMatch(/cannot give the proof: 400/);
+  });
+
+  it('a smaller checkpoint whose proof fails is a fork, with the hashes tried', async () => {
+    const forged = await forge(2n, 2);
+    expect(await w.checkView('example.com/compare', forged, 'http://peer.example')).toBe('alert');
+    const alerts = await w.alerts.list();
+    expect(alerts).toHaveLength(2);
+    expect(alerts[1]!.proof?.hashes.length).toBeGreaterThan(0);
+    expect(alerts[1]!.proof?.error).toBeTruthy();
+  });
+
+  it('the same evidence seen again is not raised twice', async () => {
+    const forged = await forge(7n, 1);
+    await w.checkView('example.com/compare', forged, 'http://other-peer.example');
+    expect(await w.alerts.list()).toHaveLength(2);
+  });
+
+  it('a checkpoint not signed by the log key is ignored, not alerted', async () => {
+    const impostor = ed25519Signer('example.com/compare', new Uint8Array(32).fill(9));
+    const note = await signCheckpoint(
+      { origin: 'example.com/compare', size: 9n, root: new Uint8Array(32), extensions: [] },
+      impostor,
+    );
+    expect(await w.checkView('example.com/compare', note, 'http://peer.example')).toBe('unknown');
+    expect(await w.alerts.list()).toHaveLength(2);
+    expect(lines.join('')).toContain('ignored');
+  });
+
+  it('a poll of a log serving an older tree raises a rollback alert', async () => {
+    // The same log restarted from a backup taken at size 2.
+    const old = await startServer({ dir: backup });
+    try {
+      await w.poll({ key: parseVerifierKey(log.vkey), url: old.url });
+      const alerts = await w.alerts.list();
+      expect(alerts.at(-1)?.kind).toBe('rollback');
+      expect(alerts.at(-1)?.checkpoints[1]).toContain('\n2\n');
+      expect(w.view('example.com/compare')?.checkpoint.size).toBe(3n);
+    } finally {
+      await old.stop();
+    }
+  });
+});
