@@ -39,6 +39,79 @@ export interface MarkdownOptions {
   readonly jsonPath: string;
 }
 
+/** The issues' performance targets, each with the measured value from this run and whether it is met. */
+function targetRows(report: Report, o: MarkdownOptions, entries: number[], batches: number[]): string[][] {
+  const rows: string[][] = [];
+  const yes = (ok: boolean) => (ok ? 'yes' : '**no**');
+  const e0 = entries[0];
+  if (e0 === undefined) return rows;
+  const batched = get(report, 'append', o.policies[1]!, { batch: 256, entry: e0 });
+  if (batched) {
+    rows.push([
+      `>= 200k durable entries/s in process, 256-entry batches (${e0} B entries)`,
+      `${rng(batched.value)} entries/s`,
+      yes(batched.value.median >= 200_000),
+    ]);
+  }
+  const speed = report.results.find(
+    (r) =>
+      r.group === 'append-speedup' &&
+      r.name === `${o.policies[1]} / per-entry` &&
+      r.params.batch === 256 &&
+      r.params.entry === e0,
+  );
+  if (speed) {
+    rows.push([
+      'batched signing >= 20x per-entry signing at 256-entry batches',
+      `${sig(speed.value.median)}x`,
+      yes(speed.value.median >= 20),
+    ]);
+  }
+  const slow = o.policies.at(-1)!;
+  const slowBest = report.results
+    .filter((r) => r.group === 'append' && r.name === slow && r.params.entry === e0)
+    .sort((a, b) => b.value.median - a.value.median)[0];
+  if (slowBest) {
+    rows.push([
+      'tens of thousands of entries/s with a 10 ms signer',
+      `${rng(slowBest.value)} entries/s (batch ${slowBest.params.batch}, largest of ${batches.join('/')})`,
+      yes(slowBest.value.median >= 20_000),
+    ]);
+  }
+  const http = report.results
+    .filter((r) => r.group === 'http' && r.name === 'auditlog POST /v1/entries')
+    .sort((a, b) => (b.ratios?.[0]?.value ?? 0) - (a.ratios?.[0]?.value ?? 0))[0];
+  if (http?.ratios?.[0]) {
+    rows.push([
+      'HTTP submit >= 0.5x a bare hono POST handler',
+      `${sig(http.ratios[0].value)}x (best, at ${http.params.concurrency} clients)`,
+      yes(http.ratios[0].value >= 0.5),
+    ]);
+  }
+  const recs = report.results.filter(
+    (r) => r.group === 'http' && r.name.startsWith('auditlog POST /v1/records'),
+  );
+  const pairs = recs
+    .map(
+      (r) =>
+        [
+          r,
+          get(report, 'http', 'auditlog POST /v1/entries', { concurrency: r.params.concurrency! }),
+        ] as const,
+    )
+    .filter((p): p is readonly [Result, Result] => p[1] !== undefined)
+    .map(([r, e]) => ({ c: r.params.concurrency, x: r.value.median / e.value.median }))
+    .sort((a, b) => b.x - a.x);
+  if (pairs[0]) {
+    rows.push([
+      'record ingestion within 2x of raw /v1/entries',
+      `records/s = ${sig(pairs[0].x)}x entries/s (best, at ${pairs[0].c} clients)`,
+      yes(pairs[0].x >= 0.5),
+    ]);
+  }
+  return rows;
+}
+
 export function performanceMarkdown(report: Report, o: MarkdownOptions): string {
   const m = report.machine;
   const out: string[] = [];
@@ -105,6 +178,15 @@ export function performanceMarkdown(report: Report, o: MarkdownOptions): string 
     );
   }
   if (head.length > 0) out.push(...head, '');
+  const targets = targetRows(report, o, entries, batches);
+  if (targets.length > 0) {
+    out.push(
+      'Targets set in the issues, against this run:',
+      '',
+      mdTable(['target', 'measured', 'met'], targets),
+      '',
+    );
+  }
   out.push(`![Durable append throughput vs batch size by signing policy](${o.chartPath})`, '');
 
   // Append matrix.
