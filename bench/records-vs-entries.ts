@@ -1,0 +1,168 @@
+/**
+ * Record ingestion vs raw entries, over HTTP against a real `auditlog serve` process:
+ *   raw      POST /v1/entries with an entry the size of a record leaf
+ *   record   POST /v1/records with the issue's example record (seal, commit, encrypt, body)
+ *   batch    POST /v1/records with {"records": [100 records]}
+ * Same concurrency for all. Run: npm run build && node dist/bench/records-vs-entries.js [N] [CONCURRENCY]
+ * Issue 3 asks record ingestion to stay within 2x of raw throughput.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Agent, request } from 'undici';
+
+const BIN = path.resolve(import.meta.dirname, '../../bin/auditlog.js');
+
+const RECORD = {
+  tenant_id: 'tnt_acme',
+  request_id: 'req_abc123',
+  conversation_id: 'conv_42',
+  action: 'agent_response_generated',
+  actor_id: 'billing-assistant',
+  actor_type: 'agent',
+  agent_name: 'billing-assistant',
+  user_id: 'patient-7731',
+  data_classification: ['confidential'],
+  model: { name: 'claude-3-7-sonnet', provider: 'anthropic', version_hash: 'sha256:ab12cd34ef56' },
+  system_prompt_version: 'v17',
+  policy_version: 'guardrails:2026-04-29',
+  input: {
+    user_message: 'How much will my next bill be?',
+    retrieved_docs: [{ id: 'doc_kb_142', hash: 'sha256:9f8e7d6c' }],
+  },
+  guardrails: [{ id: 'prompt_guard_v2', verdict: 'BENIGN', score: 0.99 }],
+  output: {
+    final_text: 'Your next bill, due 2026-06-12, is $124.50.',
+    tool_calls: [{ tool: 'lookup_billing', args_hash: 'sha256:1a2b', ok: true }],
+  },
+  metrics: { latency_ms: 1287, input_tokens: 1842, output_tokens: 47, cost_usd: 0.0061 },
+  client_timestamp: '2026-05-16T14:23:18.421Z',
+};
+
+async function start(dir: string): Promise<{ url: string; admin: string; proc: ChildProcess }> {
+  const proc = spawn(process.execPath, [BIN, 'serve', '--data', dir, '--port', '0'], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let out = '';
+  await new Promise<void>((resolve, reject) => {
+    proc.stdout!.on('data', (d) => {
+      out += d;
+      if (/listening on/.test(out)) resolve();
+    });
+    proc.once('exit', (c) => reject(new Error(`server exited ${c}: ${out}`)));
+  });
+  return {
+    url: /listening on (\S+)/.exec(out)![1]!,
+    admin: /admin token (\S+)/.exec(out)![1]!,
+    proc,
+  };
+}
+
+async function run(
+  label: string,
+  n: number,
+  concurrency: number,
+  send: () => Promise<number>,
+  perRequest: number,
+): Promise<number> {
+  let next = 0;
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < n) {
+        next++;
+        const status = await send();
+        if (status !== 200) throw new Error(`${label}: HTTP ${status}`);
+      }
+    }),
+  );
+  const secs = (performance.now() - t0) / 1000;
+  const rate = (n * perRequest) / secs;
+  console.log(
+    `${label.padEnd(28)} ${String(n * perRequest).padStart(7)} items in ${secs.toFixed(2)} s = ${rate.toFixed(0)}/s`,
+  );
+  return rate;
+}
+
+async function main(): Promise<void> {
+  const n = Number(process.argv[2] ?? 4000);
+  const concurrency = Number(process.argv[3] ?? 64);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'auditlog-bench-'));
+  const server = await start(path.join(dir, 'data'));
+  const dispatcher = new Agent({ connections: concurrency, pipelining: 1 });
+  try {
+    const tokRes = await request(`${server.url}/v1/tokens`, {
+      method: 'POST',
+      dispatcher,
+      headers: { authorization: `Bearer ${server.admin}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ role: 'submitter', name: 'bench' }),
+    });
+    const token = ((await tokRes.body.json()) as { token: string }).token;
+    const auth = { authorization: `Bearer ${token}` };
+    const recordBody = JSON.stringify(RECORD);
+    const batchBody = JSON.stringify({ records: Array(100).fill(RECORD) });
+    const probe = await request(`${server.url}/v1/records`, {
+      method: 'POST',
+      dispatcher,
+      headers: { ...auth, 'content-type': 'application/json' },
+      body: recordBody,
+    });
+    const leafSize = Buffer.from(((await probe.body.json()) as { entry: string }).entry, 'base64').length;
+    const raw = new Uint8Array(leafSize).fill(0x61);
+    console.log(
+      `concurrency ${concurrency}; record leaf ${leafSize} bytes; raw entries of the same size; ${os.cpus()[0]?.model}`,
+    );
+
+    const post = async (route: string, ct: string, body: string | Uint8Array) => {
+      const r = await request(`${server.url}${route}`, {
+        method: 'POST',
+        dispatcher,
+        headers: { ...auth, 'content-type': ct },
+        body,
+      });
+      await r.body.dump();
+      return r.statusCode;
+    };
+    // Warm up both paths.
+    await run('warm-up raw', 500, concurrency, () => post('/v1/entries', 'application/octet-stream', raw), 1);
+    await run(
+      'warm-up record',
+      500,
+      concurrency,
+      () => post('/v1/records', 'application/json', recordBody),
+      1,
+    );
+    const rawRate = await run(
+      'raw POST /v1/entries',
+      n,
+      concurrency,
+      () => post('/v1/entries', 'application/octet-stream', raw),
+      1,
+    );
+    const recRate = await run(
+      'POST /v1/records (1 each)',
+      n,
+      concurrency,
+      () => post('/v1/records', 'application/json', recordBody),
+      1,
+    );
+    const batchRate = await run(
+      'POST /v1/records (100 each)',
+      Math.max(1, Math.floor(n / 100)),
+      Math.min(concurrency, 8),
+      () => post('/v1/records', 'application/json', batchBody),
+      100,
+    );
+    console.log(
+      `record / raw = ${(recRate / rawRate).toFixed(2)} (issue 3: >= 0.5); batched records / raw = ${(batchRate / rawRate).toFixed(2)}`,
+    );
+  } finally {
+    await dispatcher.close();
+    server.proc.kill('SIGTERM');
+    await new Promise((r) => server.proc.once('exit', r));
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+await main();
