@@ -2,6 +2,7 @@
  * Bearer tokens (spec/http-api.md). A token is `alt_` + base64url of 32 random bytes; only
  * its SHA-256 is stored (sublevel `tokens` of the log database), with its role, name and
  * optional tenant. Lookup is by hash, and the stored hash is compared in constant time.
+ * Known tokens are cached in memory (keyed by hash, bounded); tokens cannot be revoked yet.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { AuditlogError } from '../errors.js';
@@ -28,8 +29,12 @@ function tokenHash(token: string): Buffer {
   return createHash('sha256').update(token, 'utf8').digest();
 }
 
+/** Tokens remembered after a lookup, so the submit path does not read LevelDB per request. */
+const CACHE_LIMIT = 10_000;
+
 export class TokenStore {
   private readonly table;
+  private readonly cache = new Map<string, Principal>();
   constructor(db: LogDB) {
     this.table = db.sublevel<string, string>('tokens', { keyEncoding: 'utf8', valueEncoding: 'utf8' });
   }
@@ -64,10 +69,20 @@ export class TokenStore {
   async lookup(token: string): Promise<Principal | undefined> {
     if (token.length > 200) return undefined;
     const h = tokenHash(token);
-    const v = await this.table.get(h.toString('hex'));
+    const key = h.toString('hex');
+    const hit = this.cache.get(key);
+    if (hit) return hit;
+    const v = await this.table.get(key);
     if (!v) return undefined;
     const stored = JSON.parse(v) as StoredToken;
     if (!timingSafeEqual(Buffer.from(stored.hash, 'hex'), h)) return undefined;
-    return { role: stored.role, name: stored.name, ...(stored.tenant ? { tenant: stored.tenant } : {}) };
+    const principal: Principal = {
+      role: stored.role,
+      name: stored.name,
+      ...(stored.tenant ? { tenant: stored.tenant } : {}),
+    };
+    if (this.cache.size >= CACHE_LIMIT) this.cache.clear();
+    this.cache.set(key, principal);
+    return principal;
   }
 }

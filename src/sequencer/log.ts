@@ -71,6 +71,8 @@ export class Log {
   private failed: AuditlogError | undefined;
   private idle: Promise<void> = Promise.resolve();
   private idleResolve: (() => void) | undefined;
+  /** Ends a batch's wait to fill early (on close). */
+  private wake: (() => void) | undefined;
   private readonly listeners = new Set<CommitListener>();
   private sthCache: { size: bigint; sig: Uint8Array } | undefined;
   // Right-edge entry bundle (committed part), to write the full bundle without reading back.
@@ -231,7 +233,14 @@ export class Log {
     try {
       while (this.pool.length > 0) {
         if (this.opts.maxBatchDelayMs > 0 && this.pool.length < this.opts.maxBatchSize && !this.closed) {
-          await new Promise((r) => setTimeout(r, this.opts.maxBatchDelayMs));
+          await new Promise<void>((r) => {
+            const timer = setTimeout(r, this.opts.maxBatchDelayMs);
+            this.wake = () => {
+              clearTimeout(timer);
+              r();
+            };
+          });
+          this.wake = undefined;
         }
         const batch = this.pool.splice(0, this.opts.maxBatchSize);
         await this.commitBatch(batch);
@@ -480,6 +489,7 @@ export class Log {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.wake?.();
     await this.idle;
     while (this.running) await this.idle;
     await this.leafIndex.stop();

@@ -1,0 +1,80 @@
+/** The core commands as an operator runs them: init, token create, serve, SIGTERM. */
+import { execFile } from 'node:child_process';
+import { chmodSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, describe, expect, it } from 'vitest';
+import { BIN, startServer, submit, tempDir } from '../helpers/server.js';
+
+const run = promisify(execFile);
+const dirs: string[] = [];
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [BIN, ...args]);
+    return { code: 0, stdout, stderr };
+  } catch (e) {
+    const err = e as { code: number; stdout: string; stderr: string };
+    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
+  }
+}
+
+describe('auditlog init / token / serve', () => {
+  it('init creates a key readable only by its owner; token create prints the token last; serve uses both', async () => {
+    const base = tempDir();
+    dirs.push(base);
+    const dir = join(base, 'log');
+    const init = await cli('init', '--data', dir, '--origin', 'example.com/cli');
+    expect(init.code).toBe(0);
+    expect(init.stdout).toMatch(/auditlog: vkey example\.com\/cli\+[0-9a-f]{8}\+/);
+    expect(statSync(join(dir, 'log.key')).mode & 0o777).toBe(0o600);
+    expect(statSync(dir).mode & 0o077).toBe(0);
+    expect(readFileSync(join(dir, 'log.key'), 'utf8')).toMatch(
+      /^PRIVATE\+KEY\+example\.com\/cli\+[0-9a-f]{8}\+/,
+    );
+    expect((await cli('init', '--data', dir, '--origin', 'example.com/cli')).code).not.toBe(0);
+
+    const tok = await cli('token', 'create', '--data', dir, '--role', 'submitter', '--name', 'agent-7');
+    expect(tok.code).toBe(0);
+    const token = tok.stdout.trim().split('\n').pop()!;
+    expect(token).toMatch(/^alt_[A-Za-z0-9_-]{43}$/);
+    // Tokens are stored hashed: the clear token is nowhere in the database files.
+    const { stdout: grep } = await run('grep', ['-rl', token, dir]).catch(() => ({ stdout: '' }));
+    expect(grep).toBe('');
+    expect((await cli('token', 'create', '--data', dir, '--role', 'root')).code).not.toBe(0);
+
+    // A batch that waits to fill (--max-delay-ms) is in flight when SIGTERM arrives: every
+    // entry in it is committed and answered, then the process exits 0.
+    const server = await startServer({ dir, args: ['--max-delay-ms', '1500'] });
+    expect(server.adminToken).toBeUndefined();
+    expect(server.origin).toBe('example.com/cli');
+    const inflight = Array.from({ length: 20 }, (_, i) =>
+      submit(server.url, token, new TextEncoder().encode(`x${i}`)),
+    );
+    await new Promise((r) => setTimeout(r, 500));
+    const code = await server.stop();
+    const results = await Promise.all(inflight);
+    expect(results.map((r) => r.status)).toEqual(Array(20).fill(200));
+    expect(code).toBe(0);
+    expect(server.output()).not.toContain(token);
+
+    // A key file others can read is refused.
+    chmodSync(join(dir, 'log.key'), 0o644);
+    await expect(startServer({ dir })).rejects.toThrow(/readable by others/);
+    chmodSync(join(dir, 'log.key'), 0o600);
+    const again = await startServer({ dir });
+    expect(await again.stop()).toBe(0);
+  });
+
+  it('unknown commands and flags fail with a clear message', async () => {
+    const r = await cli('frobnicate');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('unknown command');
+    const s = await cli('serve', '--bogus');
+    expect(s.code).not.toBe(0);
+    expect(s.stderr).toMatch(/bogus/);
+  });
+});
