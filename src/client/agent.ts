@@ -122,6 +122,26 @@ export class AgentRun {
     return this.emit(rec);
   }
 
+  /**
+   * Wraps a tool function so each call is recorded (tool_invoked) with its arguments, outcome and
+   * latency once it settles. The tool's result or error is passed through unchanged, after the
+   * record is durable.
+   */
+  wrapTool<A extends unknown[], R>(tool: string, fn: (...args: A) => Promise<R>): (...args: A) => Promise<R> {
+    return async (...args: A) => {
+      const started = performance.now();
+      let result: R;
+      try {
+        result = await fn(...args);
+      } catch (err) {
+        await this.toolCall({ tool, args, ok: false, latencyMs: performance.now() - started });
+        throw err;
+      }
+      await this.toolCall({ tool, args, ok: true, latencyMs: performance.now() - started });
+      return result;
+    };
+  }
+
   /** agent_response_generated (the text is personal). */
   modelResponse(r: ModelResponse): Promise<Receipt> {
     const rec = this.base('agent_response_generated', 'agent');

@@ -171,6 +171,12 @@ describe('agent instrumentation', () => {
       async (run) => {
         await run.userMessage('How much will my next bill be?');
         await run.toolCall({ tool: 'lookup_billing', args: { account: 'A-1' }, ok: true, latencyMs: 12 });
+        const lookup = run.wrapTool('lookup_plan', async (account: string) => `plan of ${account}`);
+        expect(await lookup('A-1')).toBe('plan of A-1');
+        const broken = run.wrapTool('broken_tool', async () => {
+          throw new RangeError('no');
+        });
+        await expect(broken()).rejects.toThrow('no');
         await run.guardrail({ id: 'prompt_guard_v2', verdict: 'BENIGN', score: 0.99 });
         await run.modelResponse({
           text: 'Your next bill is $124.50.',
@@ -182,7 +188,7 @@ describe('agent instrumentation', () => {
     expect(answer).toBe('done');
     await receipts.close();
     const stored = await readReceiptFile(receiptPath);
-    expect(stored).toHaveLength(6); // start, user message, tool, guardrail, response, end
+    expect(stored).toHaveLength(8); // start, user message, 3 tools, guardrail, response, end
     const requestIds = new Set<string>();
     for (const r of stored) {
       verifyReceipt(r, server.vkey);
@@ -191,6 +197,12 @@ describe('agent instrumentation', () => {
       requestIds.add(leaf.request_id!);
     }
     expect(requestIds.size).toBe(1);
+    const tools = stored
+      .map((r) => new TextDecoder().decode(r.entry!))
+      .filter((t) => t.includes('tool_invoked'));
+    expect(tools).toHaveLength(3);
+    expect(tools[2]).toContain('broken_tool');
+    expect(tools[2]).toContain('"ok":false');
     // Personal text is not in the leaf.
     for (const r of stored) expect(new TextDecoder().decode(r.entry!)).not.toContain('next bill');
 

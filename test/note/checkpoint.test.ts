@@ -149,6 +149,17 @@ describe('signed checkpoints', () => {
 });
 
 describe('cosignatures', () => {
+  test('the tlog-cosignature example parses: key id, 72 bytes, timestamp 1679315147', () => {
+    const example = `${SPEC_BODY}\n— example.com/behind-the-sofa Az3grlgtzPICa5OS8npVmf1Myq/5IZniMp+ZJurmRDeOoRDe4URYN7u5/Zhcyv2q1gGzGku9nTo+zyWE+xeMcTOAYQ8=\n— witness.example.com/w1 jWbPPwAAAABkGFDLEZMHwSRaJNiIDoe9DYn/zXcrtPHeolMI5OWXEhZCB9dlrDJsX3b2oyin1nPZqhf5nNo0xUe+mbIUBkBIfZ+qnA==\n`;
+    const n = parseNote(example);
+    expect(n.text).toBe(SPEC_BODY);
+    const w = n.signatures[1]!;
+    expect(w.name).toBe('witness.example.com/w1');
+    expect(Buffer.from(w.keyId).toString('hex')).toBe('8d66cf3f');
+    expect(w.signature).toHaveLength(72);
+    expect(Buffer.from(w.signature.subarray(0, 8)).readBigUInt64BE()).toBe(1679315147n);
+  });
+
   const logSigner = ed25519Signer('log.example/test', generateSeed());
   const witness = ed25519Signer('witness.example/w1', generateSeed());
   const witnessKey = verifierKey(witness.name, witness.publicKey, SIG_TYPE_COSIGNATURE_V1);
