@@ -189,8 +189,7 @@ export class RecordService {
     }
     const receipt = await this.log.append(sealed.leafBytes, ops);
     if (key !== null) this.keys.markDurable(key);
-    // Not synced: reindex() rebuilds it from the log after a crash.
-    await st.db.batch([st.put(st.index, recordId, u64(receipt.index))]);
+    await this.noteIndex(recordId, receipt.index);
     return { record_id: recordId, entry: encodeBase64(sealed.leafBytes), ...receiptToJSON(receipt) };
   }
 
@@ -227,8 +226,20 @@ export class RecordService {
       ...sideOps,
       st.put(st.meta, recordId, json(meta)),
     ]);
-    await st.db.batch([st.put(st.index, recordId, u64(receipt.index))]);
+    await this.noteIndex(recordId, receipt.index);
     return { record_id: recordId, entry: encodeBase64(sealed.leafBytes), ...receiptToJSON(receipt) };
+  }
+
+  /**
+   * Records where a committed record landed. Not synced, and a failure is not the caller's:
+   * the record is already durable, and reindex() rebuilds missing rows from the log.
+   */
+  private async noteIndex(recordId: string, index: bigint): Promise<void> {
+    try {
+      await this.store.db.batch([this.store.put(this.store.index, recordId, u64(index))]);
+    } catch {
+      // reindex() at the next start-up or retention run fills the gap.
+    }
   }
 
   /**

@@ -169,6 +169,21 @@ describe('RecordService', () => {
     expect(res.tenants[0]!.records_erased).toBe(1);
   });
 
+  it('rebuilds index rows lost in a crash from the log at start-up', async () => {
+    const { svc, dir, close } = await layer();
+    const [r] = await svc.submit([parseRecord(exampleRecord())], submitterA);
+    // What a crash can lose: the unsynced index row (and the reindex point is behind it).
+    await svc.store.write([
+      svc.store.del(svc.store.index, r!.record_id),
+      svc.store.del(svc.store.state, 'reindexed'),
+    ]);
+    expect(await errorCode(svc.read(BigInt(r!.index), auditorA))).toBe('NOT_FOUND');
+    await close();
+    const again = await openLayer(dir);
+    cleanups.push(() => again.close());
+    expect((await again.svc.read(BigInt(r!.index), auditorA)).status).toBe('hot');
+  });
+
   it('survives a restart: keys, holds and the index come back', async () => {
     const { svc, log, dir, close } = await layer();
     const [r] = await svc.submit([parseRecord(exampleRecord())], submitterA);

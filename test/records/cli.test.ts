@@ -1,0 +1,40 @@
+/** The retention and archive subcommands as real processes (requires a build). */
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { BIN, tempDir } from '../helpers/server.js';
+
+function cli(...args: string[]): { code: number | null; out: string } {
+  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8' });
+  return { code: r.status, out: `${r.stdout}${r.stderr}` };
+}
+
+describe('auditlog retention / archive', () => {
+  it('refuses malformed arguments with a one-line error', () => {
+    const dir = path.join(tempDir(), 'data');
+    expect(cli('init', '--data', dir, '--origin', 'localhost/cli-records').code).toBe(0);
+    expect(cli('retention').code).toBe(2);
+    expect(cli('retention', 'run').out).toContain('--data is required');
+    const badNow = cli('retention', 'run', '--data', dir, '--now', 'yesterday');
+    expect(badNow.code).toBe(1);
+    expect(badNow.out).toContain('--now must be an RFC 3339 date-time');
+    expect(cli('archive').code).toBe(2);
+    expect(cli('archive', 'verify', path.join(dir, 'none.json')).out).toContain('--vkey is required');
+    expect(cli('archive', 'verify', path.join(dir, 'none.json'), '--vkey', 'not-a-key').code).toBe(1);
+  });
+
+  it('runs on an empty log and verifies nothing bogus', () => {
+    const dir = path.join(tempDir(), 'data');
+    const init = cli('init', '--data', dir, '--origin', 'localhost/cli-records');
+    const vkey = /vkey (\S+)/.exec(init.out)![1]!;
+    const run = cli('retention', 'run', '--data', dir, '--json');
+    expect(run.code, run.out).toBe(0);
+    expect(JSON.parse(run.out)).toMatchObject({ archived: [], deleted: [], held: [] });
+    const junk = path.join(dir, 'junk.json');
+    fs.writeFileSync(junk, '{"format":"auditlog.archive/v1"}');
+    const v = cli('archive', 'verify', junk, '--vkey', vkey);
+    expect(v.code).toBe(1);
+    expect(v.out).toMatch(/^FAIL bundle: /);
+  });
+});
