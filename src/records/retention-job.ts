@@ -71,7 +71,8 @@ export async function runRetention(svc: RecordService, opts: RetentionOptions): 
   await archiveDue(svc, opts, report);
   await deleteExpired(svc, opts, report);
   // Dropped bodies and rows leave the files of the data directory now, not at some later compaction.
-  if (report.archived.length + report.deleted.length > 0) await svc.gate.exclusive(() => svc.store.compact());
+  if (report.archived.length + report.deleted.length > 0)
+    await svc.gate.exclusive(() => svc.store.compactPending(true));
   return report;
 }
 
@@ -199,7 +200,7 @@ async function archiveChunk(
     subject_tags: [...tags],
     state: 'active',
   };
-  const ops: SideOp[] = [st.put(st.archives, name, json(entry))];
+  const ops: SideOp[] = [st.compactionDue(), st.put(st.archives, name, json(entry))];
   chunk.forEach((r, i) => {
     ops.push(st.del(st.hot, r.hotKey), st.del(st.bodies, r.recordId));
     const m = metas[i]!;

@@ -116,6 +116,8 @@ export class RecordService {
       s.holds.set(h.id, h);
     }
     await s.reindex();
+    // An erasure or retention run that crashed between its commit and its compaction.
+    await s.store.compactPending();
     return s;
   }
 
@@ -502,7 +504,7 @@ export class RecordService {
       await st.compact();
       const out: { tenant_id: string; records_erased: number; log: SubmittedRecord }[] = [];
       for (const [tenant, r] of rows) {
-        const ops: SideOp[] = [st.del(st.keys, subjectPrefix(tag, tenant))];
+        const ops: SideOp[] = [st.compactionDue(), st.del(st.keys, subjectPrefix(tag, tenant))];
         for (const k of r.subjectKeys) ops.push(st.del(st.subjects, k));
         for (const id of r.records) {
           ops.push(st.del(st.bodies, id));
@@ -532,7 +534,7 @@ export class RecordService {
         this.keys.forget(tag, tenant);
         out.push({ tenant_id: tenant, records_erased: r.records.length, log });
       }
-      await st.compact();
+      await st.compactPending(true);
       return { subject_tag: tagHex, tenants: out };
     });
   }

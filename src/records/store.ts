@@ -163,6 +163,25 @@ export class RecordStore {
   }
 
   /**
+   * A side operation noting that deleted values await a compaction: committed with the
+   * deletions, cleared by {@link compactPending}, so a crash in between is finished at start-up.
+   */
+  compactionDue(): SideOp {
+    return this.put(this.state, 'compact-pending', Uint8Array.of(1));
+  }
+
+  /** Compacts if a compaction is due (or `force`), then clears the note. Returns whether it compacted. */
+  async compactPending(force = false): Promise<boolean> {
+    if (!force && (await this.get(this.state, 'compact-pending')) === undefined) return false;
+    // Twice: the first pushes everything (memtable included) into table files, the second
+    // merges the deletions with the values they delete wherever the first left them.
+    await this.compact();
+    await this.compact();
+    await this.write([this.del(this.state, 'compact-pending')]);
+    return true;
+  }
+
+  /**
    * Compacts every `rec-*` table (memtable flushed, write-ahead log rotated, all levels merged),
    * so deleted values are gone from the files of the data directory.
    */
