@@ -334,7 +334,10 @@ export class Monitor {
       const ti = index / W;
       const key = `${tl}/${ti}`;
       let t = pending.get(key);
-      if (!t) pending.set(key, (t = { level: tl, index: ti, nodes: new Map() }));
+      if (!t) {
+        t = { level: tl, index: ti, nodes: new Map() };
+        pending.set(key, t);
+      }
       t.nodes.set(Number(index % W), hash);
     };
     const fetchBundle = (b: bigint) => {

@@ -38,12 +38,12 @@ describe('CompactRange', () => {
   it.each([
     ['empty', ''],
     ['negative', '-1'],
-    ['leading zero', '01 0:' + 'A'.repeat(43) + '='],
-    ['missing node', '3 1:' + 'A'.repeat(43) + '='],
-    ['extra node', '1 0:' + 'A'.repeat(43) + '= 0:' + 'A'.repeat(43) + '='],
-    ['wrong level', '2 0:' + 'A'.repeat(43) + '='],
+    ['leading zero', `01 0:${'A'.repeat(43)}=`],
+    ['missing node', `3 1:${'A'.repeat(43)}=`],
+    ['extra node', `1 0:${'A'.repeat(43)}= 0:${'A'.repeat(43)}=`],
+    ['wrong level', `2 0:${'A'.repeat(43)}=`],
     ['short hash', '1 0:AAAA'],
-    ['bad base64', '1 0:' + '*'.repeat(44)],
+    ['bad base64', `1 0:${'*'.repeat(44)}`],
   ])('rejects a corrupt stored range: %s', (_, s) => {
     expect(() => CompactRange.parse(nodeHasher, s)).toThrow(expect.objectContaining({ code: 'STORAGE' }));
   });
