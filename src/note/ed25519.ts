@@ -14,8 +14,8 @@
  * which is why we do not call `ed.verify` here.
  */
 import * as ed from '@noble/ed25519';
-import { sha512 } from '@noble/hashes/sha2.js';
-import { bytesEqual, concatBytes } from './encoding.js';
+import { sha256, sha512 } from '@noble/hashes/sha2.js';
+import { bytesEqual, concatBytes, encodeHex } from './encoding.js';
 
 ed.hashes.sha512 = sha512;
 
@@ -38,11 +38,30 @@ function decodePointLenient(bytes: Uint8Array): ed.Point | null {
 }
 
 /**
+ * Successful verifications, keyed by SHA-256(publicKey || sig || message): a verifier checking many
+ * receipts against one checkpoint pays for the curve arithmetic once. Only successes are kept; a
+ * success is a pure function of the three inputs, which the collision-resistant key binds.
+ */
+const VERIFIED_CACHE_SIZE = 1024;
+const verified = new Map<string, true>();
+
+/**
  * Verifies an Ed25519 signature with Go crypto/ed25519 semantics. Never throws on bad input.
  * @returns true when `sig` (64 bytes) is a valid signature of `message` by `publicKey` (32 bytes).
  */
 export function verifyEd25519(publicKey: Uint8Array, message: Uint8Array, sig: Uint8Array): boolean {
   if (publicKey.length !== 32 || sig.length !== 64) return false;
+  const key = encodeHex(sha256(concatBytes(publicKey, sig, message)));
+  if (verified.has(key)) return true;
+  const ok = verifyUncached(publicKey, message, sig);
+  if (ok) {
+    if (verified.size >= VERIFIED_CACHE_SIZE) verified.delete(verified.keys().next().value!);
+    verified.set(key, true);
+  }
+  return ok;
+}
+
+function verifyUncached(publicKey: Uint8Array, message: Uint8Array, sig: Uint8Array): boolean {
   if ((sig[63]! & 0xe0) !== 0) return false;
   const s = bytesToNumberLE(sig.subarray(32));
   if (s >= L) return false;

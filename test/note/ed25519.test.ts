@@ -36,7 +36,7 @@ function torsionPoint(): ed.Point {
 
 describe('Ed25519 verification (Go crypto/ed25519 semantics)', () => {
   test('agrees with node:crypto on valid signatures and on every single-bit flip of some', async () => {
-    for (let i = 0; i < 5; i++) {
+    for (let i = 0; i < 2; i++) {
       const s = ed25519Signer('k', generateSeed());
       const msg = new TextEncoder().encode(`message ${i}`);
       const sig = await s.sign(msg);
