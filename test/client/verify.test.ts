@@ -1,6 +1,12 @@
 import fc from 'fast-check';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { parsePolicy, witnessQuorum } from '../../src/client/policy.js';
+import {
+  formatTlogProof,
+  parseTlogProof,
+  receiptFromTlogProof,
+  receiptToTlogProof,
+} from '../../src/client/tlog-proof.js';
 import { parseReceipt, type Receipt, receiptToJSON } from '../../src/client/receipt.js';
 import {
   upgradeReceipt,
@@ -105,6 +111,50 @@ describe('verifyReceipt', () => {
       ),
       { numRuns: 1000 },
     );
+  });
+});
+
+describe('bit flips in other forms', () => {
+  test('every single bit flipped in a .tlog-proof is rejected (exhaustive)', async () => {
+    const r = await log.receipt(9n, 21n);
+    const bytes = te.encode(formatTlogProof(receiptToTlogProof(r)));
+    for (let bit = 0; bit < bytes.length * 8; bit++) {
+      const m = bytes.slice();
+      m[bit >> 3]! ^= 1 << (bit & 7);
+      const code = codeOf(() =>
+        verifyReceipt(receiptFromTlogProof(parseTlogProof(new TextDecoder().decode(m))), log.vkey),
+      );
+      expect(code, `bit ${bit}`).not.toBe('none');
+    }
+  });
+
+  test('fuzz: flips in an upgrade (consistency proof or newer checkpoint) are rejected', async () => {
+    const up = upgradeReceipt(receipt, await log.checkpoint(37n), await log.consistency(21n, 37n), log.vkey);
+    const cp = te.encode(up.upgrade!.checkpoint);
+    const proof = up.upgrade!.consistencyProof;
+    fc.assert(
+      fc.property(fc.nat({ max: proof.length * 256 + cp.length * 8 - 1 }), (bit) => {
+        const u = { checkpoint: up.upgrade!.checkpoint, consistencyProof: proof.map((h) => h.slice()) };
+        if (bit < proof.length * 256) u.consistencyProof[bit >> 8]![(bit & 255) >> 3]! ^= 1 << (bit & 7);
+        else {
+          const b = bit - proof.length * 256;
+          const m = cp.slice();
+          m[b >> 3]! ^= 1 << (b & 7);
+          u.checkpoint = new TextDecoder().decode(m);
+        }
+        expect(codeOf(() => verifyReceipt({ ...up, upgrade: u }, log.vkey))).not.toBe('none');
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  test('by design, flips inside a signature by a key outside the trust set are ignored', async () => {
+    const r = await log.receipt(3n, 21n, [w1]);
+    const line = r.checkpoint.split('\n').find((l) => l.startsWith('— w1.example '))!;
+    const flipped = line.replace(/.(=*)$/, (c, pad) => `${c[0] === 'A' ? 'Q' : 'A'}${pad}`);
+    const changed = { ...r, checkpoint: r.checkpoint.replace(line, flipped) };
+    expect(codeOf(() => verifyReceipt(changed, log.vkey))).toBe('none');
+    expect(codeOf(() => verifyReceipt(changed, log.vkey, { policy: witnessQuorum(1, [w1.key]) }))).not.toBe('none');
   });
 });
 
