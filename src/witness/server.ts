@@ -56,6 +56,7 @@ export function startLoops(w: Witness, opts: LoopOptions): () => Promise<void> {
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
   let current: Promise<void> = Promise.resolve();
+  const peerErrors = new Map<string, string>();
   const round = async () => {
     for (const log of w.witnessedLogs) {
       if (stopped) return;
@@ -65,10 +66,18 @@ export function startLoops(w: Witness, opts: LoopOptions): () => Promise<void> {
     }
     for (const peer of opts.peers) {
       if (stopped) return;
-      const views = await fetchPeerViews(peer).catch((e: Error) => {
-        process.stderr.write(`auditlog witness: peer ${peer}: ${e.message}\n`);
-        return [];
-      });
+      const views = await fetchPeerViews(peer).then(
+        (v) => {
+          peerErrors.delete(peer);
+          return v;
+        },
+        (e: Error) => {
+          if (peerErrors.get(peer) !== e.message)
+            process.stderr.write(`auditlog witness: peer ${peer}: ${e.message}\n`);
+          peerErrors.set(peer, e.message);
+          return [];
+        },
+      );
       for (const v of views) {
         if (stopped) return;
         await w.checkView(v.origin, v.checkpoint, peer).catch(() => undefined);

@@ -78,6 +78,7 @@ export class Witness {
   private readonly locks = new Map<string, Promise<unknown>>();
   private readonly checked = new Set<string>();
   private readonly logs = new Map<string, WitnessedLog>();
+  private readonly lastWarning = new Map<string, string>();
 
   private constructor(
     readonly signer: Signer,
@@ -233,7 +234,11 @@ export class Witness {
     return this.alerts.raise(a);
   }
 
-  private warn(message: string): void {
+  /** Writes a warning, once per distinct message per subject (a log down is not a line per poll). */
+  private warn(message: string, subject = message): void {
+    if (this.lastWarning.get(subject) === message) return;
+    if (this.lastWarning.size > 1000) this.lastWarning.clear();
+    this.lastWarning.set(subject, message);
     this.stderr.write(`auditlog witness: ${message}\n`);
   }
 
@@ -249,7 +254,7 @@ export class Witness {
     try {
       note = await fetchCheckpoint(log.url);
     } catch (e) {
-      this.warn(`poll ${origin}: ${(e as Error).message}`);
+      this.warn(`poll ${origin}: ${(e as Error).message}`, origin);
       return;
     }
     let cp: Checkpoint;
@@ -269,7 +274,7 @@ export class Witness {
           detail: `the log served a checkpoint whose signature by ${origin} does not verify`,
         });
       } else {
-        this.warn(`poll ${origin}: ${(e as Error).message}`);
+        this.warn(`poll ${origin}: ${(e as Error).message}`, origin);
       }
       return;
     }
@@ -296,7 +301,7 @@ export class Witness {
       if (!answer.ok) {
         if (answer.refused)
           await this.raise(proofAlert(origin, ours!, note, log.url, answer, oldSize, cp.size));
-        else this.warn(`poll ${origin}: ${answer.error}`);
+        else this.warn(`poll ${origin}: ${answer.error}`, origin);
         return;
       }
       try {
@@ -320,6 +325,7 @@ export class Witness {
       // Compare-and-swap: cosign only on top of the state the proof was checked against.
       if ((this.views.get(origin)?.checkpoint.size ?? 0n) !== oldSize) return;
       await this.store(origin, cp, note, log.url!);
+      this.lastWarning.delete(origin);
     });
   }
 

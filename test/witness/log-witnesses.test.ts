@@ -86,6 +86,35 @@ describe('a log with two witnesses', () => {
     );
   });
 
+  it('after a log restart the pusher learns each witness size from a 409 and resends', async () => {
+    expect(await log.stop()).toBe(0);
+    log = await startServer({
+      dir: join(root, 'log'),
+      args: [
+        '--witness',
+        `${w1.url}=${w1.vkey}`,
+        '--witness',
+        `${w2.url}=${w2.vkey}`,
+        '--policy',
+        join(root, 'policy.txt'),
+      ],
+    });
+    const token = await makeToken({ url: log.url, adminToken }, 'submitter');
+    expect((await submit(log.url, token, new TextEncoder().encode('after restart'))).status).toBe(200);
+    const size = verifyCheckpoint(await (await fetch(`${log.url}/checkpoint`)).text(), logVkey).checkpoint
+      .size;
+    const note = await eventually(
+      async () => {
+        const text = await (await fetch(`${log.url}/checkpoint`)).text();
+        const v = verifyCheckpoint(text, logVkey, { policy: parsePolicy(policy) });
+        return v.checkpoint.size === size ? v : undefined;
+      },
+      15_000,
+      'a fully cosigned checkpoint after the restart',
+    );
+    expect(note.cosigners.sort()).toEqual(['one', 'two']);
+  });
+
   it('rejects a malformed witnessed parameter', async () => {
     const token = await makeToken({ url: log.url, adminToken }, 'submitter');
     const res = await fetch(`${log.url}/v1/entries?witnessed=yes`, {
