@@ -35,6 +35,8 @@ export interface RetentionOptions {
   nowMs: number;
   /** Most records per bundle (default 1000). */
   maxPerBundle?: number;
+  /** Most records archived in one run (default 100000); the next run continues. */
+  maxRecordsPerRun?: number;
   /**
    * Fault injection for tests: called at the two points where a crash matters (after a bundle
    * is durable and verified but not committed; after a deletion is logged but before the file
@@ -107,7 +109,8 @@ async function archiveDue(
   const st = svc.store;
   const max = opts.maxPerBundle ?? 1000;
   const due = new Map<string, { index: bigint; recordId: string; hotKey: Uint8Array }[]>();
-  for await (const k of st.hot.keys({ lt: u64(opts.nowMs + 1) })) {
+  // Bounded per run (memory); the next run continues where this one stopped.
+  for await (const k of st.hot.keys({ lt: u64(opts.nowMs + 1), limit: opts.maxRecordsPerRun ?? 100_000 })) {
     const key = k as Uint8Array;
     const recordId = dec.decode(key.subarray(8));
     const meta = await st.getMeta(recordId);

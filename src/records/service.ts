@@ -54,6 +54,8 @@ export interface RecordRead {
   /** The record: with its verified personal fields put back, or only its public part. */
   record: AuditRecord;
   fields: (FieldCheck & { status: 'verified' | 'mismatch' | 'erased' | 'deleted' })[];
+  /** Whether the body read hashes to the leaf's body_sha256 and opens; null when no body was read. */
+  body_verified: boolean | null;
   entry: string;
   proof: ReceiptJSON;
   /** The data_accessed record this read left in the log. */
@@ -312,6 +314,7 @@ export class RecordService {
     const pointers = Object.keys(leaf.commitments);
     let status: RecordRead['status'] = pointers.length === 0 ? 'no_personal_data' : 'hot';
     let record: AuditRecord = leaf.record;
+    let bodyVerified: boolean | null = null;
     let fields: RecordRead['fields'] = pointers.map((pointer) => ({
       pointer,
       verified: false,
@@ -330,10 +333,18 @@ export class RecordService {
       } else if (body === undefined || key === undefined) {
         status = 'erased';
       } else {
-        const opened = openRecord(leaf, body, key);
         status = meta?.state === 'archived' ? 'archived' : 'hot';
-        record = opened.record;
-        fields = opened.fields.map((f) => ({ ...f, status: f.verified ? 'verified' : 'mismatch' }));
+        try {
+          const opened = openRecord(leaf, body, key);
+          record = opened.record;
+          bodyVerified = opened.bodyDigestOk;
+          fields = opened.fields.map((f) => ({ ...f, status: f.verified ? 'verified' : 'mismatch' }));
+        } catch (err) {
+          // A body that does not open (altered at rest): say so, field by field; never guess.
+          if (!(err instanceof AuditlogError)) throw err;
+          bodyVerified = false;
+          fields = pointers.map((pointer) => ({ pointer, verified: false, status: 'mismatch' }));
+        }
       }
     }
     // The access record was appended after the read record, so the latest tree contains both.
@@ -346,6 +357,7 @@ export class RecordService {
       status,
       record,
       fields,
+      body_verified: bodyVerified,
       entry: encodeBase64(entry),
       proof: receiptToJSON({
         origin: this.log.origin,

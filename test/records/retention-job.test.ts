@@ -114,6 +114,21 @@ describe('retention job', () => {
     expect(r.deleted).toEqual([]);
   });
 
+  it('bounds bundles and runs: the next run continues', async () => {
+    const { svc, clock } = await layer();
+    await svc.submit(
+      Array.from({ length: 5 }, (_, i) => rec('tnt_beta', `n${i}`)),
+      beta,
+    );
+    clock.ms += 100 * DAY;
+    const first = await runRetention(svc, { nowMs: clock.ms, maxPerBundle: 2, maxRecordsPerRun: 3 });
+    expect(first.archived.map((a) => a.count)).toEqual([2, 1]);
+    const second = await runRetention(svc, { nowMs: clock.ms, maxPerBundle: 2, maxRecordsPerRun: 3 });
+    expect(second.archived.map((a) => a.count)).toEqual([2]);
+    expect((await runRetention(svc, { nowMs: clock.ms })).archived).toEqual([]);
+    expect(new Set([...first.archived, ...second.archived].map((a) => a.name)).size).toBe(3);
+  });
+
   it('archives erased records without a body', async () => {
     const { svc, log, dir, clock } = await layer();
     const [r] = await svc.submit([rec('tnt_beta', 'gone')], beta);

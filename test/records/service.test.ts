@@ -90,6 +90,30 @@ describe('RecordService', () => {
     expect((await svc.read(BigInt(read.access.index), auditorA)).status).toBe('no_personal_data');
   });
 
+  it("reports a body altered at rest, or swapped with another record's, as mismatched", async () => {
+    const { svc } = await layer();
+    const [r1, r2] = await svc.submit(
+      [parseRecord(exampleRecord()), parseRecord(exampleRecord())],
+      submitterA,
+    );
+    const st = svc.store;
+    expect((await svc.read(BigInt(r1!.index), auditorA)).body_verified).toBe(true);
+    const other = (await st.get(st.bodies, r2!.record_id))!;
+    await st.write([st.put(st.bodies, r1!.record_id, other)]);
+    const swapped = await svc.read(BigInt(r1!.index), auditorA);
+    expect(swapped.body_verified).toBe(false);
+    expect(swapped.fields.every((f) => f.status === 'mismatch')).toBe(true);
+    expect(swapped.record.user_id).toBeUndefined();
+    const flipped = new Uint8Array(other);
+    flipped[30]! ^= 1;
+    await st.write([st.put(st.bodies, r2!.record_id, flipped)]);
+    expect((await svc.read(BigInt(r2!.index), auditorA)).fields.map((f) => f.status)).toEqual([
+      'mismatch',
+      'mismatch',
+      'mismatch',
+    ]);
+  });
+
   it('isolates tenants and refuses entries that are not records', async () => {
     const { svc, log } = await layer();
     const [r] = await svc.submit([parseRecord(exampleRecord())], submitterA);
