@@ -56,7 +56,7 @@ export interface LogInfo {
   tree_size: number;
 }
 
-interface Response {
+interface HttpResponse {
   status: number;
   headers: Record<string, string | string[] | undefined>;
   body: Uint8Array;
@@ -81,6 +81,14 @@ export function parseRetryAfter(value: string | undefined, now = Date.now()): nu
   if (/^[0-9]{1,9}$/.test(value.trim())) return Number(value.trim()) * 1000;
   const t = Date.parse(value);
   return Number.isNaN(t) ? null : Math.max(0, t - now);
+}
+
+function parseJSONBody(body: Uint8Array, what: string): unknown {
+  try {
+    return JSON.parse(fromUtf8(body));
+  } catch (cause) {
+    throw new AuditlogError('BAD_REQUEST', `${what}: response is not JSON`, { cause });
+  }
 }
 
 export class LogClient {
@@ -157,7 +165,7 @@ export class LogClient {
     method: 'GET' | 'POST',
     path: string,
     init: { body?: Uint8Array; contentType?: string; auth?: boolean; accept?: string } = {},
-  ): Promise<Response> {
+  ): Promise<HttpResponse> {
     const headers: Record<string, string> = { accept: init.accept ?? '*/*' };
     if (init.contentType) headers['content-type'] = init.contentType;
     if (init.auth) {
@@ -196,7 +204,15 @@ export class LogClient {
         await sleep(Math.min(this.opts.maxRetryDelayMs, wait));
         continue;
       }
-      const body = await this.readBody(res.body);
+      let body: Uint8Array;
+      try {
+        body = await this.readBody(res.body);
+      } catch (err) {
+        if (err instanceof AuditlogError) throw err;
+        throw new AuditlogError('UNAVAILABLE', `${method} ${path}: ${(err as Error).message}`, {
+          cause: err,
+        });
+      }
       if (res.statusCode >= 200 && res.statusCode < 300)
         return { status: res.statusCode, headers: res.headers, body };
       throw this.problem(method, path, res.statusCode, body);
@@ -221,12 +237,10 @@ export class LogClient {
   }
 
   private async getJSON(path: string): Promise<unknown> {
-    const res = await this.request('GET', path, { accept: 'application/json' });
-    try {
-      return JSON.parse(fromUtf8(res.body));
-    } catch (cause) {
-      throw new AuditlogError('BAD_REQUEST', `GET ${path}: response is not JSON`, { cause });
-    }
+    return parseJSONBody(
+      (await this.request('GET', path, { accept: 'application/json' })).body,
+      `GET ${path}`,
+    );
   }
 
   // ---- log state -----------------------------------------------------------------------------
@@ -274,7 +288,7 @@ export class LogClient {
       auth: true,
       accept: 'application/json',
     });
-    const r = parseReceipt(JSON.parse(fromUtf8(res.body)), { allowUnknown: true });
+    const r = parseReceipt(parseJSONBody(res.body, 'POST /v1/entries'), { allowUnknown: true });
     r.entry = entry.slice();
     if (!equalHashes(portableHasher.hashLeaf(entry), r.leafHash)) {
       throw new AuditlogError('LEAF_MISMATCH', 'the log answered with the leaf hash of another entry');
@@ -305,7 +319,7 @@ export class LogClient {
       auth: true,
       accept: 'application/json',
     });
-    const j = JSON.parse(fromUtf8(res.body)) as { records?: unknown };
+    const j = parseJSONBody(res.body, 'POST /v1/records') as { records?: unknown };
     const list = Array.isArray(j.records) ? j.records : [j];
     return list.map((x) => this.checkReceipt(parseReceipt(x, { allowUnknown: true })));
   }
