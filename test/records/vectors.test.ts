@@ -1,0 +1,89 @@
+/**
+ * Fixed vectors (also in spec/records.md), computed independently with Python's hashlib and
+ * json (sort_keys, compact separators: equal to RFC 8785 for ASCII names), plus properties.
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { hashLeaf } from '../../src/merkle/rfc6962.js';
+import { canonicalJson } from '../../src/records/canonical-json.js';
+import { commitField } from '../../src/records/commitment.js';
+import { encodeLeaf, LEAF_SCHEMA, parseLeaf } from '../../src/records/leaf.js';
+import { parseRecord } from '../../src/records/schema.js';
+import { joinRecord, splitRecord } from '../../src/records/split.js';
+import { exampleRecord } from './fixtures.js';
+
+const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
+
+describe('vectors', () => {
+  it('commitment of /user_id = "u-1" under salt 0x01 x 32', () => {
+    expect(hex(commitField('/user_id', new Uint8Array(32).fill(1), 'u-1'))).toBe(
+      'cde7d92bdab56f911deb12ce2d09c92447a63214f79ae9e5e4aac45c0c6fd829',
+    );
+  });
+
+  it('a leaf without personal fields, byte for byte, and its RFC 6962 leaf hash', () => {
+    const leaf = encodeLeaf({
+      schema: LEAF_SCHEMA,
+      record_id: `rec_${'0'.repeat(32)}`,
+      logged_at: '2026-01-01T00:00:00.000Z',
+      record: parseRecord({
+        tenant_id: 't1',
+        action: 'tool_invoked',
+        actor_id: 'a',
+        actor_type: 'agent',
+        metrics: { latency_ms: 1287, cost_usd: 0.0061 },
+      }),
+      commitments: {},
+    });
+    expect(new TextDecoder().decode(leaf)).toBe(
+      '{"commitments":{},"logged_at":"2026-01-01T00:00:00.000Z","record":{"action":"tool_invoked","actor_id":"a",' +
+        '"actor_type":"agent","metrics":{"cost_usd":0.0061,"latency_ms":1287},"tenant_id":"t1"},' +
+        '"record_id":"rec_00000000000000000000000000000000","schema":"auditlog.record/v1"}',
+    );
+    expect(hex(hashLeaf(leaf))).toBe('0958da8d462eee4cfbe09f66b88c29eb04c53bc7eac56f189f94662ac78bf5f8');
+    expect(parseLeaf(leaf).record_id).toBe(`rec_${'0'.repeat(32)}`);
+  });
+});
+
+describe('properties', () => {
+  it('canonical JSON is idempotent and ignores member order', () => {
+    fc.assert(
+      fc.property(fc.jsonValue(), (v) => {
+        const once = canonicalJson(v);
+        expect(canonicalJson(JSON.parse(once))).toBe(once);
+        if (typeof v === 'object' && v !== null && !Array.isArray(v)) {
+          const reversed = Object.fromEntries(Object.entries(v).reverse());
+          expect(canonicalJson(reversed)).toBe(once);
+        }
+      }),
+    );
+  });
+
+  it('splitting a record and joining it back gives the record', () => {
+    fc.assert(
+      fc.property(
+        fc.option(fc.string({ minLength: 1, maxLength: 20 }), { nil: undefined }),
+        fc.dictionary(fc.string({ minLength: 1, maxLength: 8 }), fc.jsonValue({ maxDepth: 3 }), {
+          maxKeys: 5,
+        }),
+        fc.array(fc.boolean(), { maxLength: 5 }),
+        (userId, details, personalFlags) => {
+          const keys = Object.keys(details);
+          const personal = keys.filter((_, i) => personalFlags[i] === true);
+          const raw = JSON.parse(
+            JSON.stringify({
+              ...exampleRecord(),
+              user_id: userId,
+              details,
+              personal_detail_keys: personal.length > 0 ? personal : undefined,
+            }),
+          );
+          const rec = parseRecord(raw);
+          const { publicRecord, personal: fields } = splitRecord(rec);
+          expect(canonicalJson(publicRecord)).not.toContain('How much will my next bill be?');
+          expect(canonicalJson(joinRecord(publicRecord, fields))).toBe(canonicalJson(rec));
+        },
+      ),
+    );
+  });
+});
