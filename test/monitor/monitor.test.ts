@@ -5,16 +5,16 @@
  * (a tampered copy of the data directory), reports entries that claim to be records but are not,
  * and warns when a log is stale.
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { cpSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
-import { DB_DIR } from '../../src/storage/data-dir.js';
 import { bundleKey } from '../../src/storage/keys.js';
-import { openLogDB } from '../../src/storage/level-store.js';
+import { Log } from '../../src/sequencer/log.js';
 import type { Alert } from '../../src/witness/alerts.js';
 import { BIN, makeToken, startServer, submit, type TestServer, tempDir } from '../helpers/server.js';
+import { eventually } from '../witness/http.js';
 import { startWebhook } from '../witness/procs.js';
 
 const run = promisify(execFile);
@@ -54,27 +54,29 @@ describe('auditlog monitor', () => {
 
   it('verifies, resumes after restart, and catches a tampered copy', async () => {
     const root = tempDir('monitor-');
-    let log = await startServer({ dir: join(root, 'log'), args: ['--origin', 'example.com/monitored'] });
-    const token = await makeToken(log, 'submitter');
-    await fill(log, token, 0, 300);
-    const flag = `${log.vkey}=${log.url}`;
+    const dir = join(root, 'log');
+    // Entries are appended in process while no server runs (fast); the server serves them.
+    let l = await Log.open({ dir, origin: 'example.com/monitored' });
+    await Promise.all(Array.from({ length: 300 }, (_, i) => l.append(enc(`entry ${i}`))));
+    await l.close();
+    let log = await startServer({ dir });
     const data = join(root, 'mon');
-    const first = await monitor(['--log', flag, '--data', data]);
+    const first = await monitor(['--log', `${log.vkey}=${log.url}`, '--data', data]);
     expect(first.stderr).toBe('');
     expect(first.code).toBe(0);
     expect(first.stdout).toMatch(/verified example\.com\/monitored size 300 /);
 
-    // Tamper with the first full entry bundle of the log's database, then serve it again.
+    // The log grows, and the first full entry bundle in its database is tampered with.
     expect(await log.stop()).toBe(0);
-    const db = await openLogDB(join(log.dir, DB_DIR));
-    const bundle = (await db.get(bundleKey(0n)))!;
+    l = await Log.open({ dir });
+    await Promise.all(Array.from({ length: 50 }, (_, i) => l.append(enc(`entry ${300 + i}`))));
+    const bundle = (await l.db.get(bundleKey(0n)))!;
     const tampered = Uint8Array.from(bundle);
     tampered[2]! ^= 0x01;
-    await db.put(bundleKey(0n), tampered);
-    await db.close();
-    log = await startServer({ dir: log.dir });
+    await l.db.put(bundleKey(0n), tampered);
+    await l.close();
+    log = await startServer({ dir });
     stops.push(() => log.stop());
-    await fill(log, token, 300, 350);
     const url = `${log.vkey}=${log.url}`;
 
     // The monitor resumes at 300: it never downloads bundle 0 again, so it verifies 350.
@@ -128,6 +130,39 @@ describe('auditlog monitor', () => {
     const again = await monitor(['--log', flag, '--data', data, '--stale-after', '1']);
     expect(again.code).toBe(0);
     expect(again.stderr).toMatch(/warning: example\.com\/records is stale/);
+  });
+
+  it('follows a growing log until SIGTERM, and keeps its position', async () => {
+    const log = await startServer({ args: ['--origin', 'example.com/followed'] });
+    stops.push(() => log.stop());
+    const token = await makeToken(log, 'submitter');
+    await fill(log, token, 0, 5);
+    const data = join(tempDir('monitor-follow-'), 'mon');
+    const proc = spawn(
+      process.execPath,
+      [BIN, 'monitor', '--poll-ms', '100', '--log', `${log.vkey}=${log.url}`, '--data', data],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    let out = '';
+    proc.stdout.on('data', (d) => {
+      out += d;
+    });
+    proc.stderr.on('data', (d) => {
+      out += d;
+    });
+    const exited = new Promise<number | null>((r) => proc.once('exit', (c) => r(c)));
+    await eventually(async () => (out.includes(' size 5 ') ? true : undefined), 15_000, 'size 5 verified');
+    await fill(log, token, 5, 9);
+    await eventually(async () => (out.includes(' size 9 ') ? true : undefined), 15_000, 'size 9 verified');
+    proc.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(out).not.toContain('ALERT');
+    // Restarted, it has nothing new to verify: the position was kept.
+    const again = await monitor(['--log', `${log.vkey}=${log.url}`, '--data', data]);
+    expect(again.code).toBe(0);
+    expect(again.stdout).toBe('');
   });
 
   it('rejects malformed flags', async () => {
