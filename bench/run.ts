@@ -109,16 +109,30 @@ async function main(): Promise<void> {
   const entrySizes = [128, 1024, 16384];
   try {
     const appendEntrySizes = args.quick ? [128] : entrySizes;
-    if (want('machine')) await machineBench(ctx, batchSizes, appendEntrySizes);
-    if (want('append')) await appendBench(ctx, batchSizes, appendEntrySizes, POLICIES);
-    if (want('hashchain')) await hashChainBench(ctx, [128, 1024], args.quick ? 1e5 : 1e6);
-    if (want('http')) await httpBench(ctx, args.quick ? [1, 64] : [1, 16, 64, 256]);
-    if (want('growth')) {
-      await growthBench(
-        ctx,
-        [1e4, 1e5, 1e6, 1e7].filter((n) => n <= args.growthMax),
-        args.growthBudgetS,
-      );
+    const groups: [string, () => Promise<void>][] = [
+      ['machine', () => machineBench(ctx, batchSizes, appendEntrySizes)],
+      ['append', () => appendBench(ctx, batchSizes, appendEntrySizes, POLICIES)],
+      ['hashchain', () => hashChainBench(ctx, [128, 1024], args.quick ? 1e5 : 1e6)],
+      ['http', () => httpBench(ctx, args.quick ? [1, 64] : [1, 16, 64, 256])],
+      [
+        'growth',
+        () =>
+          growthBench(
+            ctx,
+            [1e4, 1e5, 1e6, 1e7].filter((n) => n <= args.growthMax),
+            args.growthBudgetS,
+          ),
+      ],
+    ];
+    for (const [name, run] of groups) {
+      if (!want(name)) continue;
+      // One group failing (a server that does not start, say) must not lose the others' results.
+      try {
+        await run();
+      } catch (err) {
+        ctx.note(`the ${name} benchmarks failed: ${(err as Error).message.split('\n')[0]}`);
+        process.stderr.write(`${(err as Error).stack}\n`);
+      }
     }
   } finally {
     await rm(tmp, { recursive: true, force: true });

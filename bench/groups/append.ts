@@ -80,7 +80,7 @@ export async function appendBench(
   policies: readonly Policy[],
 ): Promise<void> {
   const { quick, tmp } = ctx.opts;
-  const minMs = quick ? 250 : 600;
+  const minMs = quick ? 250 : 500;
   ctx.section(
     'in-process durable append (sync: true per batch), 2 x batch appends in flight; ' +
       'each run of every policy next to a run of the LevelDB ceiling',
@@ -96,7 +96,7 @@ export async function appendBench(
       signPerEntry: policy.signPerEntry,
     });
     try {
-      return await driveAppends(log, records(1e12, entry), 2 * batch, minMs, 3 * batch, 8 * minMs);
+      return await driveAppends(log, records(1e12, entry), 2 * batch, minMs, 2 * batch, 6 * minMs);
     } finally {
       await log.close();
       await rm(dir, { recursive: true, force: true });
