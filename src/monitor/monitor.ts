@@ -53,6 +53,8 @@ export interface MonitorOptions {
   staleAfterMs?: number;
   /** Require every entry to be a record leaf. */
   requireRecords?: boolean;
+  /** Bundles between two saves of catch-up progress (default PROGRESS_EVERY). */
+  progressEvery?: number;
   stderr?: { write(s: string): unknown; isTTY?: boolean };
   stdout?: { write(s: string): unknown };
   now?: () => number;
@@ -125,10 +127,10 @@ export class Monitor {
     const stored = JSON.parse(raw) as Stored;
     const pos = (p: { edge: string; leaves: string[] }, note: string): Position => {
       const edge = CompactRange.parse(nodeHasher, p.edge);
-      const cp = parseCheckpoint(parseNote(note).text);
       return {
         size: edge.size,
-        root: cp.root,
+        // The signed root for the verified position; for progress (no checkpoint yet) the computed one.
+        root: note === '' ? edge.root() : parseCheckpoint(parseNote(note).text).root,
         note,
         edge,
         leaves: p.leaves.map((h) => decodeBase64(h, 'STORAGE', 'stored leaf hash')),
@@ -138,7 +140,11 @@ export class Monitor {
     if (verified && !equalHashes(verified.edge.root(), verified.root)) {
       throw new AuditlogError('STORAGE', `monitor state for ${origin} is corrupt`);
     }
-    const progress = stored.progress && verified ? pos(stored.progress, verified.note) : undefined;
+    // Progress extends the verified tree (or the empty one): it carries the verified note, if any.
+    const progress = stored.progress ? pos(stored.progress, verified?.note ?? '') : undefined;
+    if (progress && progress.size < (verified?.size ?? 0n)) {
+      throw new AuditlogError('STORAGE', `monitor progress for ${origin} is behind its verified position`);
+    }
     return { stored, ...(verified ? { verified } : {}), ...(progress ? { progress } : {}) };
   }
 
@@ -404,7 +410,8 @@ export class Monitor {
       for (const t of [...pending.values()]) {
         if (t.nodes.has(TILE_WIDTH - 1)) await checkTile(t.level, t.index, TILE_WIDTH);
       }
-      if ((b - first) % BigInt(PROGRESS_EVERY) === BigInt(PROGRESS_EVERY - 1) && b < last) {
+      const every = BigInt(this.opts.progressEvery ?? PROGRESS_EVERY);
+      if ((b - first) % every === every - 1n && b < last) {
         stored.progress = { edge: edge.serialize(), leaves: leaves.map(encodeBase64) };
         await this.save(origin, stored);
       }
