@@ -79,6 +79,7 @@ export class Witness {
   private readonly checked = new Set<string>();
   private readonly logs = new Map<string, WitnessedLog>();
   private readonly lastWarning = new Map<string, string>();
+  private readonly investigating = new Map<string, Promise<void>>();
 
   private constructor(
     readonly signer: Signer,
@@ -207,8 +208,15 @@ export class Witness {
       },
     );
     if ('investigate' in result) {
-      // Anyone can send a bad proof with a genuine checkpoint; only the log's own answer is evidence.
-      void this.checkView(origin, req.note, 'add-checkpoint').catch(() => undefined);
+      // Anyone can send a bad proof with a genuine checkpoint; only the log's own answer is
+      // evidence. One question to the log per origin at a time, so requests cannot amplify.
+      if (!this.investigating.has(origin)) {
+        const run = this.checkView(origin, req.note, 'add-checkpoint')
+          .then(() => undefined)
+          .catch(() => undefined)
+          .finally(() => this.investigating.delete(origin));
+        this.investigating.set(origin, run);
+      }
       return { status: 422, message: 'the consistency proof does not verify' };
     }
     return result;
@@ -401,6 +409,7 @@ export class Witness {
 
   /** Closes the database (after in-flight updates finish). */
   async close(): Promise<void> {
+    await Promise.all(this.investigating.values());
     await Promise.all(this.locks.values());
     await this.alerts.close();
     await this.db.close();

@@ -13,6 +13,7 @@ import { parseVerifierKey } from '../../src/note/keys.js';
 import { readKeyFile } from '../../src/storage/data-dir.js';
 import { Witness } from '../../src/witness/witness.js';
 import { makeToken, startServer, submit, type TestServer, tempDir } from '../helpers/server.js';
+import { body, eventually } from './http.js';
 
 const enc = (s: string) => new TextEncoder().encode(s);
 
@@ -21,11 +22,12 @@ describe('Witness.checkView against a real log', () => {
   let w: Witness;
   let early: string;
   let backup: string;
+  let token: string;
   const lines: string[] = [];
 
   beforeAll(async () => {
     log = await startServer({ args: ['--origin', 'example.com/compare'] });
-    const token = await makeToken(log, 'submitter');
+    token = await makeToken(log, 'submitter');
     expect((await submit(log.url, token, enc('e0'))).status).toBe(200);
     expect((await submit(log.url, token, enc('e1'))).status).toBe(200);
     early = await (await fetch(`${log.url}/checkpoint`)).text();
@@ -97,6 +99,27 @@ describe('Witness.checkView against a real log', () => {
     expect(await w.checkView('example.com/compare', note, 'http://peer.example')).toBe('unknown');
     expect(await w.alerts.list()).toHaveLength(2);
     expect(lines.join('')).toContain('ignored');
+  });
+
+  it('a 422 is investigated with the log: a genuine checkpoint is not a fork, a forged one is', async () => {
+    expect((await submit(log.url, token, enc('e3'))).status).toBe(200);
+    const genuine = await (await fetch(`${log.url}/checkpoint`)).text();
+    const junk = [new Uint8Array(32).fill(5)];
+    expect((await w.addCheckpoint(body(3, junk, genuine))).status).toBe(422);
+    const forged = await forge(9n, 4);
+    const before = (await w.alerts.list()).length;
+    const alert = await eventually(
+      async () => {
+        expect((await w.addCheckpoint(body(3, junk, forged))).status).toBe(422);
+        const alerts = await w.alerts.list();
+        return alerts.length > before ? alerts : undefined;
+      },
+      10_000,
+      'an alert about the forged checkpoint',
+    );
+    expect(alert).toHaveLength(before + 1);
+    expect(alert.at(-1)?.checkpoints[1]).toBe(forged);
+    expect(alert.at(-1)?.sources[1]).toBe('add-checkpoint');
   });
 
   it('a poll of a log serving an older tree raises a rollback alert', async () => {
