@@ -13,12 +13,12 @@ import { AuditlogError } from '../errors.js';
  * @example canonicalJson({ b: 1, a: [true, null] }) === '{"a":[true,null],"b":1}'
  */
 export function canonicalJson(value: unknown): string {
-  const out: string[] = [];
+  const out = { s: '' };
   const problem = write(value, [], out);
   if (problem !== null) {
     throw new AuditlogError('BAD_REQUEST', `${toPointer(problem.path) || '/'}: ${problem.reason}`);
   }
-  return out.join('');
+  return out.s;
 }
 
 /** UTF-8 bytes of {@link canonicalJson}. */
@@ -40,44 +40,51 @@ export function findJsonProblem(value: unknown): JsonProblem | null {
   return write(value, [], null);
 }
 
-function write(value: unknown, path: string[], out: string[] | null): JsonProblem | null {
-  if (path.length > MAX_DEPTH) return { path, reason: 'nested too deeply' };
+/** Appends the encoding of `value` to `out.s` (if given); `path` is a shared stack, copied only on error. */
+function write(value: unknown, path: string[], out: { s: string } | null): JsonProblem | null {
+  if (path.length > MAX_DEPTH) return { path: [...path], reason: 'nested too deeply' };
   if (value === null || typeof value === 'boolean') {
-    out?.push(String(value));
+    if (out) out.s += String(value);
   } else if (typeof value === 'number') {
-    if (!Number.isFinite(value)) return { path, reason: 'not a finite number' };
-    out?.push(JSON.stringify(value));
+    if (!Number.isFinite(value)) return { path: [...path], reason: 'not a finite number' };
+    // Number.prototype.toString is the ECMAScript serialization RFC 8785 prescribes (-0 gives "0").
+    if (out) out.s += String(value);
   } else if (typeof value === 'string') {
-    if (LONE_SURROGATE.test(value)) return { path, reason: 'string has a lone surrogate' };
-    out?.push(JSON.stringify(value));
+    if (LONE_SURROGATE.test(value)) return { path: [...path], reason: 'string has a lone surrogate' };
+    if (out) out.s += JSON.stringify(value);
   } else if (Array.isArray(value)) {
-    out?.push('[');
+    if (out) out.s += '[';
     for (let i = 0; i < value.length; i++) {
-      if (i > 0) out?.push(',');
-      const p = write(value[i], [...path, String(i)], out);
+      if (i > 0 && out) out.s += ',';
+      path.push(String(i));
+      const p = write(value[i], path, out);
+      path.pop();
       if (p !== null) return p;
     }
-    out?.push(']');
+    if (out) out.s += ']';
   } else if (isPlainObject(value)) {
     const names = Object.keys(value).sort();
-    out?.push('{');
+    if (out) out.s += '{';
     for (let i = 0; i < names.length; i++) {
       const name = names[i]!;
-      const child = [...path, name];
-      if (LONE_SURROGATE.test(name)) return { path: child, reason: 'member name has a lone surrogate' };
-      if (i > 0) out?.push(',');
-      out?.push(JSON.stringify(name), ':');
-      const p = write(value[name], child, out);
+      path.push(name);
+      if (LONE_SURROGATE.test(name)) return { path: [...path], reason: 'member name has a lone surrogate' };
+      if (out) out.s += `${i > 0 ? ',' : ''}${JSON.stringify(name)}:`;
+      const p = write(value[name], path, out);
+      path.pop();
       if (p !== null) return p;
     }
-    out?.push('}');
+    if (out) out.s += '}';
   } else {
-    return { path, reason: 'not a JSON value' };
+    return { path: [...path], reason: 'not a JSON value' };
   }
   return null;
 }
 
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+const ANY_SURROGATE = /[\uD800-\uDFFF]/;
+const LONE_SURROGATE_RE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+/** Lone-surrogate test with a fast path for the usual string without any surrogate. */
+const LONE_SURROGATE = { test: (s: string) => ANY_SURROGATE.test(s) && LONE_SURROGATE_RE.test(s) };
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
   if (typeof v !== 'object' || v === null) return false;

@@ -159,11 +159,6 @@ export function parseRecord(input: unknown, pathPrefix = ''): AuditRecord {
   if (!result.success)
     throw new AuditlogError('BAD_REQUEST', describeIssue(result.error.issues[0], pathPrefix));
   const rec = result.data;
-  // Free-form values must be JSON a canonical encoder accepts; this names the bad pointer.
-  if (rec.details !== undefined) checkJson(rec.details, `${pathPrefix}details`);
-  rec.output?.tool_calls?.forEach((call, i) => {
-    if (call.args !== undefined) checkJson(call.args, `${pathPrefix}output.tool_calls.${i}.args`);
-  });
   for (const key of rec.personal_detail_keys ?? []) {
     if (rec.details === undefined || !Object.hasOwn(rec.details, key)) {
       throw new AuditlogError(
@@ -172,7 +167,8 @@ export function parseRecord(input: unknown, pathPrefix = ''): AuditRecord {
       );
     }
   }
-  // Strings must be well-formed Unicode everywhere (the leaf is RFC 8785 JSON).
+  // One walk: strings well-formed everywhere, free-form values (details, tool call args) finite
+  // and not too deep — what RFC 8785 accepts; the message names the bad field.
   checkJson(rec, pathPrefix.replace(/\.$/, ''));
   return rec;
 }

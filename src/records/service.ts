@@ -12,7 +12,7 @@ import { strictestRetention } from './retention.js';
 import { classesForRecord, loadRetentionConfig, type RetentionConfig } from './retention-config.js';
 import { type AuditRecord, LOG_ACTIONS, parseRecord } from './schema.js';
 import { type FieldCheck, openRecord, sealRecord } from './seal.js';
-import { splitRecord } from './split.js';
+import { hasPersonalFields } from './split.js';
 import {
   type ArchiveEntry,
   fromJson,
@@ -88,6 +88,8 @@ export class RecordService {
   readonly gate = new Gate();
   private readonly tagKey: Uint8Array;
   private readonly holds = new Map<string, Hold>();
+  private indexQueue: SideOp[] = [];
+  private indexFlush: Promise<void> | null = null;
   readonly now: () => number;
 
   private constructor(
@@ -159,7 +161,7 @@ export class RecordService {
     const loggedAtMs = this.now();
     const retention = strictestRetention(loggedAtMs, classesForRecord(this.retention, record));
     const recordId = newRecordId();
-    const hasPersonal = splitRecord(record).personal.length > 0;
+    const hasPersonal = hasPersonalFields(record);
     // A record with personal fields but no user_id is its own data subject: "record:<id>".
     const subject = record.user_id ?? (hasPersonal ? `record:${recordId}` : undefined);
     const tag = subject === undefined ? null : this.tagOf(subject);
@@ -206,7 +208,7 @@ export class RecordService {
     sideOps: SideOp[] = [],
   ): Promise<SubmittedRecord> {
     const rec = parseRecord({ actor_type: 'system', ...record });
-    if (splitRecord(rec).personal.length > 0)
+    if (hasPersonalFields(rec))
       throw new AuditlogError('INTERNAL', 'a log record must hold no personal field');
     const loggedAtMs = this.now();
     const recordId = newRecordId();
@@ -238,12 +240,20 @@ export class RecordService {
    * Records where a committed record landed. Not synced, and a failure is not the caller's:
    * the record is already durable, and reindex() rebuilds missing rows from the log.
    */
-  private async noteIndex(recordId: string, index: bigint): Promise<void> {
-    try {
-      await this.store.db.batch([this.store.put(this.store.index, recordId, u64(index))]);
-    } catch {
-      // reindex() at the next start-up or retention run fills the gap.
-    }
+  private noteIndex(recordId: string, index: bigint): Promise<void> {
+    // Rows noted in the same turn go out in one batch (a sequencer batch resolves together).
+    this.indexQueue.push(this.store.put(this.store.index, recordId, u64(index)));
+    this.indexFlush ??= new Promise<void>((resolve) => setImmediate(resolve)).then(async () => {
+      const ops = this.indexQueue;
+      this.indexQueue = [];
+      this.indexFlush = null;
+      try {
+        await this.store.db.batch(ops);
+      } catch {
+        // reindex() at the next start-up or retention run fills the gap.
+      }
+    });
+    return this.indexFlush;
   }
 
   /**

@@ -15,7 +15,8 @@ export interface PersonalField {
  * Fields are returned in that order (tool calls by index, details in `personal_detail_keys` order).
  */
 export function splitRecord(record: AuditRecord): { publicRecord: AuditRecord; personal: PersonalField[] } {
-  const pub: AuditRecord = structuredClone(record);
+  // Copy only the objects that change; everything else is shared with the (unmodified) input.
+  const pub: AuditRecord = { ...record };
   const personal: PersonalField[] = [];
   const take = (path: string[], value: unknown) => personal.push({ pointer: toPointer(path), value });
 
@@ -25,25 +26,47 @@ export function splitRecord(record: AuditRecord): { publicRecord: AuditRecord; p
   }
   if (pub.input?.user_message !== undefined) {
     take(['input', 'user_message'], pub.input.user_message);
-    delete pub.input.user_message;
+    const { user_message: _, ...rest } = pub.input;
+    pub.input = rest;
   }
-  if (pub.output?.final_text !== undefined) {
-    take(['output', 'final_text'], pub.output.final_text);
-    delete pub.output.final_text;
+  if (pub.output !== undefined) {
+    const output = { ...pub.output };
+    if (output.final_text !== undefined) {
+      take(['output', 'final_text'], output.final_text);
+      delete output.final_text;
+    }
+    if (output.tool_calls !== undefined) {
+      output.tool_calls = output.tool_calls.map((call, i) => {
+        if (call.args === undefined) return call;
+        take(['output', 'tool_calls', String(i), 'args'], call.args);
+        const { args: _, ...rest } = call;
+        return rest;
+      });
+    }
+    pub.output = output;
   }
-  pub.output?.tool_calls?.forEach((call, i) => {
-    if (call.args !== undefined) {
-      take(['output', 'tool_calls', String(i), 'args'], call.args);
-      delete call.args;
+  if (pub.personal_detail_keys !== undefined && pub.details !== undefined) {
+    const details = { ...pub.details };
+    for (const key of pub.personal_detail_keys) {
+      if (Object.hasOwn(details, key)) {
+        take(['details', key], details[key]);
+        delete details[key];
+      }
     }
-  });
-  for (const key of pub.personal_detail_keys ?? []) {
-    if (pub.details !== undefined && Object.hasOwn(pub.details, key)) {
-      take(['details', key], pub.details[key]);
-      delete pub.details[key];
-    }
+    pub.details = details;
   }
   return { publicRecord: pub, personal };
+}
+
+/** True iff `record` has at least one personal field (what {@link splitRecord} would take out). */
+export function hasPersonalFields(record: AuditRecord): boolean {
+  return (
+    record.user_id !== undefined ||
+    record.input?.user_message !== undefined ||
+    record.output?.final_text !== undefined ||
+    (record.output?.tool_calls?.some((c) => c.args !== undefined) ?? false) ||
+    (record.personal_detail_keys?.length ?? 0) > 0
+  );
 }
 
 /**
