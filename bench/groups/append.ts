@@ -131,6 +131,7 @@ export async function appendBench(
           extra: { p50_ms: summarize(rs.map((x) => x.p50)), p99_ms: summarize(rs.map((x) => x.p99)) },
           ratios: ratios(rate, [
             ['LevelDB synced batch', ceil.value.median],
+            ['SHA-256 of the leaf', ctx.median('machine', 'sha256 node:crypto', { bytes: entry + 1 })],
             [
               'ed25519 node:crypto',
               policy.signPerEntry ? ctx.median('machine', 'ed25519 sign node:crypto') : undefined,
