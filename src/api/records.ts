@@ -1,7 +1,7 @@
 /**
  * Compliance record routes (spec/records.md, spec/retention.md), mounted under /v1:
  *   POST   /records                    submitter   one record, or {"records": [...]}
- *   GET    /records/<index>            auditor     audited read (logged as data_accessed)
+ *   GET    /records/<index|record_id>  auditor     audited read (logged as data_accessed)
  *   POST   /subjects/<subject>/erase   admin       GDPR erasure, optional {"tenant_id"}
  *   GET    /holds                      admin       legal holds (a tenant admin sees its own)
  *   POST   /holds                      admin       {"tenant_id"} or {"subject"[, "tenant_id"]}
@@ -12,6 +12,7 @@
 import { Hono } from 'hono';
 import { z } from 'zod';
 import { AuditlogError } from '../errors.js';
+import { isRecordId } from '../records/leaf.js';
 import { runRetention, startRetentionSchedule } from '../records/retention-job.js';
 import { parseRecordBatch } from '../records/schema.js';
 import { type Actor, RecordService } from '../records/service.js';
@@ -59,7 +60,15 @@ export function recordRoutes(records: RecordService, tokens: TokenStore): Hono<A
   });
 
   app.get('/records/:index', requireRole(tokens, 'auditor'), async (c) => {
-    const index = parseUint64Param('index', c.req.param('index'));
+    const param = c.req.param('index');
+    let index: bigint;
+    if (isRecordId(param)) {
+      const found = await records.store.getIndex(param);
+      if (found === undefined) throw new AuditlogError('NOT_FOUND', `no record ${param}`);
+      index = found;
+    } else {
+      index = parseUint64Param('index', param);
+    }
     return c.json(await records.read(index, actorOf(c.get('principal'))));
   });
 

@@ -150,6 +150,14 @@ describe('POST /v1/records', () => {
 });
 
 describe('GET /v1/records/<index>', () => {
+  it('reads by index or by record id, and the two agree', async () => {
+    const posted = await req('POST', '/v1/records', tok.sub, JSON.stringify(exampleRecord()));
+    const byId = await req('GET', `/v1/records/${posted.json.record_id as string}`, tok.aud);
+    expect(byId.status).toBe(200);
+    expect(byId.json.index).toBe(posted.json.index);
+    expect((await req('GET', `/v1/records/rec_${'0'.repeat(32)}`, tok.aud)).status).toBe(404);
+  });
+
   it('refuses non-canonical indexes and submitters', async () => {
     for (const p of ['01', '-1', 'x', '1.0', '99999999999999999999999']) {
       expect((await req('GET', `/v1/records/${p}`, tok.aud)).status).toBe(400);
