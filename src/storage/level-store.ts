@@ -3,6 +3,7 @@
  * directory; LevelDB's lock makes a second process fail with LEVEL_LOCKED, so there is a
  * single writer for free. Every commit is one `batch()` with `sync: true`.
  */
+import { mkdirSync } from 'node:fs';
 import { type BatchOperation, Level } from 'level';
 import { AuditlogError } from '../errors.js';
 import { bundleChunkKey, bundleChunkRange, bundleKey, KEY_META, KEY_STATE, tileKey } from './keys.js';
@@ -39,6 +40,7 @@ export function decodeState(b: Uint8Array): LogState {
 
 /** Opens (creating if needed) the LevelDB database of a log under `location`. */
 export async function openLogDB(location: string): Promise<LogDB> {
+  mkdirSync(location, { recursive: true, mode: 0o700 });
   const db = new Level<Uint8Array, Uint8Array>(location, { keyEncoding: 'view', valueEncoding: 'view' });
   try {
     await db.open();
