@@ -48,10 +48,8 @@ export async function run(argv: string[]): Promise<number> {
   const witness = await Witness.open({ dir, name, logs, ...(webhook ? { webhook } : {}) });
   const server = await listen(witnessApp(witness), port, values.host);
   const stopLoops = startLoops(witness, { peers, pollMs });
-  process.stdout.write(
-    `auditlog witness: name ${name}\nauditlog: vkey ${witness.vkey}\nauditlog: listening on http://${values.host}:${server.port}\n`,
-  );
-  return new Promise<number>((resolve) => {
+  // Signal handlers first: whoever reads the "listening" line may signal at once.
+  const done = new Promise<number>((resolve) => {
     let stopping = false;
     const stop = async () => {
       if (stopping) return;
@@ -64,4 +62,8 @@ export async function run(argv: string[]): Promise<number> {
     process.once('SIGTERM', () => void stop());
     process.once('SIGINT', () => void stop());
   });
+  process.stdout.write(
+    `auditlog witness: name ${name}\nauditlog: vkey ${witness.vkey}\nauditlog: listening on http://${values.host}:${server.port}\n`,
+  );
+  return done;
 }

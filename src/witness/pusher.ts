@@ -75,6 +75,8 @@ export class WitnessPusher {
   /** Cosignatures collected for `body`, by witness index. */
   private cosigs: { body: string; sigs: Map<number, NoteSignature> } = { body: '', sigs: new Map() };
   private witnessedNote: { size: bigint; note: string } | undefined;
+  /** The last answer of checkpointNote(), reused while nothing changed. */
+  private served: { note: string; body: string; sigs: number; out: string } | undefined;
   private readonly waiters = new Set<{ size: bigint; resolve: () => void; reject: (e: Error) => void }>();
   private readonly unsubscribe: () => void;
   private closed = false;
@@ -104,9 +106,21 @@ export class WitnessPusher {
   /** The newest checkpoint with the cosignatures collected for it (what `/checkpoint` serves). */
   checkpointNote(): string {
     const latest = this.opts.log.latest();
+    const cached = this.served;
+    if (
+      cached?.note === latest.note &&
+      cached.sigs === this.cosigs.sigs.size &&
+      cached.body === this.cosigs.body
+    ) {
+      return cached.out;
+    }
     const text = parseNote(latest.note).text;
-    if (this.cosigs.body !== text || this.cosigs.sigs.size === 0) return latest.note;
-    return addSignatures(latest.note, [...this.cosigs.sigs.values()]);
+    const out =
+      this.cosigs.body !== text || this.cosigs.sigs.size === 0
+        ? latest.note
+        : addSignatures(latest.note, [...this.cosigs.sigs.values()]);
+    this.served = { note: latest.note, body: this.cosigs.body, sigs: this.cosigs.sigs.size, out };
+    return out;
   }
 
   /** The newest checkpoint that satisfied the policy, with its cosignatures. */

@@ -125,3 +125,41 @@ describe('a log with two witnesses', () => {
     expect(res.status).toBe(400);
   });
 });
+
+describe('a witness that is down when the log starts', () => {
+  const stops: (() => Promise<unknown>)[] = [];
+  afterAll(async () => {
+    for (const s of stops) await s();
+  });
+
+  it('is pushed to once it comes up', async () => {
+    const root = tempDir('late-witness-');
+    // Create the witness key (to know its vkey), then take the witness down and keep its port.
+    const first = await startWitness(join(root, 'w'), 'witness.example/late', []);
+    const port = new URL(first.url).port;
+    const vkey = first.vkey;
+    expect(await first.stop()).toBe(0);
+    const { vkey: logVkey, adminToken } = await initLog(join(root, 'log'), 'example.com/late');
+    const log = await startServer({
+      dir: join(root, 'log'),
+      args: ['--witness', `http://127.0.0.1:${port}=${vkey}`],
+    });
+    stops.push(() => log.stop());
+    const token = await makeToken({ url: log.url, adminToken }, 'submitter');
+    expect((await submit(log.url, token, new TextEncoder().encode('x'))).status).toBe(200);
+    const w = await startWitness(join(root, 'w'), 'witness.example/late', ['--port', port, '--log', logVkey]);
+    stops.push(() => w.stop());
+    const v = await eventually(
+      async () => {
+        const text = await (await fetch(`${log.url}/checkpoint`)).text();
+        return text.includes('witness.example/late')
+          ? verifyCheckpoint(text, logVkey, { policy: parsePolicy(`witness w ${vkey}\nquorum w\n`) })
+          : undefined;
+      },
+      20_000,
+      'a cosignature from the late witness',
+    );
+    expect(v.checkpoint.size).toBe(1n);
+    expect(log.output()).toMatch(/auditlog: witness http:\/\/127\.0\.0\.1:\d+: /);
+  });
+});
