@@ -1,8 +1,10 @@
 import { randomBytes } from 'node:crypto';
+import path from 'node:path';
 import { AuditlogError } from '../errors.js';
 import { encodeBase64 } from '../note/encoding.js';
 import type { Log } from '../sequencer/log.js';
 import { type ReceiptJSON, receiptToJSON } from '../sequencer/receipt.js';
+import { DB_DIR } from '../storage/data-dir.js';
 import type { SideOp } from '../storage/store.js';
 import { deriveRecordKeys, subjectTag } from './body-crypto.js';
 import { Gate } from './gate.js';
@@ -11,6 +13,7 @@ import { loadOrCreateMasterKey } from './master-key.js';
 import { strictestRetention } from './retention.js';
 import { classesForRecord, loadRetentionConfig, type RetentionConfig } from './retention-config.js';
 import { type AuditRecord, LOG_ACTIONS, parseRecord } from './schema.js';
+import { findInFiles } from './scrub-check.js';
 import { type FieldCheck, openRecord, sealRecord } from './seal.js';
 import { hasPersonalFields } from './split.js';
 import {
@@ -489,6 +492,7 @@ export class RecordService {
   ): Promise<{
     subject_tag: string;
     tenants: { tenant_id: string; records_erased: number; log: SubmittedRecord }[];
+    scrub: { files: number; sampled: number; found: number; skipped: boolean };
   }> {
     if (subject.length === 0 || subject.length > 256)
       throw new AuditlogError('BAD_REQUEST', 'subject: 1 to 256 characters');
@@ -524,6 +528,18 @@ export class RecordService {
       // Flush first, so the values being deleted sit in table files at a deeper level than the
       // deletions will; the second compaction below then merges them away (spec/records.md).
       await st.compact();
+      // Samples of the bytes about to be deleted (ciphertext past version and nonce), to check
+      // afterwards that they left the files: the wrapped keys and up to 15 bodies.
+      const needles: Uint8Array[] = [];
+      for (const [tenant, r] of rows) {
+        const wrapped = await st.get(st.keys, subjectPrefix(tag, tenant));
+        if (wrapped !== undefined) needles.push(wrapped.subarray(13, 45));
+        for (const id of r.records) {
+          if (needles.length >= 16) break;
+          const body = await st.get(st.bodies, id);
+          if (body !== undefined && body.length >= 45) needles.push(body.subarray(13, 45));
+        }
+      }
       const out: { tenant_id: string; records_erased: number; log: SubmittedRecord }[] = [];
       for (const [tenant, r] of rows) {
         const ops: SideOp[] = [st.compactionDue(), st.del(st.keys, subjectPrefix(tag, tenant))];
@@ -557,7 +573,22 @@ export class RecordService {
         out.push({ tenant_id: tenant, records_erased: r.records.length, log });
       }
       await st.compactPending(true);
-      return { subject_tag: tagHex, tenants: out };
+      // Check the promise from outside LevelDB: the sampled bytes are in no file of the database.
+      // An open snapshot elsewhere can keep old values alive for a while: retry a few times.
+      const dbDir = path.join(this.dataDir, DB_DIR);
+      let check = findInFiles(dbDir, needles);
+      for (let i = 0; i < 3 && check.foundIn.length > 0; i++) {
+        await new Promise((r) => setTimeout(r, 100 * (i + 1)));
+        await st.compactPending(true);
+        check = findInFiles(dbDir, needles);
+      }
+      const scrub = {
+        files: check.files,
+        sampled: check.needles,
+        found: check.foundIn.length,
+        skipped: check.skipped,
+      };
+      return { subject_tag: tagHex, tenants: out, scrub };
     });
   }
 

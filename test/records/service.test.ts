@@ -135,6 +135,8 @@ describe('RecordService', () => {
     expect(wrappedKey).toBeDefined();
     const result = await svc.erase('patient-7731', undefined, admin);
     expect(result.tenants).toMatchObject([{ tenant_id: 'tnt_acme', records_erased: 2 }]);
+    expect(result.scrub).toMatchObject({ sampled: 3, found: 0, skipped: false });
+    expect(result.scrub.files).toBeGreaterThan(0);
     const erasure = parseLeaf(decodeBase64(result.tenants[0]!.log.entry));
     expect(erasure.record.action).toBe('subject_erased');
     expect(JSON.stringify(erasure)).not.toContain('patient-7731');
