@@ -58,7 +58,8 @@ describe('auditlog submit / verify', () => {
     expect(v.stdout).toMatch(/^OK: entry \d+ .* is in log \S+ at tree size \d+/);
 
     for (let i = 0; i < 3; i++) {
-      await cli(['submit', '--log', server.url, '--token', token, '-'], { stdin: `more ${i}` });
+      const more = await cli(['submit', '--log', server.url, '--token', token, '-'], { stdin: `more ${i}` });
+      expect(more.code, more.stderr).toBe(0);
     }
     const upgraded = join(work, 'r1-upgraded.json');
     const v2 = await cli(['verify', out, '--vkey', server.vkey, '--log', server.url, '--out', upgraded]);
@@ -73,7 +74,8 @@ describe('auditlog submit / verify', () => {
     const file = join(work, 'entry.bin');
     writeFileSync(file, 'the entry');
     const out = join(work, 'r2.json');
-    expect((await cli(['submit', '--log', server.url, '--token', token, '--out', out, file])).code).toBe(0);
+    const sub = await cli(['submit', '--log', server.url, '--token', token, '--out', out, file]);
+    expect(sub.code, sub.stderr).toBe(0);
     const good = JSON.parse(readFileSync(out, 'utf8'));
 
     const variants: [string, object, string | undefined, RegExp][] = [
@@ -146,7 +148,7 @@ describe('auditlog submit / verify', () => {
     const s = await cli(['submit', '--log', server.url, '--token', token, '--tlog-proof', proofPath, '-'], {
       stdin: 'spicy',
     });
-    expect(s.code).toBe(0);
+    expect(s.code, s.stderr).toBe(0);
     expect(readFileSync(proofPath, 'utf8')).toMatch(/^c2sp\.org\/tlog-proof@v1\nextra c3BpY3k=\nindex \d+\n/);
     expect((await cli(['verify', proofPath, '--vkey', server.vkey])).code).toBe(0);
 

@@ -154,7 +154,9 @@ describe('bit flips in other forms', () => {
     const flipped = line.replace(/.(=*)$/, (c, pad) => `${c[0] === 'A' ? 'Q' : 'A'}${pad}`);
     const changed = { ...r, checkpoint: r.checkpoint.replace(line, flipped) };
     expect(codeOf(() => verifyReceipt(changed, log.vkey))).toBe('none');
-    expect(codeOf(() => verifyReceipt(changed, log.vkey, { policy: witnessQuorum(1, [w1.key]) }))).not.toBe('none');
+    expect(codeOf(() => verifyReceipt(changed, log.vkey, { policy: witnessQuorum(1, [w1.key]) }))).not.toBe(
+      'none',
+    );
   });
 });
 
