@@ -136,6 +136,7 @@ describe('compliance records end to end (issue 3, done means)', () => {
     const erased = await call(server, 'POST', '/v1/subjects/patient-7731/erase', admin);
     expect(erased.status).toBe(200);
     expect(erased.json.tenants).toMatchObject([{ tenant_id: 'tnt_acme', records_erased: 1 }]);
+    expect(erased.json.scrub).toMatchObject({ found: 0, skipped: false });
     const after = await call(server, 'GET', `/v1/records/${acmeRecords[0]!.index}`, audA);
     expect(after.json.status).toBe('erased');
     expect(JSON.stringify(after.json)).not.toContain(marker);
