@@ -70,6 +70,42 @@ describe('auditlog submit / verify', () => {
     expect(v3.stdout).toMatch(/upgraded to tree size \d+/);
   });
 
+  test('submit --record (one, and a batch) prints receipts that verify', async () => {
+    const record = {
+      tenant_id: 'tnt_acme',
+      request_id: 'req_abc123',
+      action: 'agent_response_generated',
+      actor_id: 'billing-assistant',
+      actor_type: 'agent',
+      user_id: 'patient-7731',
+      output: { final_text: 'Your next bill is $124.50.' },
+    };
+    const out = join(work, 'rec.json');
+    const one = await cli(['submit', '--log', server.url, '--token', token, '--record', '--out', out, '-'], {
+      stdin: JSON.stringify(record),
+    });
+    expect(one.code, one.stderr).toBe(0);
+    expect(JSON.parse(one.stdout).record_id).toBeTypeOf('string');
+    expect((await cli(['verify', out, '--vkey', server.vkey])).code).toBe(0);
+
+    const batch = await cli(['submit', '--log', server.url, '--token', token, '--record', '-'], {
+      stdin: JSON.stringify({ records: [record, { ...record, request_id: 'req_2' }] }),
+    });
+    expect(batch.code, batch.stderr).toBe(0);
+    expect(JSON.parse(batch.stdout)).toHaveLength(2);
+
+    const invalid = await cli(['submit', '--log', server.url, '--token', token, '--record', '-'], {
+      stdin: JSON.stringify({ ...record, surprise: 1 }),
+    });
+    expect(invalid.code).toBe(1);
+    expect(invalid.stderr).toMatch(/^auditlog submit: BAD_REQUEST: .*surprise/);
+    const notJson = await cli(['submit', '--log', server.url, '--token', token, '--record', '-'], {
+      stdin: '{',
+    });
+    expect(notJson.code).toBe(1);
+    expect(notJson.stderr).toMatch(/BAD_REQUEST/);
+  });
+
   test('every kind of failure is one line and exit 1', async () => {
     const file = join(work, 'entry.bin');
     writeFileSync(file, 'the entry');
