@@ -60,7 +60,18 @@ const dec = new TextDecoder();
  * A crash at any point loses nothing: before a commit the hot store still holds every body;
  * after it the bundle is durable and verified.
  */
-export async function runRetention(svc: RecordService, opts: RetentionOptions): Promise<RetentionReport> {
+export function runRetention(svc: RecordService, opts: RetentionOptions): Promise<RetentionReport> {
+  // One run at a time per service (the schedule and POST /v1/retention/run may meet): a second
+  // run's recovery must not take the first run's not-yet-committed bundle for a leftover.
+  const previous = runs.get(svc) ?? Promise.resolve();
+  const run = previous.catch(() => {}).then(() => runOnce(svc, opts));
+  runs.set(svc, run);
+  return run;
+}
+
+const runs = new WeakMap<RecordService, Promise<unknown>>();
+
+async function runOnce(svc: RecordService, opts: RetentionOptions): Promise<RetentionReport> {
   const report: RetentionReport = {
     now: new Date(opts.nowMs).toISOString(),
     archived: [],

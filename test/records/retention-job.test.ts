@@ -103,6 +103,23 @@ describe('retention job', () => {
     ]);
   });
 
+  it("runs one at a time: concurrent runs do not take each other's bundles for leftovers", async () => {
+    const { svc, clock } = await layer();
+    await svc.submit(
+      Array.from({ length: 6 }, (_, i) => rec('tnt_beta', `c${i}`)),
+      beta,
+    );
+    clock.ms += 100 * DAY;
+    const [a, b] = await Promise.all([
+      runRetention(svc, { nowMs: clock.ms, maxPerBundle: 2 }),
+      runRetention(svc, { nowMs: clock.ms, maxPerBundle: 2 }),
+    ]);
+    expect(a!.archived).toHaveLength(3);
+    expect(b!.archived).toEqual([]);
+    expect(b!.recovered).toEqual([]);
+    expect(await svc.archives()).toHaveLength(3);
+  });
+
   it('a subject hold keeps the bundles holding that subject', async () => {
     const { svc, clock } = await layer();
     await svc.submit([rec('tnt_beta', 'x')], beta);
