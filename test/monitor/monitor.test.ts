@@ -11,6 +11,8 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { bundleKey } from '../../src/storage/keys.js';
+import { Monitor } from '../../src/monitor/monitor.js';
+import { parseVerifierKey } from '../../src/note/keys.js';
 import { Log } from '../../src/sequencer/log.js';
 import type { Alert } from '../../src/witness/alerts.js';
 import { BIN, makeToken, startServer, submit, type TestServer, tempDir } from '../helpers/server.js';
@@ -109,27 +111,43 @@ describe('auditlog monitor', () => {
     expect(
       (await submit(log.url, token, enc('{"schema":"auditlog.record/v1","record_id":"x"}'))).status,
     ).toBe(200);
-    const data = join(tempDir('monitor-records-'), 'mon');
-    const flag = `${log.vkey}=${log.url}`;
-    const r = await monitor(['--log', flag, '--data', data, '--stale-after', '1']);
-    expect(r.code).toBe(3);
-    expect(r.stderr).toMatch(/ALERT .*"kind":"bad-entry".*entry 3: leaf\./);
+    const logs = [{ key: parseVerifierKey(log.vkey), url: log.url }];
+    const lines: string[] = [];
+    const quiet = { write: (x: string) => lines.push(x) };
+    let clock = 1_000_000;
+    const m = await Monitor.open({
+      dir: join(tempDir('monitor-records-'), 'mon'),
+      logs,
+      staleAfterMs: 60_000,
+      stderr: quiet,
+      stdout: quiet,
+      now: () => clock,
+    });
+    stops.push(() => m.close());
+    expect((await m.passAll())[0]?.alerts).toBe(1);
+    const [bad] = await m.alerts.list();
+    expect(bad?.kind).toBe('bad-entry');
     // Plain entries are fine unless every entry must be a record.
-    expect(r.stderr).not.toMatch(/entry 0/);
-    const strict = await monitor([
-      '--log',
-      flag,
-      '--data',
-      join(tempDir('monitor-strict-'), 'm'),
-      '--records',
-    ]);
-    expect(strict.code).toBe(3);
-    expect(strict.stderr).toMatch(/entry 0: not a record leaf/);
-    // Nothing new since the last pass and --stale-after 1 ms: a stale warning, exit 0.
-    await new Promise((res) => setTimeout(res, 5));
-    const again = await monitor(['--log', flag, '--data', data, '--stale-after', '1']);
-    expect(again.code).toBe(0);
-    expect(again.stderr).toMatch(/warning: example\.com\/records is stale/);
+    expect(bad?.detail).toMatch(/^entry 3: leaf\./);
+    const strict = await Monitor.open({
+      dir: join(tempDir('monitor-strict-'), 'mon'),
+      logs,
+      requireRecords: true,
+      stderr: quiet,
+      stdout: quiet,
+    });
+    stops.push(() => strict.close());
+    await strict.passAll();
+    expect((await strict.alerts.list())[0]?.detail).toMatch(/^entry 0: not a record leaf; entry 1: /);
+    // Nothing new: no warning within the interval, one stale alert after it (not repeated).
+    clock += 60_000;
+    await m.passAll();
+    expect(lines.join('')).not.toContain('stale');
+    clock += 1;
+    await m.passAll();
+    await m.passAll();
+    expect((await m.alerts.list()).map((a) => a.kind)).toEqual(['bad-entry', 'stale']);
+    expect(lines.join('').match(/warning: example\.com\/records is stale/g)).toHaveLength(1);
   });
 
   it('follows a growing log until SIGTERM, and keeps its position', async () => {
