@@ -27,6 +27,10 @@ function mdTable(header: string[], rows: string[][]): string {
   ].join('\n');
 }
 
+function clients(c: unknown): string {
+  return `${c} concurrent client${c === 1 ? '' : 's'}`;
+}
+
 function entryLabel(n: number): string {
   return n >= 1024 ? `${n / 1024} KiB` : `${n} B`;
 }
@@ -84,7 +88,7 @@ function targetRows(report: Report, o: MarkdownOptions, entries: number[], batch
   if (http?.ratios?.[0]) {
     rows.push([
       'HTTP submit >= 0.5x a bare hono POST handler',
-      `${sig(http.ratios[0].value)}x (best, at ${http.params.concurrency} clients)`,
+      `${sig(http.ratios[0].value)}x (best, at ${clients(http.params.concurrency)})`,
       yes(http.ratios[0].value >= 0.5),
     ]);
   }
@@ -105,7 +109,7 @@ function targetRows(report: Report, o: MarkdownOptions, entries: number[], batch
   if (pairs[0]) {
     rows.push([
       'record ingestion within 2x of raw /v1/entries',
-      `records/s = ${sig(pairs[0].x)}x entries/s (best, at ${pairs[0].c} clients)`,
+      `records/s = ${sig(pairs[0].x)}x entries/s (best, at ${clients(pairs[0].c)})`,
       yes(pairs[0].x >= 0.5),
     ]);
   }
@@ -162,7 +166,7 @@ export function performanceMarkdown(report: Report, o: MarkdownOptions): string 
   if (bestHttp) {
     head.push(
       `- Over HTTP, \`POST /v1/entries\` with full receipts: ${rng(bestHttp.value)} entries/s at ` +
-        `${bestHttp.params.concurrency} concurrent clients, ` +
+        `${clients(bestHttp.params.concurrency)}, ` +
         `${sig(bestHttp.ratios?.[0]?.value ?? Number.NaN)}x a bare hono POST handler in the same run.`,
     );
   }
@@ -196,7 +200,7 @@ export function performanceMarkdown(report: Report, o: MarkdownOptions): string 
       '',
       'Entries/s, median (min–max), then commit latency p50 / p99 in ms (from `append()` to its ' +
         'durable receipt). Twice the batch size is kept in flight so that batches fill. The last ' +
-        `column of each cell is the fraction of the LevelDB ceiling: synced batches of the same ` +
+        `line of each cell is the fraction of the LevelDB ceiling: synced batches of the same ` +
         'entry bytes written by LevelDB alone (no hashing, tiles or signing), measured in the same run.',
       '',
     );

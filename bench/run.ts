@@ -28,6 +28,8 @@ interface Args extends Options {
   readonly growthBudgetS: number;
   readonly outGiven: boolean;
   readonly fromJson: string | undefined;
+  /** Free text added to the report's notes (--note, repeatable): how and where the run was made. */
+  readonly notes: string[];
 }
 
 function parseArgs(argv: string[]): Args {
@@ -40,6 +42,7 @@ function parseArgs(argv: string[]): Args {
   let growthBudgetS: number | undefined;
   let outGiven = false;
   let fromJson: string | undefined;
+  const notes: string[] = [];
   const here = path.dirname(fileURLToPath(import.meta.url));
   let out = path.resolve(here, '..', '..', 'bench', 'results');
   for (let i = 0; i < argv.length; i++) {
@@ -54,6 +57,7 @@ function parseArgs(argv: string[]): Args {
     else if (a === '--repeats') repeats = Number.parseInt(value(), 10);
     else if (a === '--only') only = value().split(',');
     else if (a === '--tmp') tmp = value();
+    else if (a === '--note') notes.push(value());
     else if (a === '--out') {
       out = value();
       outGiven = true;
@@ -76,6 +80,7 @@ function parseArgs(argv: string[]): Args {
     growthBudgetS: growthBudgetS ?? (quick ? 90 : 300),
     outGiven,
     fromJson,
+    notes,
   };
 }
 
@@ -96,7 +101,7 @@ async function main(): Promise<void> {
     machine: machineInfo(tmp),
     repeats: args.repeats,
     results: [],
-    notes: [],
+    notes: [...args.notes],
   };
   const ctx = new Context({ ...args, tmp }, report);
   const m = report.machine;
