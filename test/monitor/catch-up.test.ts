@@ -1,6 +1,7 @@
 /**
- * A long catch-up interrupted halfway resumes from its saved progress, not from the start; and
- * on a TTY it shows progress. In-process Monitor (real LevelDB) against real log processes.
+ * Catch-up: an interrupted one resumes from its saved progress, not from the start; on a TTY it
+ * shows progress; tiles that disagree with the entries are reported. In-process Monitor (real
+ * LevelDB) against real log processes.
  */
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -65,5 +66,39 @@ describe('monitor catch-up', () => {
     expect(second).toEqual({ origin: 'example.com/long', size: BigInt(size), alerts: 0 });
     expect(out.join('')).toContain(`size ${size} `);
     expect(await m.alerts.list()).toEqual([]);
+  });
+});
+
+describe('monitor tile checks', () => {
+  const cleanup: (() => Promise<unknown>)[] = [];
+  afterAll(async () => {
+    for (const c of cleanup.reverse()) await c();
+  });
+
+  it('a tile that disagrees with the entries is a tile-mismatch, even when the root matches', async () => {
+    const root = tempDir('monitor-tile-');
+    const dir = join(root, 'log');
+    const l = await Log.open({ dir, origin: 'example.com/tiles' });
+    await Promise.all(Array.from({ length: 300 }, (_, i) => l.append(enc(`e${i}`))));
+    // Level-0 tile 0 is full and off the right edge: the server does not read it to start.
+    const tile = Uint8Array.from((await l.db.get(tileKey(0, 0n)))!);
+    tile[5 * 32]! ^= 1;
+    await l.db.put(tileKey(0, 0n), tile);
+    const vkey = l.vkey;
+    await l.close();
+    const log = await startServer({ dir });
+    cleanup.push(() => log.stop());
+    const m = await Monitor.open({
+      dir: join(root, 'mon'),
+      logs: [{ key: parseVerifierKey(vkey), url: log.url }],
+      stderr: { write: () => true },
+      stdout: { write: () => true },
+    });
+    cleanup.push(() => m.close());
+    const r = await m.passAll();
+    expect(r).toEqual([{ origin: 'example.com/tiles', size: 300n, alerts: 1 }]);
+    const [alert] = await m.alerts.list();
+    expect(alert?.kind).toBe('tile-mismatch');
+    expect(alert?.detail).toBe('tile tile/0/000 hash 5 is not the hash of entry 5');
   });
 });
