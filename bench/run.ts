@@ -1,8 +1,19 @@
 /**
- * `npm run bench [-- --quick] [-- --json FILE] [-- --repeats N] [-- --only a,b] [-- --tmp DIR]`
+ * `npm run bench [-- options]`: measures the log against the machine it runs on and writes
+ * bench/results/{bench.json, append-throughput.svg, README-perf.md}. Every number is the median
+ * of repeated runs with its range (min–max); every ratio compares medians from the same run.
  *
- * Measures the log against the machine it runs on and writes results/bench.json, the SVG chart
- * and the README performance section. Every number is the median of repeated runs with its range.
+ *   --quick              about a minute or two: shorter runs, 128-byte entries only, growth to 10^6
+ *   --json FILE          also write the raw results to FILE
+ *   --repeats N          runs per configuration (default 3)
+ *   --only G1,G2         only these groups: machine, append, hashchain, http, growth (then the
+ *                        committed results are not overwritten unless --out is given)
+ *   --out DIR            where to write the results (default bench/results)
+ *   --tmp DIR            parent of the temporary LevelDB directories (default the OS temp dir)
+ *   --growth-max N       largest tree for the growth group (default 10^7; 10^6 with --quick)
+ *   --growth-budget-s S  skip a growth step estimated to take longer (default 300; 90 with --quick)
+ *   --note TEXT          add a note about the run to the report (repeatable)
+ *   --from-json FILE     measure nothing: regenerate the chart and README section from FILE
  */
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
