@@ -191,7 +191,9 @@ export function performanceMarkdown(report: Report, o: MarkdownOptions): string 
       '',
     );
   }
-  out.push(`![Durable append throughput vs batch size by signing policy](${o.chartPath})`, '');
+  if (append.length > 0) {
+    out.push(`![Durable append throughput vs batch size by signing policy](${o.chartPath})`, '');
+  }
 
   // Append matrix.
   if (append.length > 0) {
