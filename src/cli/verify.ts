@@ -1,26 +1,68 @@
 /**
  * `auditlog verify RECEIPT --vkey VKEY [--policy FILE] [--entry FILE] [--log URL] [--out FILE]`:
- * verifies a receipt (JSON, or a .tlog-proof file) offline with the log's verifier key. With
- * --log, also proves that the receipt's checkpoint is consistent with the log's current one, and
- * --out saves the receipt upgraded to it. Exit 0 when valid, 1 with one line saying what failed,
- * 2 on usage errors.
+ * verifies offline, with the log's verifier key, a receipt JSON, a .tlog-proof file, or a whole
+ * receipt file (JSON lines, as the SDK's ReceiptFile writes). With --log, also proves that each
+ * receipt's checkpoint is consistent with the log's current one, and --out saves the receipts
+ * upgraded to it (one JSON, or JSON lines for a receipt file). Exit 0 when everything is valid, 1
+ * with one line saying what failed (and, for a receipt file, which line), 2 on usage errors.
  */
 import { parseArgs } from 'node:util';
 import {
   describeFailure,
   loadPolicy,
-  loadReceipt,
+  loadReceipts,
   loadVerifierKey,
   readInputFile,
   writeFileDurably,
 } from '../client/inputs.js';
 import { LogClient } from '../client/log-client.js';
-import { receiptToJSON } from '../client/receipt.js';
-import { verifyReceipt } from '../client/verify.js';
+import { type Receipt, receiptToJSON } from '../client/receipt.js';
+import { type VerifiedReceipt, verifyReceipt } from '../client/verify.js';
+import { AuditlogError } from '../errors.js';
 import { encodeHex } from '../note/encoding.js';
 
 const USAGE =
-  'usage: auditlog verify RECEIPT --vkey VKEY [--policy FILE] [--entry FILE] [--log URL] [--out FILE]';
+  'usage: auditlog verify RECEIPT|RECEIPTS.jsonl --vkey VKEY [--policy FILE] [--entry FILE] [--log URL] [--out FILE]';
+
+/** The error to report for receipt i: prefixed with its line number when there are several. */
+function located(many: boolean, i: number, err: unknown): unknown {
+  if (!many || !(err instanceof AuditlogError)) return err;
+  return new AuditlogError(err.code, `receipt ${i + 1}: ${err.message}`, { cause: err });
+}
+
+/** Runs `f` for receipt i, prefixing a failure with its line when there are several. */
+function at<T>(many: boolean, i: number, f: () => T): T {
+  try {
+    return f();
+  } catch (err) {
+    throw located(many, i, err);
+  }
+}
+
+function summary(receipts: Receipt[], verified: VerifiedReceipt[]): string[] {
+  const v = verified[0]!;
+  if (verified.length === 1) {
+    const parts = [
+      `OK: entry ${v.index} (leaf hash ${encodeHex(v.leafHash)}) is in log ${v.checkpoint.origin} at tree size ${v.checkpoint.size}`,
+      `checkpoint signed by ${v.latest.logKey.name}`,
+    ];
+    if (receipts[0]!.entry === undefined)
+      parts.push('entry bytes not checked (none kept; pass --entry FILE)');
+    if (receipts[0]!.upgrade) parts.push(`upgraded to tree size ${v.latest.checkpoint.size}`);
+    if (v.latest.cosigners.length > 0) parts.push(`witnesses: ${v.latest.cosigners.join(', ')}`);
+    return parts;
+  }
+  const sizes = verified.map((x) => x.latest.checkpoint.size);
+  const min = sizes.reduce((a, b) => (a < b ? a : b));
+  const max = sizes.reduce((a, b) => (a > b ? a : b));
+  const unchecked = receipts.filter((r) => r.entry === undefined).length;
+  const parts = [
+    `OK: ${verified.length} receipts are in log ${v.checkpoint.origin}`,
+    `newest checkpoints of tree sizes ${min === max ? `${min}` : `${min} to ${max}`}, signed by ${v.latest.logKey.name}`,
+  ];
+  if (unchecked > 0) parts.push(`${unchecked} without entry bytes (leaf hashes only)`);
+  return parts;
+}
 
 export async function run(argv: string[]): Promise<number> {
   let values: Record<string, string | boolean | undefined>;
@@ -53,7 +95,7 @@ export async function run(argv: string[]): Promise<number> {
     return 2;
   }
   if (typeof values.out === 'string' && typeof values.log !== 'string') {
-    process.stderr.write(`auditlog verify: --out needs --log (it saves the upgraded receipt)\n`);
+    process.stderr.write(`auditlog verify: --out needs --log (it saves the upgraded receipts)\n`);
     return 2;
   }
   let client: LogClient | undefined;
@@ -61,23 +103,30 @@ export async function run(argv: string[]): Promise<number> {
     const vkey = typeof values.vkey === 'string' ? await loadVerifierKey(values.vkey) : null;
     const policy = typeof values.policy === 'string' ? await loadPolicy(values.policy) : undefined;
     const entry = typeof values.entry === 'string' ? await readInputFile(values.entry) : undefined;
-    const receipt = await loadReceipt(positionals[0]!, entry);
+    const receipts = await loadReceipts(positionals[0]!, entry);
+    if (receipts.length === 0) throw new AuditlogError('BAD_REQUEST', `${positionals[0]} holds no receipts`);
+    const many = receipts.length > 1;
     const opts = policy ? { policy } : {};
-    const v = verifyReceipt(receipt, vkey, opts);
-    const parts = [
-      `OK: entry ${v.index} (leaf hash ${encodeHex(v.leafHash)}) is in log ${v.checkpoint.origin} at tree size ${v.checkpoint.size}`,
-      `checkpoint signed by ${v.latest.logKey.name}`,
-    ];
-    if (receipt.entry === undefined) parts.push('entry bytes not checked (none kept; pass --entry FILE)');
-    if (receipt.upgrade) parts.push(`upgraded to tree size ${v.latest.checkpoint.size}`);
-    if (v.latest.cosigners.length > 0) parts.push(`witnesses: ${v.latest.cosigners.join(', ')}`);
+    const verified = receipts.map((r, i) => at(many, i, () => verifyReceipt(r, vkey, opts)));
+    const parts = summary(receipts, verified);
     if (typeof values.log === 'string') {
-      client = new LogClient(values.log, { vkey: v.latest.logKey, ...opts });
-      const upgraded = await client.upgrade(receipt);
-      const now = verifyReceipt(upgraded, v.latest.logKey, opts).latest;
-      parts.push(`consistent with the log's current checkpoint (tree size ${now.checkpoint.size})`);
+      const logKey = verified[0]!.latest.logKey;
+      client = new LogClient(values.log, { vkey: logKey, ...opts });
+      const upgraded: Receipt[] = [];
+      for (const [i, r] of receipts.entries()) {
+        try {
+          upgraded.push(await client.upgrade(r));
+        } catch (err) {
+          throw located(many, i, err);
+        }
+      }
+      const size = verifyReceipt(upgraded[0]!, logKey, opts).latest.checkpoint.size;
+      parts.push(`consistent with the log's current checkpoint (tree size ${size})`);
       if (typeof values.out === 'string') {
-        await writeFileDurably(values.out, `${JSON.stringify(receiptToJSON(upgraded), null, 2)}\n`);
+        const text = many
+          ? upgraded.map((u) => `${JSON.stringify(receiptToJSON(u))}\n`).join('')
+          : `${JSON.stringify(receiptToJSON(upgraded[0]!), null, 2)}\n`;
+        await writeFileDurably(values.out, text);
       }
     }
     process.stdout.write(`${parts.join('; ')}\n`);

@@ -12,9 +12,11 @@ import { parseTlogProof, receiptFromTlogProof, TLOG_PROOF_HEADER } from './tlog-
 
 /** Largest input file read (receipts, proofs, policies, keys). */
 export const MAX_INPUT_BYTES = 4 * 1024 * 1024;
+/** Largest receipt file (JSON lines) read by loadReceipts. */
+export const MAX_RECEIPT_FILE_BYTES = 256 * 1024 * 1024;
 
-/** Reads a file of at most MAX_INPUT_BYTES. @throws AuditlogError NOT_FOUND / TOO_LARGE */
-export async function readInputFile(path: string): Promise<Uint8Array> {
+/** Reads a file of at most `max` bytes. @throws AuditlogError NOT_FOUND / TOO_LARGE */
+export async function readInputFile(path: string, max = MAX_INPUT_BYTES): Promise<Uint8Array> {
   let fh: Awaited<ReturnType<typeof open>>;
   try {
     fh = await open(path, 'r');
@@ -29,8 +31,7 @@ export async function readInputFile(path: string): Promise<Uint8Array> {
   }
   try {
     const { size } = await fh.stat();
-    if (size > MAX_INPUT_BYTES)
-      throw new AuditlogError('TOO_LARGE', `${path} is larger than ${MAX_INPUT_BYTES} bytes`);
+    if (size > max) throw new AuditlogError('TOO_LARGE', `${path} is larger than ${max} bytes`);
     return new Uint8Array(await fh.readFile());
   } finally {
     await fh.close();
@@ -68,11 +69,44 @@ export async function loadPolicy(path: string): Promise<Policy> {
  * `entry` supplies the logged bytes when a tlog-proof carries no extra data.
  */
 export async function loadReceipt(path: string, entry?: Uint8Array): Promise<Receipt> {
-  const text = fromUtf8(await readInputFile(path));
-  if (text.startsWith(`${TLOG_PROOF_HEADER}\n`)) return receiptFromTlogProof(parseTlogProof(text), entry);
-  const r = parseReceiptText(text);
-  if (entry !== undefined) r.entry = entry;
-  return r;
+  const receipts = await loadReceipts(path, entry);
+  if (receipts.length !== 1)
+    throw new AuditlogError('BAD_REQUEST', `${path} holds ${receipts.length} receipts, not one`);
+  return receipts[0]!;
+}
+
+/**
+ * The receipts of a file: one receipt JSON, one `.tlog-proof`, or a receipt file (JSON lines, as
+ * ReceiptFile writes; a complete line that is not a receipt is an error naming the line; a torn
+ * last line without newline is an error too, since verification must not skip anything silently).
+ * `entry` applies to a single receipt only.
+ */
+export async function loadReceipts(path: string, entry?: Uint8Array): Promise<Receipt[]> {
+  const text = fromUtf8(await readInputFile(path, MAX_RECEIPT_FILE_BYTES));
+  if (text.startsWith(`${TLOG_PROOF_HEADER}\n`)) return [receiptFromTlogProof(parseTlogProof(text), entry)];
+  let single: unknown;
+  try {
+    single = JSON.parse(text);
+  } catch {
+    single = undefined;
+  }
+  if (single !== undefined) {
+    const r = parseReceiptText(text);
+    if (entry !== undefined) r.entry = entry;
+    return [r];
+  }
+  if (entry !== undefined) throw new AuditlogError('BAD_REQUEST', '--entry applies to a single receipt');
+  const lines = text.split('\n');
+  if (lines[lines.length - 1] !== '')
+    throw new AuditlogError('BAD_REQUEST', `${path}: last line is incomplete`);
+  lines.pop();
+  return lines.map((line, i) => {
+    try {
+      return parseReceiptText(line);
+    } catch (cause) {
+      throw new AuditlogError('BAD_REQUEST', `${path}:${i + 1}: ${(cause as Error).message}`, { cause });
+    }
+  });
 }
 
 const EXPLAIN: Partial<Record<string, string>> = {

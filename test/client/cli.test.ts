@@ -6,6 +6,8 @@ import { spawn } from 'node:child_process';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { LogClient } from '../../src/client/log-client.js';
+import { ReceiptFile, readReceiptFile } from '../../src/client/receipt-file.js';
 import { formatVerifierKey, SIG_TYPE_COSIGNATURE_V1 } from '../../src/note/keys.js';
 import { ed25519Signer, generateSeed } from '../../src/note/signer.js';
 import { BIN, makeToken, startServer, type TestServer, tempDir } from '../helpers/server.js';
@@ -204,6 +206,44 @@ describe('auditlog submit / verify', () => {
     const noQuorum = await cli(['verify', proofPath, '--policy', policyW]);
     expect(noQuorum.code).toBe(1);
     expect(noQuorum.stderr).toMatch(/QUORUM_NOT_MET/);
+  });
+});
+
+describe('auditlog verify on a receipt file', () => {
+  test('verifies every line, names the bad one, upgrades them all', async () => {
+    const path = join(work, 'agent.jsonl');
+    const file = await ReceiptFile.open(path);
+    const client = new LogClient(server.url, { token, vkey: server.vkey });
+    for (let i = 0; i < 4; i++)
+      await file.append(await client.submitEntry(new TextEncoder().encode(`line ${i}`)));
+    await file.close();
+    await client.close();
+
+    const ok = await cli(['verify', path, '--vkey', server.vkey]);
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(ok.stdout).toMatch(/^OK: 4 receipts are in log /);
+
+    const lines = readFileSync(path, 'utf8').split('\n');
+    const bad = JSON.parse(lines[2]!);
+    bad.entry = Buffer.from('forged').toString('base64');
+    lines[2] = JSON.stringify(bad);
+    const badPath = join(work, 'bad.jsonl');
+    writeFileSync(badPath, lines.join('\n'));
+    const r = await cli(['verify', badPath, '--vkey', server.vkey]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^auditlog verify: FAIL: LEAF_MISMATCH: .*receipt 3: /);
+
+    const up = join(work, 'upgraded.jsonl');
+    const u = await cli(['verify', path, '--vkey', server.vkey, '--log', server.url, '--out', up]);
+    expect(u.code, u.stderr).toBe(0);
+    const upgraded = await readReceiptFile(up);
+    expect(upgraded).toHaveLength(4);
+    for (const x of upgraded) expect(x.upgrade).toBeDefined();
+    expect((await cli(['verify', up, '--vkey', server.vkey])).code).toBe(0);
+    writeFileSync(join(work, 'torn.jsonl'), readFileSync(path, 'utf8').slice(0, -10));
+    const torn = await cli(['verify', join(work, 'torn.jsonl'), '--vkey', server.vkey]);
+    expect(torn.code).toBe(1);
+    expect(torn.stderr).toMatch(/incomplete/);
   });
 });
 
