@@ -4,9 +4,12 @@
  * those collected for it, and tells when a checkpoint is witnessed under a C2SP tlog-policy
  * quorum so that receipts can wait for one.
  *
- * One worker per witness, each pushing only the newest checkpoint (commits that happen while a
- * push is in flight are coalesced). The worker remembers the witness's size: a 409 carrying
- * `text/x.tlog.size` resets it and the push is resent at once with a proof from that size.
+ * Pushes go in rounds: each round takes the newest checkpoint and sends it to every witness in
+ * parallel, so that all cosign the same checkpoint (one witness racing ahead of another on a busy
+ * log would otherwise never let a quorum form); commits during a round are coalesced into the
+ * next. The pusher remembers each witness's size: a 409 carrying `text/x.tlog.size` resets it and
+ * the push is resent at once with a proof from that size. A failing witness is retried with
+ * backoff and does not hold the others back longer than its request timeout.
  */
 import { request } from 'undici';
 import { type Policy, quorumSatisfied, witnessQuorum } from '../client/policy.js';
@@ -60,9 +63,14 @@ export interface WitnessStatus {
 
 interface Worker {
   w: PushedWitness;
+  /** The witness's size as last learnt. */
   size: bigint | undefined;
-  wake: (() => void) | undefined;
+  /** The note it last cosigned. */
+  done: string | undefined;
   lastError: string | undefined;
+  /** Backoff: no push before this time (ms), and the next delay. */
+  nextTry: number;
+  delay: number;
 }
 
 const MAX_CONFLICT_RETRIES = 3;
@@ -80,10 +88,20 @@ export class WitnessPusher {
   private readonly waiters = new Set<{ size: bigint; resolve: () => void; reject: (e: Error) => void }>();
   private readonly unsubscribe: () => void;
   private closed = false;
-  private readonly running: Promise<void>[] = [];
+  private running: Promise<void> = Promise.resolve();
+  private wake: (() => void) | undefined;
+  private dirty = false;
+  private readonly abort = new AbortController();
 
   constructor(private readonly opts: PusherOptions) {
-    this.workers = opts.witnesses.map((w) => ({ w, size: undefined, wake: undefined, lastError: undefined }));
+    this.workers = opts.witnesses.map((w) => ({
+      w,
+      size: undefined,
+      done: undefined,
+      lastError: undefined,
+      nextTry: 0,
+      delay: opts.retryMs ?? 500,
+    }));
     this.policy =
       opts.policy ??
       witnessQuorum(
@@ -98,9 +116,10 @@ export class WitnessPusher {
     });
     if (quorumSatisfied(this.policy, new Set())) this.witnessedNote = opts.log.latest();
     this.unsubscribe = opts.log.onCommit(() => {
-      for (const k of this.workers) k.wake?.();
+      this.dirty = true;
+      this.wake?.();
     });
-    for (const k of this.workers) this.running.push(this.work(k));
+    this.running = this.loop();
   }
 
   /** The newest checkpoint with the cosignatures collected for it (what `/checkpoint` serves). */
@@ -193,32 +212,34 @@ export class WitnessPusher {
     for (const waiter of [...this.waiters]) if (waiter.size <= size) waiter.resolve();
   }
 
-  private async work(k: Worker): Promise<void> {
-    const index = this.workers.indexOf(k);
+  private async loop(): Promise<void> {
     const base = this.opts.retryMs ?? 500;
-    let delay = base;
-    let pushed = -1n;
     while (!this.closed) {
+      this.dirty = false;
       const latest = this.opts.log.latest();
-      if (latest.size === pushed && k.lastError === undefined) {
-        await this.sleep(k, 60_000);
-        continue;
-      }
-      try {
-        const sig = await this.push(k, latest);
-        this.record(index, latest.note, latest.size, sig);
-        pushed = latest.size;
-        k.lastError = undefined;
-        delay = base;
-      } catch (e) {
-        if (this.closed) return;
-        const msg = (e as Error).message;
-        if (k.lastError !== msg)
-          (this.opts.stderr ?? process.stderr).write(`auditlog: witness ${k.w.url}: ${msg}\n`);
-        k.lastError = msg;
-        await this.sleep(k, delay);
-        delay = Math.min(delay * 2, 30_000);
-      }
+      const due = this.workers.filter((k) => k.done !== latest.note && k.nextTry <= Date.now());
+      await Promise.all(
+        due.map(async (k) => {
+          try {
+            const sig = await this.push(k, latest);
+            k.done = latest.note;
+            k.lastError = undefined;
+            k.delay = base;
+            this.record(this.workers.indexOf(k), latest.note, latest.size, sig);
+          } catch (e) {
+            if (this.closed) return;
+            const msg = (e as Error).message;
+            if (k.lastError !== msg)
+              (this.opts.stderr ?? process.stderr).write(`auditlog: witness ${k.w.url}: ${msg}\n`);
+            k.lastError = msg;
+            k.nextTry = Date.now() + k.delay;
+            k.delay = Math.min(k.delay * 2, 30_000);
+          }
+        }),
+      );
+      // Wait for a commit, or for the first witness still owed this checkpoint to be due again.
+      const owed = this.workers.filter((k) => k.done !== latest.note).map((k) => k.nextTry - Date.now());
+      await this.sleep(owed.length === 0 ? 60_000 : Math.max(0, Math.min(...owed)));
     }
   }
 
@@ -237,6 +258,7 @@ export class WitnessPusher {
         body,
         headersTimeout: 10_000,
         bodyTimeout: 10_000,
+        signal: this.abort.signal,
       });
       const text = (await res.body.text()).slice(0, 64 * 1024);
       if (res.statusCode === 200) {
@@ -257,16 +279,16 @@ export class WitnessPusher {
     }
   }
 
-  private sleep(k: Worker, ms: number): Promise<void> {
-    if (this.closed) return Promise.resolve();
+  private sleep(ms: number): Promise<void> {
+    if (this.closed || this.dirty) return Promise.resolve();
     return new Promise((resolve) => {
       const timer = setTimeout(() => done(), ms);
       const done = () => {
         clearTimeout(timer);
-        k.wake = undefined;
+        this.wake = undefined;
         resolve();
       };
-      k.wake = done;
+      this.wake = done;
     });
   }
 
@@ -274,9 +296,10 @@ export class WitnessPusher {
   async close(): Promise<void> {
     this.closed = true;
     this.unsubscribe();
-    for (const k of this.workers) k.wake?.();
+    this.abort.abort();
+    this.wake?.();
     for (const waiter of [...this.waiters])
       waiter.reject(new AuditlogError('CLOSED', 'the log is shutting down'));
-    await Promise.allSettled(this.running);
+    await this.running;
   }
 }
