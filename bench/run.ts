@@ -174,6 +174,8 @@ async function writeOutputs(report: Report, args: Args): Promise<void> {
   if (!args.only || args.outGiven) {
     await mkdir(args.out, { recursive: true });
     const policies = POLICIES.map((p) => p.name);
+    // Links in the README section are relative to the repository root, where npm runs the bench.
+    const rel = path.relative(process.cwd(), path.resolve(args.out)).split(path.sep).join('/');
     const files: [string, string][] = [
       ['bench.json', json],
       ['append-throughput.svg', chartSvg(report, policies, LEVEL_NAMES.bundled)],
@@ -182,8 +184,8 @@ async function writeOutputs(report: Report, args: Args): Promise<void> {
         performanceMarkdown(report, {
           policies,
           ceilingName: LEVEL_NAMES.bundled,
-          chartPath: 'bench/results/append-throughput.svg',
-          jsonPath: 'bench/results/bench.json',
+          chartPath: `${rel}/append-throughput.svg`,
+          jsonPath: `${rel}/bench.json`,
         }),
       ],
     ];
