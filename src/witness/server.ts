@@ -31,7 +31,8 @@ export function witnessApp(w: Witness): Hono {
       const r = await w.addCheckpoint(body);
       if (r.status === 200) return c.text(r.body, 200, { 'Content-Type': TEXT });
       if ('size' in r) return c.text(formatTlogSize(r.size), 409, { 'Content-Type': TLOG_SIZE_TYPE });
-      return c.text(`${r.message}\n`, r.status, { 'Content-Type': TEXT });
+      const retry: Record<string, string> = r.status === 503 ? { 'Retry-After': '1' } : {};
+      return c.text(`${r.message}\n`, r.status, { 'Content-Type': TEXT, ...retry });
     },
   );
   app.get('/v1/witness/checkpoints', (c) => c.json({ witness: w.vkey, checkpoints: w.allViews() }));

@@ -60,7 +60,10 @@ export interface LogView {
 export type AddCheckpointResult =
   | { status: 200; body: string }
   | { status: 409; size: bigint }
-  | { status: 400 | 403 | 404 | 409 | 422; message: string };
+  | { status: 400 | 403 | 404 | 409 | 422 | 503; message: string };
+
+/** Most add-checkpoint requests waiting for one log's lock; beyond it the answer is 503. */
+export const MAX_WAITING_PER_LOG = 256;
 
 /** What a comparison of two signed checkpoints concluded. */
 export type Comparison = 'consistent' | 'alert' | 'unknown';
@@ -80,6 +83,7 @@ export class Witness {
   private readonly logs = new Map<string, WitnessedLog>();
   private readonly lastWarning = new Map<string, string>();
   private readonly investigating = new Map<string, Promise<void>>();
+  private readonly waiting = new Map<string, number>();
 
   private constructor(
     readonly signer: Signer,
@@ -184,6 +188,10 @@ export class Witness {
     }
     if (req.oldSize > cp.size)
       return { status: 400, message: `old size ${req.oldSize} > checkpoint size ${cp.size}` };
+    const waiting = this.waiting.get(origin) ?? 0;
+    if (waiting >= MAX_WAITING_PER_LOG)
+      return { status: 503, message: 'too many requests for this log; retry' };
+    this.waiting.set(origin, waiting + 1);
     const result = await this.withLock(
       origin,
       async (): Promise<AddCheckpointResult | { investigate: true }> => {
@@ -206,7 +214,7 @@ export class Witness {
         const sig = await this.store(origin, cp, req.note, 'add-checkpoint');
         return { status: 200, body: formatCosignatureLines([sig]) };
       },
-    );
+    ).finally(() => this.waiting.set(origin, (this.waiting.get(origin) ?? 1) - 1));
     if ('investigate' in result) {
       // Anyone can send a bad proof with a genuine checkpoint; only the log's own answer is
       // evidence. One question to the log per origin at a time, so requests cannot amplify.
