@@ -25,9 +25,18 @@ import { fetchCheckpoint, fetchConsistencyProof } from './fetch.js';
 import { openWitnessKey } from './keyfile.js';
 import { formatCosignatureLines, parseAddCheckpoint } from './wire.js';
 
-/** A log this witness cosigns: its key (whose name is the origin) and, to poll it, its URL. */
+/**
+ * A log this witness cosigns: its key (whose name is the origin) and, to poll it, its URL. Several
+ * entries with one origin give that log several trusted keys (a key rotation); at most one URL.
+ */
 export interface WitnessedLog {
   key: VerifierKey;
+  url?: string;
+}
+
+/** One origin's trusted keys and URL. */
+interface LogEntry {
+  keys: VerifierKey[];
   url?: string;
 }
 
@@ -80,7 +89,7 @@ export class Witness {
   private readonly views = new Map<string, LogView>();
   private readonly locks = new Map<string, Promise<unknown>>();
   private readonly checked = new Set<string>();
-  private readonly logs = new Map<string, WitnessedLog>();
+  private readonly logs = new Map<string, LogEntry>();
   private readonly lastWarning = new Map<string, string>();
   private readonly investigating = new Map<string, Promise<void>>();
   private readonly waiting = new Map<string, number>();
@@ -93,21 +102,35 @@ export class Witness {
     private readonly stderr: { write(s: string): unknown },
     private readonly now: () => number,
   ) {
-    for (const l of logs) this.logs.set(l.key.name, l);
+    for (const l of logs) {
+      const e = this.logs.get(l.key.name) ?? { keys: [] };
+      e.keys.push(l.key);
+      if (l.url !== undefined) e.url = l.url;
+      this.logs.set(l.key.name, e);
+    }
   }
 
   /**
    * Opens (creating) the witness in `opts.dir`.
-   * @throws AuditlogError 'BAD_KEY' (a log key that is not type 0x01), 'CONFLICT' (two logs with one
-   *   origin, or a key file for another name), 'STORAGE' (database locked or unreadable).
+   * @throws AuditlogError 'BAD_KEY' (a log key that is not type 0x01), 'CONFLICT' (one key given
+   *   twice, two URLs for one origin, or a key file for another name), 'STORAGE' (database locked
+   *   or unreadable).
    */
   static async open(opts: WitnessOptions): Promise<Witness> {
-    const seen = new Set<string>();
+    const keys = new Set<string>();
+    const urls = new Map<string, string>();
     for (const l of opts.logs) {
       if (l.key.type !== 0x01)
         throw new AuditlogError('BAD_KEY', `log key ${l.key.name} must have type 0x01`);
-      if (seen.has(l.key.name)) throw new AuditlogError('CONFLICT', `two logs with origin ${l.key.name}`);
-      seen.add(l.key.name);
+      const id = `${l.key.name}+${encodeBase64(l.key.publicKey)}`;
+      if (keys.has(id)) throw new AuditlogError('CONFLICT', `log key of ${l.key.name} given twice`);
+      keys.add(id);
+      if (l.url === undefined) continue;
+      const other = urls.get(l.key.name);
+      if (other !== undefined && other !== l.url) {
+        throw new AuditlogError('CONFLICT', `two URLs for origin ${l.key.name}`);
+      }
+      urls.set(l.key.name, l.url);
     }
     const { signer } = openWitnessKey(opts.dir, opts.name);
     const db = await openStateDB(join(opts.dir, 'db'));
@@ -135,9 +158,11 @@ export class Witness {
     return formatVerifierKey(this.signer.name, this.signer.publicKey, SIG_TYPE_COSIGNATURE_V1);
   }
 
-  /** The configured logs. */
+  /** The configured logs, one per origin (with its first key). */
   get witnessedLogs(): WitnessedLog[] {
-    return [...this.logs.values()];
+    return [...this.logs.values()].map((e) =>
+      e.url === undefined ? { key: e.keys[0]! } : { key: e.keys[0]!, url: e.url },
+    );
   }
 
   /** The latest cosigned checkpoint of `origin`, if any. */
@@ -176,7 +201,7 @@ export class Witness {
     const log = this.logs.get(origin);
     if (log === undefined) return { status: 404, message: `unknown log origin ${JSON.stringify(origin)}` };
     try {
-      verifyNote(req.note, [log.key]);
+      verifyNote(req.note, log.keys);
     } catch (e) {
       return { status: 403, message: `no valid signature by the log key: ${(e as Error).message}` };
     }
@@ -266,6 +291,7 @@ export class Witness {
   async poll(log: WitnessedLog): Promise<void> {
     if (log.url === undefined) return;
     const origin = log.key.name;
+    const keys = this.logs.get(origin)?.keys ?? [log.key];
     let note: string;
     try {
       note = await fetchCheckpoint(log.url);
@@ -275,7 +301,7 @@ export class Witness {
     }
     let cp: Checkpoint;
     try {
-      verifyNote(note, [log.key]);
+      verifyNote(note, keys);
       cp = parseCheckpoint(parseNote(note).text);
       if (cp.origin !== origin) throw new AuditlogError('BAD_CHECKPOINT', `origin ${cp.origin}`);
     } catch (e) {
@@ -357,7 +383,7 @@ export class Witness {
     if (log === undefined || ours === undefined) return 'unknown';
     let cp: Checkpoint;
     try {
-      const { note: parsed } = verifyNote(note, [log.key]);
+      const { note: parsed } = verifyNote(note, log.keys);
       cp = parseCheckpoint(parsed.text);
     } catch (e) {
       this.warn(`checkpoint of ${origin} from ${source} ignored: ${(e as Error).message}`);
@@ -365,7 +391,7 @@ export class Witness {
     }
     const memo = `${origin}\n${ours.checkpoint.size}\n${parseNote(note).text}`;
     if (this.checked.has(memo)) return 'consistent';
-    const outcome = await this.compare(log, ours, cp, note, source);
+    const outcome = await this.compare(origin, log, ours, cp, note, source);
     if (outcome !== 'unknown') {
       if (this.checked.size >= 10_000) this.checked.clear();
       this.checked.add(memo);
@@ -374,13 +400,13 @@ export class Witness {
   }
 
   private async compare(
-    log: WitnessedLog,
+    origin: string,
+    log: LogEntry,
     ours: LogView,
     cp: Checkpoint,
     note: string,
     source: string,
   ): Promise<Comparison> {
-    const origin = log.key.name;
     const a = ours.checkpoint;
     if (cp.size === a.size) {
       if (equalHashes(cp.root, a.root)) return 'consistent';

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseNote } from '../../src/note/note.js';
 import { parseVerifierKey } from '../../src/note/keys.js';
 import { verifyCosignature } from '../../src/note/cosignature.js';
+import { ed25519Signer } from '../../src/note/signer.js';
 import { readCosignature } from '../../src/witness/wire.js';
 import { startServer, type TestServer, tempDir } from '../helpers/server.js';
 import { FakeLog } from './fake-log.js';
@@ -17,7 +18,10 @@ import { addCheckpoint, body } from './http.js';
 const NAME = 'witness.example/w1';
 
 describe('add-checkpoint (real witness process)', () => {
-  const log = FakeLog.create('example.com/log-a').grow(10);
+  const log = FakeLog.create('example.com/log-a').grow(12);
+  // The same log under a second trusted key (a rotation): same leaves, another signer.
+  const rotated = new FakeLog(ed25519Signer('example.com/log-a', new Uint8Array(32).fill(42)));
+  rotated.leaves.push(...log.leaves);
   const other = FakeLog.create('example.com/log-b').grow(3);
   let w: TestServer;
   const dir = `${tempDir('witness-')}/w`;
@@ -26,7 +30,7 @@ describe('add-checkpoint (real witness process)', () => {
     startServer({
       command: 'witness',
       dir,
-      args: ['--name', NAME, '--log', log.vkey, '--poll-ms', '600000'],
+      args: ['--name', NAME, '--log', log.vkey, '--log', rotated.vkey, '--poll-ms', '600000'],
     });
 
   beforeAll(async () => {
@@ -157,6 +161,16 @@ describe('add-checkpoint (real witness process)', () => {
     };
     expect(views.checkpoints).toHaveLength(1);
     expect(views.checkpoints[0]!.checkpoint).toContain(`\n${winner}\n`);
+  });
+
+  it('accepts a checkpoint signed by a second trusted key of the origin', async () => {
+    const r = await addCheckpoint(w.url, body(0, [], await log.checkpoint(3)));
+    const size = Number(r.text.trim());
+    const next = await addCheckpoint(
+      w.url,
+      body(size, await rotated.proof(size, 12), await rotated.checkpoint(12)),
+    );
+    expect(next.status).toBe(200);
   });
 
   it('keeps its state and alerts across a restart', async () => {
