@@ -69,7 +69,12 @@ export async function run(argv: string[]): Promise<number> {
     const total = end - start;
     const showProgress = tty && total > 256n;
     let done = 0n;
+    let closed = false; // the reader went away (e.g. `| head`): stop quietly
+    process.stdout.on('error', () => {
+      closed = true;
+    });
     for await (const { index, entry } of client.entries(start, end, size)) {
+      if (closed) break;
       const line = `${JSON.stringify({ index: Number(index), entry: encodeBase64(entry) })}\n`;
       if (!process.stdout.write(line)) await new Promise((resolve) => process.stdout.once('drain', resolve));
       done++;
