@@ -1,4 +1,5 @@
 import { createCipheriv, createDecipheriv, createHash, createHmac, hkdfSync, randomBytes } from 'node:crypto';
+import { randomBytes as pooledRandomBytes } from './random.js';
 import { AuditlogError } from '../errors.js';
 import { canonicalJsonBytes } from './canonical-json.js';
 import type { PersonalField } from './split.js';
@@ -19,7 +20,7 @@ export interface SaltedField extends PersonalField {
 }
 
 function seal(key: Uint8Array, plaintext: Uint8Array, aad: Uint8Array): Uint8Array {
-  const nonce = randomBytes(NONCE);
+  const nonce = pooledRandomBytes(NONCE);
   const c = createCipheriv('aes-256-gcm', key, nonce);
   c.setAAD(aad);
   const ct = Buffer.concat([c.update(plaintext), c.final()]);
@@ -41,7 +42,7 @@ function open(key: Uint8Array, blob: Uint8Array, aad: Uint8Array, what: string):
 }
 
 function bodyAad(recordId: string): Uint8Array {
-  return enc.encode(`auditlog.body/v1\0${recordId}`);
+  return Buffer.from(`auditlog.body/v1\0${recordId}`, 'utf8');
 }
 
 /**

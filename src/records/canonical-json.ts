@@ -23,7 +23,11 @@ export function canonicalJson(value: unknown): string {
 
 /** UTF-8 bytes of {@link canonicalJson}. */
 export function canonicalJsonBytes(value: unknown): Uint8Array {
-  return new TextEncoder().encode(canonicalJson(value));
+  const s = canonicalJson(value);
+  // Node's UTF-8 encoder into a buffer of its own (not the shared small-buffer pool).
+  const b = Buffer.allocUnsafeSlow(Buffer.byteLength(s, 'utf8'));
+  b.write(s, 'utf8');
+  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
 }
 
 /** Deepest nesting accepted anywhere (objects and arrays both count). */
@@ -63,13 +67,13 @@ function write(value: unknown, path: string[], out: { s: string } | null): JsonP
     }
     if (out) out.s += ']';
   } else if (isPlainObject(value)) {
-    const names = Object.keys(value).sort();
+    const names = Object.keys(value).sort(byCodeUnits);
     if (out) out.s += '{';
     for (let i = 0; i < names.length; i++) {
       const name = names[i]!;
       path.push(name);
       if (LONE_SURROGATE.test(name)) return { path: [...path], reason: 'member name has a lone surrogate' };
-      if (out) out.s += `${i > 0 ? ',' : ''}${JSON.stringify(name)}:`;
+      if (out) out.s += `${i > 0 ? ',' : ''}${quoteName(name)}:`;
       const p = write(value[name], path, out);
       path.pop();
       if (p !== null) return p;
@@ -79,6 +83,22 @@ function write(value: unknown, path: string[], out: { s: string } | null): JsonP
     return { path: [...path], reason: 'not a JSON value' };
   }
   return null;
+}
+
+/** UTF-16 code unit order (what RFC 8785 prescribes; also what `<` does on strings). */
+function byCodeUnits(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+// Member names repeat from record to record; their quoted forms are cached (bounded).
+const quoted = new Map<string, string>();
+function quoteName(name: string): string {
+  let q = quoted.get(name);
+  if (q === undefined) {
+    q = JSON.stringify(name);
+    if (quoted.size < 4096 && name.length <= 64) quoted.set(name, q);
+  }
+  return q;
 }
 
 const ANY_SURROGATE = /[\uD800-\uDFFF]/;

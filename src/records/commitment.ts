@@ -1,6 +1,7 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { AuditlogError } from '../errors.js';
 import { canonicalJsonBytes } from './canonical-json.js';
+import { randomBytes } from './random.js';
 
 /** Bytes of fresh randomness per committed field. */
 export const SALT_SIZE = 32;
@@ -8,7 +9,7 @@ const DOMAIN = new TextEncoder().encode('auditlog.commitment/v1\0');
 
 /** A fresh 32-byte salt from the OS CSPRNG; one per field, never reused. */
 export function newSalt(): Uint8Array {
-  return new Uint8Array(randomBytes(SALT_SIZE));
+  return randomBytes(SALT_SIZE).slice(); // its own buffer: a salt never shares memory
 }
 
 /**
@@ -24,7 +25,7 @@ export function newSalt(): Uint8Array {
 export function commitField(pointer: string, salt: Uint8Array, value: unknown): Uint8Array {
   if (salt.length !== SALT_SIZE)
     throw new AuditlogError('BAD_REQUEST', `salt: ${salt.length} bytes, want 32`);
-  const p = new TextEncoder().encode(pointer);
+  const p = Buffer.from(pointer, 'utf8');
   const len = new Uint8Array(4);
   new DataView(len.buffer).setUint32(0, p.length);
   return new Uint8Array(

@@ -1,6 +1,6 @@
-import { randomBytes } from 'node:crypto';
 import { AuditlogError } from '../errors.js';
 import { canonicalJsonBytes } from './canonical-json.js';
+import { randomBytes } from './random.js';
 import { type AuditRecord, recordSchemaV1 } from './schema.js';
 
 /** The `schema` member of every record leaf written by this version. */
@@ -30,7 +30,8 @@ const LOGGED_AT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
 /** A fresh record id: `rec_` and 32 lowercase hex digits (128 random bits). */
 export function newRecordId(): string {
-  return `rec_${randomBytes(16).toString('hex')}`;
+  const r = randomBytes(16);
+  return `rec_${Buffer.from(r.buffer, r.byteOffset, r.byteLength).toString('hex')}`;
 }
 
 /** True iff `s` has the shape of a record id. */
