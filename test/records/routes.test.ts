@@ -190,6 +190,20 @@ describe('holds and erasure', () => {
     expect(layer.log.latest().size).toBe(size);
   });
 
+  it('takes the subject percent-decoded from the path', async () => {
+    const subject = 'jane doe@example.com/x';
+    const posted = await req(
+      'POST',
+      '/v1/records',
+      tok.sub,
+      JSON.stringify({ ...exampleRecord(), user_id: subject }),
+    );
+    expect(posted.status).toBe(200);
+    const e = await req('POST', `/v1/subjects/${encodeURIComponent(subject)}/erase`, tok.admin);
+    expect(e.status).toBe(200);
+    expect(e.json.tenants).toMatchObject([{ tenant_id: 'tnt_acme', records_erased: 1 }]);
+  });
+
   it('a tenant admin holds and erases only in its tenant', async () => {
     const h = await req('POST', '/v1/holds', tok.tenantAdmin, JSON.stringify({ subject: 'patient-7731' }));
     expect(h.status).toBe(201);
