@@ -247,6 +247,28 @@ describe('auditlog verify on a receipt file', () => {
   });
 });
 
+describe('auditlog get on a terminal', () => {
+  test('draws a progress bar on stderr when it is a TTY (util-linux script gives it one)', async () => {
+    const client = new LogClient(server.url, { token, vkey: server.vkey });
+    await Promise.all(
+      Array.from({ length: 300 }, (_, i) => client.submitEntry(new TextEncoder().encode(`bulk ${i}`))),
+    );
+    const size = (await client.checkpoint()).checkpoint.size;
+    await client.close();
+    const command = `${process.execPath} ${BIN} get --log ${server.url} --range 0: > /dev/null`;
+    const r = await new Promise<{ code: number | null; out: string }>((resolve) => {
+      const p = spawn('script', ['-qec', command, '/dev/null'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      p.stdout.on('data', (d) => {
+        out += d;
+      });
+      p.on('close', (code) => resolve({ code, out }));
+    });
+    expect(r.code).toBe(0);
+    expect(r.out).toContain(`[${'#'.repeat(30)}] ${size}/${size}`);
+  });
+});
+
 describe('auditlog prove / consistency / get', () => {
   test('prove by index and by hash print verifiable receipts', async () => {
     const byIndex = await cli(['prove', '--log', server.url, '--index', '0', '--vkey', server.vkey]);
