@@ -16,7 +16,8 @@ import { DEFAULT_HOT_PERIOD, PRESETS, parseDuration, type RetentionClass } from 
  *   "tenants": {"tnt_acme": "hipaa", "tnt_bank": {"class": "sec_17a_4", "hot_period": "P30D"}},
  *   "classifications": {"restricted": "hipaa"},    // data_classification -> class
  *   "archive_dir": "archive",                      // relative to the data directory
- *   "interval_minutes": 60                         // how often serve runs the job; 0 = never
+ *   "interval_minutes": 60,                        // how often serve runs the job; 0 = never
+ *   "erasure_during_retention": "allow"            // or "refuse": GDPR Art. 17(3)(b)
  * }}
  * ```
  */
@@ -28,6 +29,12 @@ export interface RetentionConfig {
   classifications: Map<string, string>;
   archiveDir: string;
   intervalMinutes: number;
+  /**
+   * allow (default): an erasure destroys personal data even of records whose retention has not
+   * ended (the leaf, with its commitments, stays). refuse: such an erasure is refused (RETENTION),
+   * for controllers whose legal obligation to keep the records overrides erasure (GDPR 17(3)(b)).
+   */
+  erasureDuringRetention: 'allow' | 'refuse';
 }
 
 const SECTION_KEYS = [
@@ -38,6 +45,7 @@ const SECTION_KEYS = [
   'classifications',
   'archive_dir',
   'interval_minutes',
+  'erasure_during_retention',
 ];
 
 /** The configuration with no file: every tenant soc2, hot 90 days, archives in `<data>/archive`, hourly. */
@@ -146,7 +154,12 @@ export function parseRetentionConfig(section: unknown, dataDir: string): Retenti
   if (typeof interval !== 'number' || !Number.isInteger(interval) || interval < 0 || interval > 525_600) {
     throw new AuditlogError('BAD_REQUEST', 'retention.interval_minutes: want an integer 0..525600');
   }
+  const erasure = s.erasure_during_retention ?? 'allow';
+  if (erasure !== 'allow' && erasure !== 'refuse') {
+    throw new AuditlogError('BAD_REQUEST', 'retention.erasure_during_retention: want "allow" or "refuse"');
+  }
   return {
+    erasureDuringRetention: erasure,
     defaultClass: defaultClass as string,
     classes,
     tenants,

@@ -525,6 +525,18 @@ export class RecordService {
           );
         }
       }
+      if (this.retention.erasureDuringRetention === 'refuse') {
+        let until = 0;
+        for (const r of rows.values()) {
+          for (const id of r.records) until = Math.max(until, (await st.getMeta(id))?.retain_until_ms ?? 0);
+        }
+        if (until > this.now()) {
+          throw new AuditlogError(
+            'RETENTION',
+            `records of this subject must be kept until ${new Date(until).toISOString()} (erasure_during_retention: refuse)`,
+          );
+        }
+      }
       // Flush first, so the values being deleted sit in table files at a deeper level than the
       // deletions will; the second compaction below then merges them away (spec/records.md).
       await st.compact();

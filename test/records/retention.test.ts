@@ -121,6 +121,7 @@ describe('retention configuration', () => {
     ['bad classification', { classifications: { secret: 'soc2' } }, 'retention.classifications.secret'],
     ['bad interval', { interval_minutes: -1 }, 'retention.interval_minutes'],
     ['bad archive dir', { archive_dir: '' }, 'retention.archive_dir'],
+    ['bad erasure policy', { erasure_during_retention: 'maybe' }, 'retention.erasure_during_retention'],
   ];
   for (const [name, section, msg] of bad) {
     it(`refuses ${name}`, () => {

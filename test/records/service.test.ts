@@ -177,6 +177,14 @@ describe('RecordService', () => {
     expect((await svc.erase('patient-7731', undefined, tenantAdmin)).tenants[0]!.records_erased).toBe(1);
   });
 
+  it('with erasure_during_retention "refuse", refuses erasure until the retention ends', async () => {
+    const { svc, clock } = await layer({ erasure_during_retention: 'refuse' });
+    await svc.submit([recordWith('kept')], submitterA);
+    expect(await errorCode(svc.erase('patient-7731', undefined, admin))).toBe('RETENTION');
+    clock.ms += 367 * 86_400_000; // past soc2's year
+    expect((await svc.erase('patient-7731', undefined, admin)).tenants[0]!.records_erased).toBe(1);
+  });
+
   it('keys subjects per tenant: erasing in one tenant leaves the other', async () => {
     const { svc } = await layer();
     const [a] = await svc.submit([recordWith('in-a')], submitterA);
