@@ -44,7 +44,18 @@ export async function run(argv: string[]): Promise<number> {
       );
     }
   }
-  const log = await Log.open({ dir });
+  let log: Log;
+  try {
+    log = await Log.open({ dir });
+  } catch (err) {
+    if (err instanceof AuditlogError && err.code === 'STORAGE' && /in use/.test(err.message)) {
+      throw new AuditlogError(
+        'STORAGE',
+        `${err.message}: stop the server first, or ask it with POST /v1/retention/run (admin token)`,
+      );
+    }
+    throw err;
+  }
   try {
     const svc = await RecordService.open({ log, dataDir: dir, now: () => nowMs });
     const report = await runRetention(svc, { nowMs });
