@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { BIN, tempDir } from '../helpers/server.js';
+import { BIN, startServer, tempDir } from '../helpers/server.js';
 
 function cli(...args: string[]): { code: number | null; out: string } {
   const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8' });
@@ -36,5 +36,22 @@ describe('auditlog retention / archive', () => {
     const v = cli('archive', 'verify', junk, '--vkey', vkey);
     expect(v.code).toBe(1);
     expect(v.out).toMatch(/^FAIL bundle: /);
+  });
+
+  it('while a server holds the data directory, points to POST /v1/retention/run, which works', async () => {
+    const server = await startServer();
+    try {
+      const r = cli('retention', 'run', '--data', server.dir);
+      expect(r.code).toBe(1);
+      expect(r.out).toContain('POST /v1/retention/run');
+      const res = await fetch(`${server.url}/v1/retention/run`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${server.adminToken}` },
+      });
+      expect(res.status).toBe(200);
+      expect(await res.json()).toMatchObject({ archived: [], deleted: [], held: [], recovered: [] });
+    } finally {
+      await server.stop();
+    }
   });
 });
