@@ -6,7 +6,10 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { verifyConsistency } from '../../src/merkle/verify.js';
+import { openCheckpoint } from '../../src/note/checkpoint.js';
 import { decodeBase64 } from '../../src/note/encoding.js';
+import { parseVerifierKey } from '../../src/note/keys.js';
 import type { ArchiveBundle } from '../../src/records/archive.js';
 import { parseLeaf } from '../../src/records/leaf.js';
 import { BIN, makeToken, startServer, type TestServer, tempDir } from '../helpers/server.js';
@@ -207,6 +210,19 @@ describe('compliance records end to end (issue 3, done means)', () => {
     const purged = await call(server, 'GET', `/v1/records/${betaRecord.index}`, audB);
     expect(purged.json.status).toBe('deleted');
     verifyReceiptJSON(purged.json.proof as Submitted, server.vkey, betaRecord.entry);
+    // The tree was only ever appended to: the latest checkpoint is consistent with every receipt's.
+    const latest = openCheckpoint(
+      await (await fetch(`${server.url}/checkpoint`)).text(),
+      parseVerifierKey(server.vkey),
+    );
+    for (const r of receipts) {
+      const old = openCheckpoint(r.checkpoint, parseVerifierKey(server.vkey)).checkpoint;
+      const res = await fetch(
+        `${server.url}/ct/v1/get-sth-consistency?first=${old.size}&second=${latest.checkpoint.size}`,
+      );
+      const proof = ((await res.json()) as { consistency: string[] }).consistency.map((h) => decodeBase64(h));
+      verifyConsistency(old.size, latest.checkpoint.size, proof, old.root, latest.checkpoint.root);
+    }
     const archived = await call(server, 'GET', `/v1/records/${acmeRecords[1]!.index}`, audA);
     expect(archived.json.status).toBe('archived');
     expect((archived.json.record as { output: { final_text: string } }).output.final_text).toBe(
