@@ -45,6 +45,8 @@ describe('RecordService', () => {
     const leaf = parseLeaf(decodeBase64(r!.entry));
     expect(leaf.record_id).toBe(r!.record_id);
     expect(leaf.logged_at).toBe('2026-05-16T14:23:19.000Z');
+    // While open (the write-ahead log holds the batch) and after close.
+    expect(filesContaining(dir, 'patient-7731')).toEqual([]);
     await log.close();
     // Nothing personal in clear anywhere under the data directory (tables, WAL, key files).
     for (const secret of [
