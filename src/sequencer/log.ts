@@ -354,22 +354,13 @@ export class Log {
   }
 
   private async receiptsFor(startSize: bigint, count: number, state: LogState): Promise<Receipt[]> {
-    // Receipts of one batch share most of their proof nodes.
-    const memo = new Map<bigint, Uint8Array>();
+    const rightEdge = new Map<number, Uint8Array>();
     const out: Receipt[] = [];
     for (let i = 0; i < count; i++) {
       const index = startSize + BigInt(i);
-      const ranges = inclusionRanges(index, state.size);
-      const proof: Uint8Array[] = [];
-      for (const r of ranges) {
-        const key = (r.start << 64n) | r.end;
-        let h = memo.get(key);
-        if (!h) {
-          h = this.tree.subtreeHashSync(r.start, r.end) ?? (await this.tree.subtreeHash(r.start, r.end));
-          memo.set(key, h);
-        }
-        proof.push(h);
-      }
+      const proof =
+        this.tree.inclusionProofSync(index, state.size, rightEdge) ??
+        (await this.inclusionProof(index, state.size));
       out.push({
         origin: this.origin,
         index,

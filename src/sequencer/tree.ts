@@ -193,6 +193,54 @@ export class Tree {
     return hashes.length === 1 ? hashes[0]!.slice() : foldRight(nodeHasher, hashes);
   }
 
+  /**
+   * Inclusion proof of `index` in the tree of `size` from in-memory tiles only, or undefined
+   * when a node is not in memory or the size is past 2^53. The receipts of a batch take this
+   * path: it walks the proof level by level with number arithmetic (RFC 9162's inner nodes,
+   * then the border), where `inclusionRanges` pays for general bigint range arithmetic.
+   * `rightEdge` memoizes MTH(D[start:size]) per start across the receipts of one batch.
+   * Requires index < size <= the committed size.
+   */
+  inclusionProofSync(
+    index: bigint,
+    size: bigint,
+    rightEdge: Map<number, Uint8Array>,
+  ): Uint8Array[] | undefined {
+    if (size > 2n ** 53n) return undefined;
+    const m = Number(index);
+    const last = Number(size) - 1;
+    const proof: Uint8Array[] = [];
+    let h = 0;
+    let width = 1; // 2^h
+    // Inner nodes: below the level where m's and the last leaf's paths meet.
+    for (; Math.floor(m / width) !== Math.floor(last / width); h++, width *= 2) {
+      const node = Math.floor(m / width);
+      const sibling = node % 2 === 0 ? node + 1 : node - 1;
+      const start = sibling * width;
+      let hash: Uint8Array | undefined;
+      if (start + width <= last + 1) hash = this.nodeHashSync(h, BigInt(sibling));
+      else {
+        hash = rightEdge.get(start);
+        if (!hash) {
+          hash = this.subtreeHashSync(BigInt(start), size);
+          if (hash) rightEdge.set(start, hash);
+        }
+      }
+      if (!hash) return undefined;
+      proof.push(hash);
+    }
+    // Border nodes: left siblings of the right border above that level.
+    for (; Math.floor(m / width) > 0; h++, width *= 2) {
+      const node = Math.floor(m / width);
+      if (node % 2 === 1) {
+        const hash = this.nodeHashSync(h, BigInt(node - 1));
+        if (!hash) return undefined;
+        proof.push(hash);
+      }
+    }
+    return proof;
+  }
+
   async subtreeHash(start: bigint, end: bigint): Promise<Uint8Array> {
     const nodes = perfectSubtrees(start, end);
     const hashes: Uint8Array[] = [];

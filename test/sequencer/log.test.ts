@@ -62,6 +62,9 @@ describe('Log on a real LevelDB', () => {
     for (const r of receipts) {
       checkReceipt(r, log.vkey);
       expect(hex(r.leaf_hash)).toBe(hex(leaves[Number(r.index)]!));
+      expect(r.inclusion_proof.map(hex)).toEqual(
+        model.path(Number(r.index), leaves.slice(0, Number(r.tree_size))).map(hex),
+      );
     }
     // Batches never exceed the maximum, and every published checkpoint is consistent with the last.
     expect(seen.length).toBeGreaterThanOrEqual(Math.ceil(700 / 37));
