@@ -6,7 +6,6 @@
  * and warns when a log is stale.
  */
 import { execFile, spawn } from 'node:child_process';
-import { cpSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -98,9 +97,6 @@ describe('auditlog monitor', () => {
     expect(rootAlert.checkpoints).toHaveLength(1);
     expect(rootAlert.checkpoints[0]).toContain('\n350\n');
     expect(fresh.stderr).toContain('ALERT ');
-    // A copy of the healthy monitor state keeps verifying (the position survives copies too).
-    cpSync(data, join(root, 'mon-copy'), { recursive: true });
-    expect((await monitor(['--log', url, '--data', join(root, 'mon-copy')])).code).toBe(0);
   });
 
   it('reports entries that claim to be records but are not, and stale logs', async () => {
@@ -150,7 +146,7 @@ describe('auditlog monitor', () => {
     expect(lines.join('').match(/warning: example\.com\/records is stale/g)).toHaveLength(1);
   });
 
-  it('follows a growing log until SIGTERM, and keeps its position', async () => {
+  it('follows a growing log until SIGTERM', async () => {
     const log = await startServer({ args: ['--origin', 'example.com/followed'] });
     stops.push(() => log.stop());
     const token = await makeToken(log, 'submitter');
@@ -177,10 +173,6 @@ describe('auditlog monitor', () => {
     proc.kill('SIGTERM');
     expect(await exited).toBe(0);
     expect(out).not.toContain('ALERT');
-    // Restarted, it has nothing new to verify: the position was kept.
-    const again = await monitor(['--log', `${log.vkey}=${log.url}`, '--data', data]);
-    expect(again.code).toBe(0);
-    expect(again.stdout).toBe('');
   });
 
   it('rejects malformed flags', async () => {
