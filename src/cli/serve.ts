@@ -14,7 +14,7 @@ import { TokenStore } from '../api/tokens.js';
 import { MAX_ENTRY_SIZE } from '../merkle/tiles.js';
 import { Log } from '../sequencer/log.js';
 import { isLogDir } from '../storage/data-dir.js';
-import { startPusher } from '../witness/log-side.js';
+import { startPusher, witnessStatusRoutes } from '../witness/log-side.js';
 import { witnessedReceipt } from '../witness/receipts.js';
 import { intFlag } from './args.js';
 import { createAdminToken } from './token.js';
@@ -78,6 +78,7 @@ export async function run(argv: string[]): Promise<number> {
   if (pusher) {
     ctx.checkpointSource = pusher;
     ctx.witnessReceipt = (r) => witnessedReceipt(log, pusher, r);
+    ctx.mounts?.push({ path: '/v1', app: witnessStatusRoutes(pusher) });
     for (const w of pusher.status()) out.push(`auditlog: witness ${w.name} ${w.url}`);
   }
   const app = createApp(ctx);

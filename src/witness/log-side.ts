@@ -4,6 +4,7 @@
  * pushed to as well; without a policy every witness given must cosign.
  */
 import { readFileSync } from 'node:fs';
+import { Hono } from 'hono';
 import { parsePolicy } from '../client/policy.js';
 import { AuditlogError } from '../errors.js';
 import { bytesEqual } from '../note/encoding.js';
@@ -42,4 +43,25 @@ export function startPusher(
     return undefined;
   }
   return new WitnessPusher({ log, witnesses, ...(policy ? { policy } : {}) });
+}
+
+/**
+ * `GET /v1/witnesses` on the log: each witness's name, URL, size as last learnt and last error,
+ * and the newest witnessed checkpoint (null before the first).
+ */
+export function witnessStatusRoutes(pusher: WitnessPusher): Hono {
+  const app = new Hono();
+  app.get('/witnesses', (c) => {
+    const w = pusher.witnessed();
+    return c.json({
+      witnesses: pusher.status().map((s) => ({
+        name: s.name,
+        url: s.url,
+        size: s.size === undefined ? null : s.size.toString(),
+        last_error: s.lastError ?? null,
+      })),
+      witnessed: w === undefined ? null : { size: w.size.toString(), checkpoint: w.note },
+    });
+  });
+  return app;
 }

@@ -66,6 +66,15 @@ describe('a log with two witnesses', () => {
     const v = verifyCheckpoint(note, logVkey, { policy: parsePolicy(policy) });
     expect(v.checkpoint.size).toBe(3n);
     expect(v.cosigners.sort()).toEqual(['one', 'two']);
+    const status = (await (await fetch(`${log.url}/v1/witnesses`)).json()) as {
+      witnesses: { name: string; size: string | null; last_error: string | null }[];
+      witnessed: { size: string; checkpoint: string } | null;
+    };
+    expect(status.witnesses.map((x) => [x.name, x.size, x.last_error])).toEqual([
+      ['witness.example/one', '3', null],
+      ['witness.example/two', '3', null],
+    ]);
+    expect(status.witnessed?.size).toBe('3');
   });
 
   it('?witnessed=1 answers a receipt that meets the policy', async () => {
