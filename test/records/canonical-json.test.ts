@@ -56,7 +56,7 @@ describe('canonicalJson (RFC 8785)', () => {
       [{ a: undefined }, '/a: not a JSON value'],
       [{ a: 1n }, '/a: not a JSON value'],
       [{ d: new Date(0) }, '/d: not a JSON value'],
-      [{ ['\udc00']: 1 }, '/\udc00: member name has a lone surrogate'],
+      [{ '\udc00': 1 }, '/\udc00: member name has a lone surrogate'],
     ];
     for (const [v, msg] of bad) {
       expect(() => canonicalJson(v)).toThrowError(msg);
