@@ -90,8 +90,6 @@ export async function run(argv: string[]): Promise<number> {
   });
   const addr = server.address() as AddressInfo;
   out.push(`auditlog: listening on http://${values.host}:${addr.port}`);
-  process.stdout.write(`${out.join('\n')}\n`);
-
   return new Promise<number>((resolve) => {
     let stopping = false;
     const stop = async (signal: string) => {
@@ -105,7 +103,9 @@ export async function run(argv: string[]): Promise<number> {
       (server as { closeAllConnections?: () => void }).closeAllConnections?.();
       resolve(0);
     };
+    // Handlers first, then the line that tells supervisors (and tests) the server is up.
     process.once('SIGTERM', () => void stop('SIGTERM'));
     process.once('SIGINT', () => void stop('SIGINT'));
+    process.stdout.write(`${out.join('\n')}\n`);
   });
 }

@@ -81,6 +81,8 @@ export class Log {
   private readonly leafIndex: LeafIndex;
 
   private constructor(
+    /** The data directory. */
+    readonly dir: string,
     readonly origin: string,
     readonly signer: Signer,
     readonly db: LogDB,
@@ -92,7 +94,7 @@ export class Log {
     > &
       Pick<LogOptions, 'signPerEntry' | 'now'>,
   ) {
-    this.leafIndex = new LeafIndex(db, (index) => store.readTile(0, index));
+    this.leafIndex = new LeafIndex(dir, (index) => store.readTile(0, index));
   }
 
   /** The log's verifier key: `<origin>+<key id>+<base64(0x01||pubkey)>`. */
@@ -140,7 +142,7 @@ export class Log {
         await store.commit({ tiles: [], bundles: [], chunks: [], dropChunks: [], state, sideOps: [] });
       }
       const tree = await Tree.load(store, state.size, state.root);
-      const log = new Log(origin, signer, db, store, tree, state, {
+      const log = new Log(opts.dir, origin, signer, db, store, tree, state, {
         maxBatchSize: opts.maxBatchSize ?? 4096,
         maxBatchDelayMs: opts.maxBatchDelayMs ?? 0,
         maxQueue: opts.maxQueue ?? 65536,

@@ -49,13 +49,3 @@ export function bundleChunkRange(index: bigint): { gte: Uint8Array; lt: Uint8Arr
   lt[10] = 0xff;
   return { gte, lt };
 }
-
-export const PREFIX_LEAF_INDEX = 0x06;
-
-/** 0x06 | leaf hash (32 bytes) → index (8 bytes): for get-proof-by-hash. */
-export function leafIndexKey(leafHash: Uint8Array): Uint8Array {
-  const k = new Uint8Array(33);
-  k[0] = PREFIX_LEAF_INDEX;
-  k.set(leafHash, 1);
-  return k;
-}
