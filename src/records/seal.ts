@@ -48,6 +48,8 @@ export interface FieldCheck {
   pointer: string;
   /** True iff the body holds this field and its salt and value hash to the leaf's commitment. */
   verified: boolean;
+  /** Hex salt of a verified field, so a reader can recompute the commitment itself. */
+  salt?: string;
 }
 
 /**
@@ -69,8 +71,12 @@ export function openRecord(
     const f = byPointer.get(pointer);
     const ok =
       f !== undefined && verifyField(pointer, f.salt, f.value, new Uint8Array(Buffer.from(hex, 'hex')));
-    checks.push({ pointer, verified: ok });
-    if (ok) good.push(f);
+    if (ok) {
+      checks.push({ pointer, verified: true, salt: Buffer.from(f.salt).toString('hex') });
+      good.push(f);
+    } else {
+      checks.push({ pointer, verified: false });
+    }
   }
   for (const f of fields) {
     if (!Object.hasOwn(leaf.commitments, f.pointer)) checks.push({ pointer: f.pointer, verified: false });

@@ -12,6 +12,7 @@ import { decodeBase64 } from '../../src/note/encoding.js';
 import { parseVerifierKey } from '../../src/note/keys.js';
 import type { ArchiveBundle } from '../../src/records/archive.js';
 import { parseLeaf } from '../../src/records/leaf.js';
+import { type RecordReadJSON, verifyRecordRead } from '../../src/records/verify-read.js';
 import { BIN, makeToken, startServer, type TestServer, tempDir } from '../helpers/server.js';
 import { exampleRecord } from './fixtures.js';
 import { filesContaining, verifyReceiptJSON } from './helpers.js';
@@ -117,6 +118,12 @@ describe('compliance records end to end (issue 3, done means)', () => {
     );
     expect((read.json.fields as { status: string }[]).every((f) => f.status === 'verified')).toBe(true);
     verifyReceiptJSON(read.json.proof as Submitted, server.vkey, read.json.entry as string);
+    // The auditor need not trust the "verified" flags: the answer proves its cleartext itself.
+    const { proven } = verifyRecordRead(
+      read.json as unknown as RecordReadJSON,
+      parseVerifierKey(server.vkey),
+    );
+    expect(proven).toContain('/input/user_message');
     const access = read.json.access as Submitted;
     const accessRead = await call(server, 'GET', `/v1/records/${access.index}`, audA);
     expect(accessRead.json.record).toMatchObject({
