@@ -73,6 +73,8 @@ function write(value: unknown, path: string[], out: { s: string } | null): JsonP
       const name = names[i]!;
       path.push(name);
       if (LONE_SURROGATE.test(name)) return { path: [...path], reason: 'member name has a lone surrogate' };
+      // Valid JSON, but JavaScript object handling (and so validation) would drop or misread it.
+      if (name === '__proto__') return { path: [...path], reason: 'reserved member name' };
       if (out) out.s += `${i > 0 ? ',' : ''}${quoteName(name)}:`;
       const p = write(value[name], path, out);
       path.pop();

@@ -155,6 +155,9 @@ export const MAX_RECORDS_PER_REQUEST = 1000;
  * @example parseRecord(JSON.parse(body))
  */
 export function parseRecord(input: unknown, pathPrefix = ''): AuditRecord {
+  // One walk over the raw input, before validation could drop anything: strings well-formed,
+  // numbers finite, depth bounded, no "__proto__" member (what RFC 8785 encoding accepts here).
+  checkJson(input, pathPrefix.replace(/\.$/, ''));
   const result = recordSchemaV1.safeParse(input);
   if (!result.success)
     throw new AuditlogError('BAD_REQUEST', describeIssue(result.error.issues[0], pathPrefix));
@@ -167,9 +170,6 @@ export function parseRecord(input: unknown, pathPrefix = ''): AuditRecord {
       );
     }
   }
-  // One walk: strings well-formed everywhere, free-form values (details, tool call args) finite
-  // and not too deep — what RFC 8785 accepts; the message names the bad field.
-  checkJson(rec, pathPrefix.replace(/\.$/, ''));
   return rec;
 }
 

@@ -91,6 +91,13 @@ describe('record schema v1', () => {
     });
   }
 
+  it('refuses a "__proto__" member anywhere instead of dropping it', () => {
+    const r = JSON.parse('{"details": {"__proto__": {"x": 1}, "k": 2}}');
+    expect(badRequest(() => parseRecord({ ...exampleRecord(), details: r.details }))).toBe(
+      'details.__proto__: reserved member name',
+    );
+  });
+
   it('refuses non-objects', () => {
     for (const v of [null, 1, 'x', [], true]) badRequest(() => parseRecord(v));
   });
