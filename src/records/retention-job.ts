@@ -94,7 +94,7 @@ async function recover(svc: RecordService, report: RetentionReport): Promise<voi
   const registered = new Set<string>();
   for (const a of await svc.archives()) {
     if (a.state === 'deleting') {
-      await removeFile(dir, a.name);
+      await removeFile(a.dir, a.name);
       await svc.store.write([svc.store.del(svc.store.archives, a.name)]);
       report.recovered.push(`finished deleting ${a.name}`);
     } else {
@@ -204,6 +204,7 @@ async function archiveChunk(
 
   const entry: ArchiveEntry = {
     name,
+    dir,
     tenant,
     first_index: Number(first),
     last_index: Number(last),
@@ -296,7 +297,7 @@ async function deleteExpired(
         ops,
       );
       opts.faults?.afterDeletionLogged?.(a.name);
-      await removeFile(svc.retention.archiveDir, a.name);
+      await removeFile(a.dir, a.name);
       await st.write([st.del(st.archives, a.name)]);
     });
     report.deleted.push({ name: a.name, tenant_id: a.tenant, count: a.count });

@@ -389,7 +389,9 @@ export class RecordService {
     if (meta.state === 'hot') return this.store.get(this.store.bodies, recordId);
     if (meta.state === 'archived' && meta.archive !== undefined) {
       const { readArchivedBody } = await import('./archive.js');
-      return readArchivedBody(this.retention.archiveDir, meta.archive, recordId);
+      const row = await this.store.get(this.store.archives, meta.archive);
+      const dir = row === undefined ? this.retention.archiveDir : fromJson<ArchiveEntry>(row).dir;
+      return readArchivedBody(dir, meta.archive, recordId);
     }
     return undefined;
   }

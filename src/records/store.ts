@@ -37,6 +37,8 @@ export interface Hold {
 /** An archive bundle the retention job wrote and committed. */
 export interface ArchiveEntry {
   name: string;
+  /** The absolute directory it was written to (the configured one may change later). */
+  dir: string;
   tenant: string;
   first_index: number;
   last_index: number;

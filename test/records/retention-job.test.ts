@@ -146,6 +146,18 @@ describe('retention job', () => {
     expect(new Set([...first.archived, ...second.archived].map((a) => a.name)).size).toBe(3);
   });
 
+  it('finds bundles where they were written after archive_dir changes', async () => {
+    const { svc, clock, dir } = await layer();
+    const [r] = await svc.submit([rec('tnt_beta', 'moved')], beta);
+    clock.ms += 100 * DAY;
+    const [arc] = (await runRetention(svc, { nowMs: clock.ms })).archived;
+    Object.assign(svc.retention, { archiveDir: path.join(dir, 'elsewhere') });
+    expect((await svc.read(BigInt(r!.index), auditor)).status).toBe('archived');
+    clock.ms += 400 * DAY;
+    expect((await runRetention(svc, { nowMs: clock.ms })).deleted.map((d) => d.name)).toEqual([arc!.name]);
+    expect(fs.existsSync(path.join(dir, 'archive', arc!.name))).toBe(false);
+  });
+
   it('archives erased records without a body', async () => {
     const { svc, log, dir, clock } = await layer();
     const [r] = await svc.submit([rec('tnt_beta', 'gone')], beta);
