@@ -108,7 +108,10 @@ async function main(): Promise<void> {
   const report: Report = {
     mode: args.quick ? 'quick' : 'default',
     startedAt: new Date().toISOString(),
-    command: `node dist/bench/run.js ${process.argv.slice(2).join(' ')}`.trim(),
+    command: `node dist/bench/run.js ${process.argv
+      .slice(2)
+      .map((a) => (/\s/.test(a) ? JSON.stringify(a) : a))
+      .join(' ')}`.trim(),
     machine: machineInfo(tmp),
     repeats: args.repeats,
     results: [],
