@@ -24,6 +24,7 @@ import (
 	"net/url"
 	"os"
 	"runtime"
+	"runtime/debug"
 	"sort"
 	"strconv"
 	"strings"
@@ -277,6 +278,21 @@ func sameHashes(a, b []tlog.Hash) bool {
 	return true
 }
 
+// xmodVersion is the golang.org/x/mod version built in, and where its source came from.
+func xmodVersion() string {
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, d := range bi.Deps {
+			if d.Path == "golang.org/x/mod" {
+				if d.Replace != nil {
+					return d.Version + " from " + d.Replace.Path
+				}
+				return d.Version
+			}
+		}
+	}
+	return "(unknown version)"
+}
+
 func jsonInt(n json.Number) (int64, error) {
 	s := strings.Trim(string(n), `"`)
 	return strconv.ParseInt(s, 10, 64)
@@ -300,7 +316,7 @@ func main() {
 		os.Exit(2)
 	}
 	logURL = strings.TrimSuffix(logURL, "/")
-	fmt.Printf("interop-go: %s, golang.org/x/mod v0.7.0 (sumdb/note, sumdb/tlog), crypto/ed25519\n", runtime.Version())
+	fmt.Printf("interop-go: %s, golang.org/x/mod %s (sumdb/note, sumdb/tlog), crypto/ed25519\n", runtime.Version(), xmodVersion())
 
 	// ---- the key
 	verifier, err := note.NewVerifier(*vkey)
