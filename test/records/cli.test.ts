@@ -2,7 +2,7 @@
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { BIN, startServer, tempDir } from '../helpers/server.js';
 
 function cli(...args: string[]): { code: number | null; out: string } {
@@ -12,7 +12,9 @@ function cli(...args: string[]): { code: number | null; out: string } {
 
 describe('auditlog retention / archive', () => {
   it('refuses malformed arguments with a one-line error', () => {
-    const dir = path.join(tempDir(), 'data');
+    const root = tempDir();
+    onTestFinished(() => fs.rmSync(root, { recursive: true, force: true }));
+    const dir = path.join(root, 'data');
     expect(cli('init', '--data', dir, '--origin', 'localhost/cli-records').code).toBe(0);
     expect(cli('retention').code).toBe(2);
     expect(cli('retention', 'run').out).toContain('--data is required');
@@ -25,7 +27,9 @@ describe('auditlog retention / archive', () => {
   });
 
   it('runs on an empty log and verifies nothing bogus', () => {
-    const dir = path.join(tempDir(), 'data');
+    const root = tempDir();
+    onTestFinished(() => fs.rmSync(root, { recursive: true, force: true }));
+    const dir = path.join(root, 'data');
     const init = cli('init', '--data', dir, '--origin', 'localhost/cli-records');
     const vkey = /vkey (\S+)/.exec(init.out)![1]!;
     const run = cli('retention', 'run', '--data', dir, '--json');
@@ -52,6 +56,7 @@ describe('auditlog retention / archive', () => {
       expect(await res.json()).toMatchObject({ archived: [], deleted: [], held: [], recovered: [] });
     } finally {
       await server.stop();
+      fs.rmSync(path.dirname(server.dir), { recursive: true, force: true });
     }
   });
 });

@@ -54,13 +54,17 @@ function cli(...args: string[]): { code: number | null; out: string } {
 }
 
 const servers: TestServer[] = [];
+const dirs: string[] = [];
 afterAll(async () => {
   for (const s of servers) if (s.proc.exitCode === null) await s.stop();
+  for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
 });
 
 describe('compliance records end to end (issue 3, done means)', () => {
   it('two tenants, audited read, hold, erasure, retention and offline archive verification', async () => {
-    const dir = path.join(tempDir(), 'data');
+    const root = tempDir();
+    dirs.push(root);
+    const dir = path.join(root, 'data');
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
     // tnt_acme keeps records 6 years (HIPAA); tnt_beta has the default, SOC 2 (1 year). 90 hot days.
     fs.writeFileSync(
@@ -184,7 +188,7 @@ describe('compliance records end to end (issue 3, done means)', () => {
     tampered.records[0]!.body = Buffer.from(betaCipher.map((x, i) => (i === 20 ? x ^ 1 : x))).toString(
       'base64',
     );
-    const tamperedFile = path.join(tempDir(), 'tampered.json');
+    const tamperedFile = path.join(root, 'tampered.json');
     fs.writeFileSync(tamperedFile, JSON.stringify(tampered));
     const tv = cli('archive', 'verify', tamperedFile, '--vkey', server.vkey);
     expect(tv.code).toBe(1);
