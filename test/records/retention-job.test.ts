@@ -5,7 +5,7 @@ import { decodeBase64, encodeBase64 } from '../../src/note/encoding.js';
 import { parseVerifierKey } from '../../src/note/keys.js';
 import { type ArchiveBundle, verifyArchive } from '../../src/records/archive.js';
 import { parseLeaf } from '../../src/records/leaf.js';
-import { runRetention } from '../../src/records/retention-job.js';
+import { runRetention, startRetentionSchedule } from '../../src/records/retention-job.js';
 import { parseRecord } from '../../src/records/schema.js';
 import type { Actor } from '../../src/records/service.js';
 import { exampleRecord } from './fixtures.js';
@@ -144,6 +144,18 @@ describe('retention job', () => {
     expect(second.archived.map((a) => a.count)).toEqual([2]);
     expect((await runRetention(svc, { nowMs: clock.ms })).archived).toEqual([]);
     expect(new Set([...first.archived, ...second.archived].map((a) => a.name)).size).toBe(3);
+  });
+
+  it('runs on a schedule inside the server, and stops cleanly', async () => {
+    const { svc, clock } = await layer();
+    await svc.submit([rec('tnt_beta', 'sched')], beta);
+    clock.ms += 100 * DAY;
+    const lines: string[] = [];
+    const schedule = startRetentionSchedule(svc, { intervalMinutes: 0.0005, log: (l) => lines.push(l) });
+    while ((await svc.archives()).length === 0) await new Promise((r) => setTimeout(r, 20));
+    await schedule.stop();
+    expect(lines[0]).toMatch(/^auditlog: retention: archived 1 bundle\(s\)/);
+    expect(lines.join('\n')).not.toContain('patient-7731');
   });
 
   it('finds bundles where they were written after archive_dir changes', async () => {
