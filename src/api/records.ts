@@ -15,6 +15,7 @@ import { AuditlogError } from '../errors.js';
 import { isRecordId } from '../records/leaf.js';
 import { runRetention, startRetentionSchedule } from '../records/retention-job.js';
 import { parseRecordBatch } from '../records/schema.js';
+import { parseStrictJson } from '../records/strict-json.js';
 import { type Actor, RecordService } from '../records/service.js';
 import type { Log } from '../sequencer/log.js';
 import { type AuthEnv, requireRole } from './auth.js';
@@ -43,11 +44,7 @@ async function readJsonBody(req: {
   if (!/^application\/json\s*(;|$)/i.test(ct)) {
     throw new AuditlogError('UNSUPPORTED_MEDIA_TYPE', 'Content-Type must be application/json');
   }
-  try {
-    return JSON.parse(await req.text());
-  } catch {
-    throw new AuditlogError('BAD_REQUEST', 'body is not valid JSON');
-  }
+  return parseStrictJson(await req.text());
 }
 
 export function recordRoutes(records: RecordService, tokens: TokenStore): Hono<AuthEnv> {
@@ -76,15 +73,7 @@ export function recordRoutes(records: RecordService, tokens: TokenStore): Hono<A
     const text = await c.req.text();
     let req: z.infer<typeof EraseRequest> = {};
     if (text.trim() !== '') {
-      const r = EraseRequest.safeParse(
-        (() => {
-          try {
-            return JSON.parse(text);
-          } catch {
-            throw new AuditlogError('BAD_REQUEST', 'body is not valid JSON');
-          }
-        })(),
-      );
+      const r = EraseRequest.safeParse(parseStrictJson(text));
       if (!r.success) {
         const issue = r.error.issues[0]!;
         throw new AuditlogError('BAD_REQUEST', `${issue.path.join('.') || '(body)'}: ${issue.message}`);

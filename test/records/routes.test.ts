@@ -81,6 +81,14 @@ describe('POST /v1/records', () => {
     ['wrong content type', 'sub', JSON.stringify(exampleRecord()), 'text/plain', 415, null],
     ['not JSON', 'sub', '{"tenant_id":', 'application/json', 400, 'body is not valid JSON'],
     [
+      'duplicate member',
+      'sub',
+      JSON.stringify(exampleRecord()).replace('{', '{"user_id":"other",'),
+      'application/json',
+      400,
+      '(body): duplicate member "user_id"',
+    ],
+    [
       'unknown field',
       'sub',
       JSON.stringify({ ...exampleRecord(), extra: 1 }),

@@ -1,0 +1,65 @@
+import { AuditlogError } from '../errors.js';
+
+/**
+ * Parses a request body as JSON, refusing what JSON.parse would silently accept: a member
+ * name repeated in one object (JSON.parse keeps the last; another parser may keep the first,
+ * and a record must mean one thing to every reader — I-JSON, RFC 7493 section 2.3).
+ * @throws AuditlogError('BAD_REQUEST') on invalid JSON or a duplicate member, naming it.
+ */
+export function parseStrictJson(text: string): unknown {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new AuditlogError('BAD_REQUEST', 'body is not valid JSON');
+  }
+  const dup = findDuplicateMember(text);
+  if (dup !== null)
+    throw new AuditlogError(
+      'BAD_REQUEST',
+      `${dup.path || '(body)'}: duplicate member ${JSON.stringify(dup.name)}`,
+    );
+  return value;
+}
+
+/**
+ * The first member name repeated within one object of `text`, with the dotted path of that
+ * object; null if none. Requires `text` to be valid JSON (call after JSON.parse succeeded).
+ */
+export function findDuplicateMember(text: string): { name: string; path: string } | null {
+  // One frame per open object or array: its member names so far, and what comes next.
+  const stack: { keys: Set<string> | null; expectKey: boolean; name: string; index: number }[] = [];
+  let lastKey = '';
+  const pathOf = () =>
+    stack
+      .slice(1)
+      .map((f) => f.name)
+      .join('.');
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22) {
+      let j = i + 1;
+      while (text.charCodeAt(j) !== 0x22) j += text.charCodeAt(j) === 0x5c ? 2 : 1;
+      const top = stack[stack.length - 1];
+      if (top?.keys && top.expectKey) {
+        const key = JSON.parse(text.slice(i, j + 1)) as string;
+        if (top.keys.has(key)) return { name: key, path: pathOf() };
+        top.keys.add(key);
+        top.expectKey = false;
+        lastKey = key;
+      }
+      i = j;
+    } else if (c === 0x7b || c === 0x5b) {
+      const top = stack[stack.length - 1];
+      const name = top === undefined ? '' : top.keys ? lastKey : String(top.index);
+      stack.push({ keys: c === 0x7b ? new Set() : null, expectKey: c === 0x7b, name, index: 0 });
+    } else if (c === 0x7d || c === 0x5d) {
+      stack.pop();
+    } else if (c === 0x2c) {
+      const top = stack[stack.length - 1];
+      if (top?.keys) top.expectKey = true;
+      else if (top) top.index++;
+    }
+  }
+  return null;
+}
