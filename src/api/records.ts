@@ -19,7 +19,7 @@ import { parseStrictJson } from '../records/strict-json.js';
 import { type Actor, RecordService } from '../records/service.js';
 import type { Log } from '../sequencer/log.js';
 import { type AuthEnv, requireRole } from './auth.js';
-import { limitBody, readJSON } from './entries-routes.js';
+import { limitBody } from './entries-routes.js';
 import { parseUint64Param } from './params.js';
 import type { Principal, TokenStore } from './tokens.js';
 
@@ -45,6 +45,19 @@ async function readJsonBody(req: {
     throw new AuditlogError('UNSUPPORTED_MEDIA_TYPE', 'Content-Type must be application/json');
   }
   return parseStrictJson(await req.text());
+}
+
+/** Validates a parsed body; the error names the field. */
+function validate<T>(schema: z.ZodType<T>, body: unknown): T {
+  const r = schema.safeParse(body);
+  if (!r.success) {
+    const issue = r.error.issues[0]!;
+    const path = issue.path.join('.') || '(body)';
+    const what =
+      issue.code === 'unrecognized_keys' ? `${issue.keys[0]}: unknown field` : `${path}: ${issue.message}`;
+    throw new AuditlogError('BAD_REQUEST', what);
+  }
+  return r.data;
 }
 
 export function recordRoutes(records: RecordService, tokens: TokenStore): Hono<AuthEnv> {
@@ -73,12 +86,7 @@ export function recordRoutes(records: RecordService, tokens: TokenStore): Hono<A
     const text = await c.req.text();
     let req: z.infer<typeof EraseRequest> = {};
     if (text.trim() !== '') {
-      const r = EraseRequest.safeParse(parseStrictJson(text));
-      if (!r.success) {
-        const issue = r.error.issues[0]!;
-        throw new AuditlogError('BAD_REQUEST', `${issue.path.join('.') || '(body)'}: ${issue.message}`);
-      }
-      req = r.data;
+      req = validate(EraseRequest, parseStrictJson(text));
     }
     const result = await records.erase(c.req.param('subject'), req.tenant_id, actorOf(c.get('principal')));
     return c.json(result);
@@ -89,7 +97,7 @@ export function recordRoutes(records: RecordService, tokens: TokenStore): Hono<A
   );
 
   app.post('/holds', requireRole(tokens, 'admin'), limitBody(4096), async (c) => {
-    const req = await readJSON(c.req, HoldRequest);
+    const req = validate(HoldRequest, await readJsonBody(c.req));
     if (req.tenant_id === undefined && req.subject === undefined && c.get('principal').tenant === undefined) {
       throw new AuditlogError('BAD_REQUEST', 'tenant_id: give a tenant_id or a subject');
     }

@@ -178,7 +178,14 @@ describe('GET /v1/records/<index>', () => {
 describe('holds and erasure', () => {
   it('refuses malformed hold and erase requests, writing nothing', async () => {
     const size = layer.log.latest().size;
-    expect((await req('POST', '/v1/holds', tok.admin, JSON.stringify({ tenant: 'x' }))).status).toBe(400);
+    expect(await req('POST', '/v1/holds', tok.admin, JSON.stringify({ tenant: 'x' }))).toMatchObject({
+      status: 400,
+      json: { detail: 'tenant: unknown field' },
+    });
+    expect(await req('POST', '/v1/holds', tok.admin, '{"subject":"a","subject":"b"}')).toMatchObject({
+      status: 400,
+      json: { detail: '(body): duplicate member "subject"' },
+    });
     expect(await req('POST', '/v1/holds', tok.admin, JSON.stringify({}))).toMatchObject({ status: 400 });
     expect((await req('POST', '/v1/holds', tok.admin, '[')).status).toBe(400);
     expect((await req('POST', '/v1/holds', tok.sub, JSON.stringify({ tenant_id: 'tnt_acme' }))).status).toBe(
