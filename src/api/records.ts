@@ -73,7 +73,7 @@ export function recordRoutes(records: RecordService, tokens: TokenStore): Hono<A
     const param = c.req.param('index');
     let index: bigint;
     if (isRecordId(param)) {
-      const found = await records.store.getIndex(param);
+      const found = await records.indexOf(param);
       if (found === undefined) throw new AuditlogError('NOT_FOUND', `no record ${param}`);
       index = found;
     } else {

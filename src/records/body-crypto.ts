@@ -1,7 +1,6 @@
 import { createCipheriv, createDecipheriv, createHash, createHmac, hkdfSync, randomBytes } from 'node:crypto';
 import { randomBytes as pooledRandomBytes } from './random.js';
 import { AuditlogError } from '../errors.js';
-import { canonicalJsonBytes } from './canonical-json.js';
 import type { PersonalField } from './split.js';
 
 /**
@@ -50,14 +49,19 @@ function bodyAad(recordId: string): Uint8Array {
  * as additional data (a body cannot be moved to another record). Requires a 32-byte key.
  */
 export function encryptBody(key: Uint8Array, recordId: string, fields: readonly SaltedField[]): Uint8Array {
-  const plain = canonicalJsonBytes({
-    record_id: recordId,
-    fields: fields.map((f) => ({
-      pointer: f.pointer,
-      salt: Buffer.from(f.salt).toString('hex'),
-      value: f.value,
-    })),
-  });
+  // Plain JSON, not canonical: only this layer reads it back; what must be byte-exact for
+  // outside verifiers (the commitments) is computed from JCS of each value, not from this text.
+  const plain = Buffer.from(
+    JSON.stringify({
+      record_id: recordId,
+      fields: fields.map((f) => ({
+        pointer: f.pointer,
+        salt: Buffer.from(f.salt.buffer, f.salt.byteOffset, f.salt.byteLength).toString('hex'),
+        value: f.value,
+      })),
+    }),
+    'utf8',
+  );
   return seal(key, plain, bodyAad(recordId));
 }
 

@@ -125,7 +125,7 @@ async function archiveDue(
     const key = k as Uint8Array;
     const recordId = dec.decode(key.subarray(8));
     const meta = await st.getMeta(recordId);
-    const index = await st.getIndex(recordId);
+    const index = await svc.indexOf(recordId);
     if (meta === undefined || index === undefined) continue;
     const list = due.get(meta.tenant) ?? [];
     list.push({ index, recordId, hotKey: key });

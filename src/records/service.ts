@@ -91,8 +91,9 @@ export class RecordService {
   readonly gate = new Gate();
   private readonly tagKey: Uint8Array;
   private readonly holds = new Map<string, Hold>();
-  private indexQueue: SideOp[] = [];
+  private indexQueue: string[] = [];
   private indexFlush: Promise<void> | null = null;
+  private readonly pendingIndex = new Map<string, bigint>();
   readonly now: () => number;
 
   private constructor(
@@ -198,7 +199,7 @@ export class RecordService {
     }
     const receipt = await this.log.append(sealed.leafBytes, ops);
     if (key !== null) this.keys.markDurable(key);
-    await this.noteIndex(recordId, receipt.index);
+    this.noteIndex(recordId, receipt.index);
     return { record_id: recordId, entry: encodeBase64(sealed.leafBytes), ...receiptToJSON(receipt) };
   }
 
@@ -235,7 +236,7 @@ export class RecordService {
       ...sideOps,
       st.put(st.meta, recordId, json(meta)),
     ]);
-    await this.noteIndex(recordId, receipt.index);
+    this.noteIndex(recordId, receipt.index);
     return { record_id: recordId, entry: encodeBase64(sealed.leafBytes), ...receiptToJSON(receipt) };
   }
 
@@ -243,20 +244,29 @@ export class RecordService {
    * Records where a committed record landed. Not synced, and a failure is not the caller's:
    * the record is already durable, and reindex() rebuilds missing rows from the log.
    */
-  private noteIndex(recordId: string, index: bigint): Promise<void> {
-    // Rows noted in the same turn go out in one batch (a sequencer batch resolves together).
-    this.indexQueue.push(this.store.put(this.store.index, recordId, u64(index)));
+  private noteIndex(recordId: string, index: bigint): void {
+    // Nobody waits for the write (it would queue behind the next batch's fsync): until it is
+    // done, indexOf() answers from memory. Rows noted in the same turn go out in one batch.
+    this.pendingIndex.set(recordId, index);
+    this.indexQueue.push(recordId);
     this.indexFlush ??= new Promise<void>((resolve) => setImmediate(resolve)).then(async () => {
-      const ops = this.indexQueue;
+      const ids = this.indexQueue;
       this.indexQueue = [];
       this.indexFlush = null;
       try {
-        await this.store.db.batch(ops);
+        await this.store.db.batch(
+          ids.map((id) => this.store.put(this.store.index, id, u64(this.pendingIndex.get(id)!))),
+        );
       } catch {
         // reindex() at the next start-up or retention run fills the gap.
       }
+      for (const id of ids) this.pendingIndex.delete(id);
     });
-    return this.indexFlush;
+  }
+
+  /** Where a record's leaf is in the log (including records whose index row is being written). */
+  async indexOf(recordId: string): Promise<bigint | undefined> {
+    return this.pendingIndex.get(recordId) ?? (await this.store.getIndex(recordId));
   }
 
   /**
@@ -277,6 +287,7 @@ export class RecordService {
         const leaf = tryParseLeaf(entries[i]!);
         if (leaf === null) continue;
         if ((await st.getMeta(leaf.record_id)) === undefined) continue; // not ours (a raw entry)
+        // The store only, not pendingIndex: the cursor moves past these rows, so write them now.
         if ((await st.getIndex(leaf.record_id)) !== undefined) continue;
         ops.push(st.put(st.index, leaf.record_id, u64(from + BigInt(i))));
       }
@@ -295,7 +306,7 @@ export class RecordService {
       throw new AuditlogError('NOT_FOUND', `no entry ${index} (tree size ${size})`);
     const [entry] = await this.log.entries(index, index + 1n);
     const leaf = tryParseLeaf(entry!);
-    if (leaf === null || (await this.store.getIndex(leaf.record_id)) !== index) {
+    if (leaf === null || (await this.indexOf(leaf.record_id)) !== index) {
       throw new AuditlogError('NOT_FOUND', `entry ${index} is not a record`);
     }
     return { leaf, entry: entry! };
@@ -632,7 +643,13 @@ export class RecordService {
 
   /** Records the reindex point and nothing else; the log is closed by its owner. */
   async close(): Promise<void> {
+    await this.settle();
     await this.reindex();
+  }
+
+  /** Resolves once the index rows noted so far are written (or failed, for reindex to redo). */
+  async settle(): Promise<void> {
+    while (this.indexFlush !== null) await this.indexFlush;
   }
 
   /** The committed archive bundles. */

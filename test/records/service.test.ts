@@ -209,6 +209,7 @@ describe('RecordService', () => {
     const { svc, dir, close } = await layer();
     const [r] = await svc.submit([parseRecord(exampleRecord())], submitterA);
     // What a crash can lose: the unsynced index row (and the reindex point is behind it).
+    await svc.settle();
     await svc.store.write([
       svc.store.del(svc.store.index, r!.record_id),
       svc.store.del(svc.store.state, 'reindexed'),
