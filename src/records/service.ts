@@ -8,7 +8,7 @@ import { DB_DIR } from '../storage/data-dir.js';
 import type { SideOp } from '../storage/store.js';
 import { deriveRecordKeys, subjectTag } from './body-crypto.js';
 import { Gate } from './gate.js';
-import { newRecordId, parseLeaf, type RecordLeaf } from './leaf.js';
+import { LEAF_SCHEMA, newRecordId, parseLeaf, type RecordLeaf } from './leaf.js';
 import { loadOrCreateMasterKey } from './master-key.js';
 import { strictestRetention } from './retention.js';
 import { classesForRecord, loadRetentionConfig, type RetentionConfig } from './retention-config.js';
@@ -280,17 +280,24 @@ export class RecordService {
     let from = done === undefined ? 0n : readU64(done);
     const size = this.log.latest().size;
     while (from < size) {
-      const end = from + 256n < size ? from + 256n : size;
+      const end = from + 1024n < size ? from + 1024n : size;
       const entries = await this.log.entries(from, end);
+      // Candidates by a byte search (no parsing): then one getMany per table for all of them.
+      const found: { id: string; index: bigint }[] = [];
+      entries.forEach((e, i) => {
+        const id = recordIdIn(e);
+        if (id !== null) found.push({ id, index: from + BigInt(i) });
+      });
+      const ids = found.map((f) => enc.encode(f.id));
+      const [metas, rows] = await Promise.all([st.meta.getMany(ids), st.index.getMany(ids)]);
       const ops: SideOp[] = [];
-      for (let i = 0; i < entries.length; i++) {
-        const leaf = tryParseLeaf(entries[i]!);
-        if (leaf === null) continue;
-        if ((await st.getMeta(leaf.record_id)) === undefined) continue; // not ours (a raw entry)
-        // The store only, not pendingIndex: the cursor moves past these rows, so write them now.
-        if ((await st.getIndex(leaf.record_id)) !== undefined) continue;
-        ops.push(st.put(st.index, leaf.record_id, u64(from + BigInt(i))));
-      }
+      const seen = new Set<string>();
+      found.forEach((f, i) => {
+        // Ours (a meta row), not yet mapped (the store only: the cursor moves past it), first wins.
+        if (metas[i] === undefined || rows[i] !== undefined || seen.has(f.id)) return;
+        seen.add(f.id);
+        ops.push(st.put(st.index, f.id, u64(f.index)));
+      });
       from = end;
       ops.push(st.put(st.state, 'reindexed', u64(from)));
       await st.write(ops);
@@ -658,6 +665,23 @@ export class RecordService {
     for await (const [, v] of this.store.archives.iterator()) out.push(fromJson<ArchiveEntry>(v));
     return out;
   }
+}
+
+const RECORD_ID_MEMBER = Buffer.from('"record_id":"rec_');
+const SCHEMA_MEMBER = Buffer.from(`"schema":"${LEAF_SCHEMA}"`);
+
+/**
+ * The record id an entry names, found by byte search (a v1 leaf is canonical JSON, so its
+ * `record_id` member has exactly this form); null if it names none. A raw entry can name any
+ * id, so callers take the first index of an id with a meta row (a copy always comes later).
+ */
+export function recordIdIn(entry: Uint8Array): string | null {
+  const b = Buffer.from(entry.buffer, entry.byteOffset, entry.byteLength);
+  if (b[0] !== 0x7b || !b.includes(SCHEMA_MEMBER)) return null;
+  const at = b.indexOf(RECORD_ID_MEMBER);
+  if (at < 0) return null;
+  const hex = b.toString('latin1', at + RECORD_ID_MEMBER.length, at + RECORD_ID_MEMBER.length + 32);
+  return /^[0-9a-f]{32}$/.test(hex) ? `rec_${hex}` : null;
 }
 
 /** The leaf, if these bytes are a record leaf; null for any other entry. */

@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { decodeBase64 } from '../../src/note/encoding.js';
 import { parseLeaf } from '../../src/records/leaf.js';
 import { parseRecord } from '../../src/records/schema.js';
-import type { Actor } from '../../src/records/service.js';
+import { type Actor, recordIdIn } from '../../src/records/service.js';
 import { subjectPrefix } from '../../src/records/store.js';
 import { exampleRecord } from './fixtures.js';
 import { errorCode, filesContaining, openLayer, verifyReceiptJSON } from './helpers.js';
@@ -231,5 +231,17 @@ describe('RecordService', () => {
     cleanups.push(() => again.close());
     expect((await again.svc.read(BigInt(r!.index), auditorA)).fields.every((f) => f.verified)).toBe(true);
     expect(again.svc.listHolds(admin)).toHaveLength(1);
+  });
+});
+
+describe('recordIdIn', () => {
+  it('finds the id of a record leaf by byte search, and nothing in other entries', async () => {
+    const { svc } = await layer();
+    const [r] = await svc.submit([parseRecord(exampleRecord())], submitterA);
+    expect(recordIdIn(decodeBase64(r!.entry))).toBe(r!.record_id);
+    const enc = new TextEncoder();
+    expect(recordIdIn(enc.encode('plain entry'))).toBeNull();
+    expect(recordIdIn(enc.encode('{"record_id":"rec_00000000000000000000000000000000"}'))).toBeNull();
+    expect(recordIdIn(enc.encode('{"record_id":"rec_zz","schema":"auditlog.record/v1"}'))).toBeNull();
   });
 });
