@@ -118,6 +118,12 @@ async function main(): Promise<void> {
     notes: [...args.notes],
   };
   const ctx = new Context({ ...args, tmp }, report);
+  const load = () =>
+    os
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(', ');
+  ctx.note(`load average (1, 5, 15 min) at the start: ${load()}; the machine was shared with other work`);
   const m = report.machine;
   process.stdout.write(
     `auditlog bench (${report.mode}, ${args.repeats} runs each; median (min–max))\n` +
@@ -156,6 +162,7 @@ async function main(): Promise<void> {
   } finally {
     await rm(tmp, { recursive: true, force: true });
   }
+  ctx.note(`load average at the end: ${load()}`);
   report.finishedAt = new Date().toISOString();
 
   process.stdout.write('\n== summary\n');
