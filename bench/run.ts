@@ -123,7 +123,7 @@ async function main(): Promise<void> {
       .loadavg()
       .map((l) => l.toFixed(2))
       .join(', ');
-  ctx.note(`load average (1, 5, 15 min) at the start: ${load()}; the machine was shared with other work`);
+  ctx.note(`load average (1, 5, 15 min) at the start: ${load()}`);
   const m = report.machine;
   process.stdout.write(
     `auditlog bench (${report.mode}, ${args.repeats} runs each; median (min–max))\n` +
