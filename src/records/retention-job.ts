@@ -1,7 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { AuditlogError } from '../errors.js';
-import { encodeBase64 } from '../note/encoding.js';
 import { parseVerifierKey } from '../note/keys.js';
 import type { SideOp } from '../storage/store.js';
 import {
@@ -15,7 +14,7 @@ import {
   writeArchiveFile,
 } from './archive.js';
 import type { RecordService } from './service.js';
-import { type ArchiveEntry, concat, json, type RecordMeta, subjectPrefix, u64 } from './store.js';
+import { type ArchiveEntry, b64, concat, json, type RecordMeta, subjectPrefix, u64 } from './store.js';
 
 /** What one retention run did. */
 export interface RetentionReport {
@@ -161,10 +160,10 @@ async function archiveChunk(
     const body = meta.has_body && meta.state === 'hot' ? await st.get(st.bodies, r.recordId) : undefined;
     records.push({
       index: Number(r.index),
-      entry: encodeBase64(entry!),
-      inclusion_proof: proof.map(encodeBase64),
+      entry: b64(entry!),
+      inclusion_proof: proof.map(b64),
       body_state: body !== undefined ? 'present' : meta.has_body ? 'erased' : 'none',
-      body: body !== undefined ? encodeBase64(body) : null,
+      body: body !== undefined ? b64(body) : null,
       retain_until: new Date(meta.retain_until_ms).toISOString(),
     });
     metas.push(meta);

@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { AuditlogError } from '../errors.js';
-import { encodeBase64 } from '../note/encoding.js';
 import type { Log } from '../sequencer/log.js';
 import { type ReceiptJSON, receiptToJSON } from '../sequencer/receipt.js';
 import { DB_DIR } from '../storage/data-dir.js';
@@ -18,6 +17,7 @@ import { type FieldCheck, openRecord, sealRecord } from './seal.js';
 import { hasPersonalFields } from './split.js';
 import {
   type ArchiveEntry,
+  b64,
   fromJson,
   type Hold,
   json,
@@ -200,7 +200,7 @@ export class RecordService {
     const receipt = await this.log.append(sealed.leafBytes, ops);
     if (key !== null) this.keys.markDurable(key);
     this.noteIndex(recordId, receipt.index);
-    return { record_id: recordId, entry: encodeBase64(sealed.leafBytes), ...receiptToJSON(receipt) };
+    return { record_id: recordId, entry: b64(sealed.leafBytes), ...receiptToJSON(receipt) };
   }
 
   /**
@@ -237,7 +237,7 @@ export class RecordService {
       st.put(st.meta, recordId, json(meta)),
     ]);
     this.noteIndex(recordId, receipt.index);
-    return { record_id: recordId, entry: encodeBase64(sealed.leafBytes), ...receiptToJSON(receipt) };
+    return { record_id: recordId, entry: b64(sealed.leafBytes), ...receiptToJSON(receipt) };
   }
 
   /**
@@ -389,7 +389,7 @@ export class RecordService {
       record,
       fields,
       body_verified: bodyVerified,
-      entry: encodeBase64(entry),
+      entry: b64(entry),
       proof: receiptToJSON({
         origin: this.log.origin,
         index,

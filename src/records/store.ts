@@ -64,6 +64,11 @@ export function readU64(b: Uint8Array): bigint {
   return new DataView(b.buffer, b.byteOffset, b.byteLength).getBigUint64(0);
 }
 
+/** Standard padded base64 via Node's encoder (server side; the same text as note/encoding's). */
+export function b64(b: Uint8Array): string {
+  return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('base64');
+}
+
 export function json(v: unknown): Uint8Array {
   return enc.encode(JSON.stringify(v));
 }
