@@ -7,7 +7,8 @@
  * When a verifier key is configured, every checkpoint and receipt is verified before it is
  * returned, and proofs computed from tiles are checked against a signed checkpoint.
  */
-import { Pool } from 'undici';
+import { createRequire } from 'node:module';
+import type { Pool } from 'undici';
 import { AuditlogError, type ErrorCode } from '../errors.js';
 import { equalHashes } from '../merkle/hasher.js';
 import { portableHasher } from '../merkle/portable.js';
@@ -91,6 +92,17 @@ function parseJSONBody(body: Uint8Array, what: string): unknown {
   }
 }
 
+/**
+ * undici, loaded when the first LogClient is made rather than when this module is imported:
+ * offline verification (`auditlog verify` without --log, or the SDK's index) imports this module
+ * but never opens a connection, and loading undici costs about as much as the rest of such a run.
+ */
+let poolClass: typeof Pool | undefined;
+function loadPool(): typeof Pool {
+  poolClass ??= (createRequire(import.meta.url)('undici') as typeof import('undici')).Pool;
+  return poolClass;
+}
+
 export class LogClient {
   readonly url: URL;
   readonly logKey: VerifierKey | undefined;
@@ -119,7 +131,7 @@ export class LogClient {
     this.token = options.token;
     this.policy = options.policy;
     this.logKey = typeof options.vkey === 'string' ? parseVerifierKey(options.vkey) : options.vkey;
-    this.pool = new Pool(this.url.origin, {
+    this.pool = new (loadPool())(this.url.origin, {
       connections: this.opts.connections,
       keepAliveTimeout: 30_000,
       headersTimeout: this.opts.timeoutMs,

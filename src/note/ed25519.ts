@@ -46,6 +46,75 @@ const VERIFIED_CACHE_SIZE = 1024;
 const verified = new Map<string, true>();
 
 /**
+ * Multiples of a point for variable-time multiplication by public scalars below 2^253 (S < L and
+ * k mod L): entry 8i + j is (j+1)·16^i·P, for i < 64 and j < 8, so a product is at most 64
+ * additions and no doublings. The same group arithmetic as noble's double-and-add (complete
+ * formulas), so the product is the same point.
+ */
+type PointTable = ed.Point[];
+
+function pointTable(P: ed.Point): PointTable {
+  const t: PointTable = new Array(512);
+  let base = P;
+  for (let i = 0; i < 64; i++) {
+    let acc = base;
+    t[8 * i] = acc;
+    for (let j = 1; j < 8; j++) {
+      acc = acc.add(base);
+      t[8 * i + j] = acc;
+    }
+    base = acc.double(); // 16·16^i·P
+  }
+  return t;
+}
+
+/** n·P from P's table, for 0 <= n < 2^253 (signed 4-bit digits in [-7, 8]). */
+function multiplyByTable(t: PointTable, n: bigint): ed.Point {
+  let acc = ed.Point.ZERO;
+  let carry = 0;
+  for (let i = 0; i < 64; i++) {
+    let d = Number(n & 15n) + carry;
+    n >>= 4n;
+    carry = 0;
+    if (d > 8) {
+      d -= 16;
+      carry = 1;
+    }
+    if (d > 0) acc = acc.add(t[8 * i + d - 1]!);
+    else if (d < 0) acc = acc.add(t[8 * i - d - 1]!.negate());
+  }
+  return acc; // n < 2^253: the top digit is at most 2, so no carry is left over
+}
+
+/** The base point's table, built on first use (512 point operations, a few ms). */
+let baseTable: PointTable | undefined;
+
+/**
+ * Decoded public keys, and for a key used more than once its table: verifying many signatures by
+ * one key (a log's checkpoints, a witness's cosignatures) would otherwise decode the key (a field
+ * square root) and redo its 252 doublings for every signature. Least recently used first.
+ */
+const KEY_CACHE_SIZE = 16;
+const decodedKeys = new Map<string, { point: ed.Point; uses: number; table?: PointTable }>();
+
+function cachedKey(publicKey: Uint8Array) {
+  const hex = encodeHex(publicKey);
+  let entry = decodedKeys.get(hex);
+  if (entry !== undefined) {
+    decodedKeys.delete(hex);
+  } else {
+    const point = decodePointLenient(publicKey);
+    if (point === null) return null;
+    entry = { point, uses: 0 };
+    if (decodedKeys.size >= KEY_CACHE_SIZE) decodedKeys.delete(decodedKeys.keys().next().value!);
+  }
+  decodedKeys.set(hex, entry);
+  // Build the table on the second use: one-off verifications keep plain double-and-add.
+  if (++entry.uses === 2) entry.table = pointTable(entry.point);
+  return entry;
+}
+
+/**
  * Verifies an Ed25519 signature with Go crypto/ed25519 semantics. Never throws on bad input.
  * @returns true when `sig` (64 bytes) is a valid signature of `message` by `publicKey` (32 bytes).
  */
@@ -65,12 +134,14 @@ function verifyUncached(publicKey: Uint8Array, message: Uint8Array, sig: Uint8Ar
   if ((sig[63]! & 0xe0) !== 0) return false;
   const s = bytesToNumberLE(sig.subarray(32));
   if (s >= L) return false;
-  const A = decodePointLenient(publicKey);
+  const A = cachedKey(publicKey);
   if (A === null) return false;
   const R = sig.subarray(0, 32);
   const k = bytesToNumberLE(sha512(concatBytes(R, publicKey, message))) % L;
-  const sB = ed.Point.BASE.multiply(s, false);
-  const kA = A.multiply(k, false);
+  baseTable ??= pointTable(ed.Point.BASE);
+  const sB = multiplyByTable(baseTable, s);
+  // s < L and k < L, both below 2^253 as multiplyByTable requires.
+  const kA = A.table !== undefined ? multiplyByTable(A.table, k) : A.point.multiply(k, false);
   const check = sB.subtract(kA);
   return bytesEqual(check.toBytes(), R);
 }
