@@ -1,6 +1,7 @@
 /**
  * The client subcommands as a user runs them: `node bin/auditlog.js ...` against a real server.
- * Requires a build (`npm test` builds first).
+ * Requires a build (`npm test` builds first). One server for the file; invocations that do not
+ * depend on each other run concurrently (each is a process that mostly waits on start-up and I/O).
  */
 import { spawn } from 'node:child_process';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -55,14 +56,15 @@ describe('auditlog submit / verify', () => {
     expect(s.code).toBe(0);
     expect(JSON.parse(s.stdout)).toEqual(JSON.parse(readFileSync(out, 'utf8')));
 
-    const v = await cli(['verify', out, '--vkey', server.vkey]);
+    const [v, ...more] = await Promise.all([
+      cli(['verify', out, '--vkey', server.vkey]),
+      ...[0, 1, 2].map((i) =>
+        cli(['submit', '--log', server.url, '--token', token, '-'], { stdin: `more ${i}` }),
+      ),
+    ]);
     expect(v.code).toBe(0);
     expect(v.stdout).toMatch(/^OK: entry \d+ .* is in log \S+ at tree size \d+/);
-
-    for (let i = 0; i < 3; i++) {
-      const more = await cli(['submit', '--log', server.url, '--token', token, '-'], { stdin: `more ${i}` });
-      expect(more.code, more.stderr).toBe(0);
-    }
+    for (const m of more) expect(m.code, m.stderr).toBe(0);
     const upgraded = join(work, 'r1-upgraded.json');
     const v2 = await cli(['verify', out, '--vkey', server.vkey, '--log', server.url, '--out', upgraded]);
     expect(v2.code).toBe(0);
@@ -88,22 +90,22 @@ describe('auditlog submit / verify', () => {
     });
     expect(one.code, one.stderr).toBe(0);
     expect(JSON.parse(one.stdout).record_id).toBeTypeOf('string');
-    expect((await cli(['verify', out, '--vkey', server.vkey])).code).toBe(0);
 
-    const batch = await cli(['submit', '--log', server.url, '--token', token, '--record', '-'], {
-      stdin: JSON.stringify({ records: [record, { ...record, request_id: 'req_2' }] }),
-    });
+    const [verified, batch, invalid, notJson] = await Promise.all([
+      cli(['verify', out, '--vkey', server.vkey]),
+      cli(['submit', '--log', server.url, '--token', token, '--record', '-'], {
+        stdin: JSON.stringify({ records: [record, { ...record, request_id: 'req_2' }] }),
+      }),
+      cli(['submit', '--log', server.url, '--token', token, '--record', '-'], {
+        stdin: JSON.stringify({ ...record, surprise: 1 }),
+      }),
+      cli(['submit', '--log', server.url, '--token', token, '--record', '-'], { stdin: '{' }),
+    ]);
+    expect(verified.code).toBe(0);
     expect(batch.code, batch.stderr).toBe(0);
     expect(JSON.parse(batch.stdout)).toHaveLength(2);
-
-    const invalid = await cli(['submit', '--log', server.url, '--token', token, '--record', '-'], {
-      stdin: JSON.stringify({ ...record, surprise: 1 }),
-    });
     expect(invalid.code).toBe(1);
     expect(invalid.stderr).toMatch(/^auditlog submit: BAD_REQUEST: .*surprise/);
-    const notJson = await cli(['submit', '--log', server.url, '--token', token, '--record', '-'], {
-      stdin: '{',
-    });
     expect(notJson.code).toBe(1);
     expect(notJson.stderr).toMatch(/BAD_REQUEST/);
   });
@@ -150,15 +152,6 @@ describe('auditlog submit / verify', () => {
         /UNKNOWN_KEY/,
       ],
     ];
-    for (const [name, receipt, vkey, want] of variants) {
-      const path = join(work, `${name.replaceAll(' ', '-')}.json`);
-      writeFileSync(path, JSON.stringify(receipt));
-      const r = await cli(['verify', path, '--vkey', vkey ?? server.vkey]);
-      expect(r.code, name).toBe(1);
-      expect(r.stdout, name).toBe('');
-      expect(r.stderr.trimEnd().split('\n'), name).toHaveLength(1);
-      expect(r.stderr, name).toMatch(want);
-    }
     // A bad signature on the checkpoint (one signature character changed).
     const sigChanged = {
       ...good,
@@ -168,15 +161,33 @@ describe('auditlog submit / verify', () => {
       ),
     };
     writeFileSync(join(work, 'sig.json'), JSON.stringify(sigChanged));
-    const r = await cli(['verify', join(work, 'sig.json'), '--vkey', server.vkey]);
+    const [results, r, usage1, usage2, usage3, missing] = await Promise.all([
+      Promise.all(
+        variants.map(([name, receipt, vkey]) => {
+          const path = join(work, `${name.replaceAll(' ', '-')}.json`);
+          writeFileSync(path, JSON.stringify(receipt));
+          return cli(['verify', path, '--vkey', vkey ?? server.vkey]);
+        }),
+      ),
+      cli(['verify', join(work, 'sig.json'), '--vkey', server.vkey]),
+      // Usage errors exit 2.
+      cli(['verify', out]),
+      cli(['verify', '--vkey', server.vkey]),
+      cli(['submit', '--log', server.url, '--bogus']),
+      cli(['verify', join(work, 'nope.json'), '--vkey', server.vkey]),
+    ]);
+    variants.forEach(([name, , , want], i) => {
+      const v = results[i]!;
+      expect(v.code, name).toBe(1);
+      expect(v.stdout, name).toBe('');
+      expect(v.stderr.trimEnd().split('\n'), name).toHaveLength(1);
+      expect(v.stderr, name).toMatch(want);
+    });
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/^auditlog verify: FAIL: (BAD_SIGNATURE|UNKNOWN_KEY)/);
-
-    // Usage errors exit 2.
-    expect((await cli(['verify', out])).code).toBe(2);
-    expect((await cli(['verify', '--vkey', server.vkey])).code).toBe(2);
-    expect((await cli(['submit', '--log', server.url, '--bogus'])).code).toBe(2);
-    const missing = await cli(['verify', join(work, 'nope.json'), '--vkey', server.vkey]);
+    expect(usage1.code).toBe(2);
+    expect(usage2.code).toBe(2);
+    expect(usage3.code).toBe(2);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toMatch(/NOT_FOUND/);
   });
@@ -188,14 +199,9 @@ describe('auditlog submit / verify', () => {
     });
     expect(s.code, s.stderr).toBe(0);
     expect(readFileSync(proofPath, 'utf8')).toMatch(/^c2sp\.org\/tlog-proof@v1\nextra c3BpY3k=\nindex \d+\n/);
-    expect((await cli(['verify', proofPath, '--vkey', server.vkey])).code).toBe(0);
 
     const policyNone = join(work, 'none.policy');
     writeFileSync(policyNone, `log ${server.vkey}\nquorum none\n`);
-    const viaPolicy = await cli(['verify', proofPath, '--policy', policyNone]);
-    expect(viaPolicy.stderr).toBe('');
-    expect(viaPolicy.code).toBe(0);
-
     const witness = formatVerifierKey(
       'w.example',
       ed25519Signer('w.example', generateSeed()).publicKey,
@@ -203,7 +209,14 @@ describe('auditlog submit / verify', () => {
     );
     const policyW = join(work, 'w.policy');
     writeFileSync(policyW, `log ${server.vkey}\nwitness W ${witness}\nquorum W\n`);
-    const noQuorum = await cli(['verify', proofPath, '--policy', policyW]);
+    const [withVkey, viaPolicy, noQuorum] = await Promise.all([
+      cli(['verify', proofPath, '--vkey', server.vkey]),
+      cli(['verify', proofPath, '--policy', policyNone]),
+      cli(['verify', proofPath, '--policy', policyW]),
+    ]);
+    expect(withVkey.code).toBe(0);
+    expect(viaPolicy.stderr).toBe('');
+    expect(viaPolicy.code).toBe(0);
     expect(noQuorum.code).toBe(1);
     expect(noQuorum.stderr).toMatch(/QUORUM_NOT_MET/);
   });
@@ -219,29 +232,32 @@ describe('auditlog verify on a receipt file', () => {
     await file.close();
     await client.close();
 
-    const ok = await cli(['verify', path, '--vkey', server.vkey]);
-    expect(ok.code, ok.stderr).toBe(0);
-    expect(ok.stdout).toMatch(/^OK: 4 receipts are in log /);
-
     const lines = readFileSync(path, 'utf8').split('\n');
     const bad = JSON.parse(lines[2]!);
     bad.entry = Buffer.from('forged').toString('base64');
     lines[2] = JSON.stringify(bad);
     const badPath = join(work, 'bad.jsonl');
     writeFileSync(badPath, lines.join('\n'));
-    const r = await cli(['verify', badPath, '--vkey', server.vkey]);
+    writeFileSync(join(work, 'torn.jsonl'), readFileSync(path, 'utf8').slice(0, -10));
+    const up = join(work, 'upgraded.jsonl');
+
+    const [ok, r, [u, upVerified], torn] = await Promise.all([
+      cli(['verify', path, '--vkey', server.vkey]),
+      cli(['verify', badPath, '--vkey', server.vkey]),
+      cli(['verify', path, '--vkey', server.vkey, '--log', server.url, '--out', up]).then(
+        async (u) => [u, await cli(['verify', up, '--vkey', server.vkey])] as const,
+      ),
+      cli(['verify', join(work, 'torn.jsonl'), '--vkey', server.vkey]),
+    ]);
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(ok.stdout).toMatch(/^OK: 4 receipts are in log /);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/^auditlog verify: FAIL: LEAF_MISMATCH: .*receipt 3: /);
-
-    const up = join(work, 'upgraded.jsonl');
-    const u = await cli(['verify', path, '--vkey', server.vkey, '--log', server.url, '--out', up]);
     expect(u.code, u.stderr).toBe(0);
     const upgraded = await readReceiptFile(up);
     expect(upgraded).toHaveLength(4);
     for (const x of upgraded) expect(x.upgrade).toBeDefined();
-    expect((await cli(['verify', up, '--vkey', server.vkey])).code).toBe(0);
-    writeFileSync(join(work, 'torn.jsonl'), readFileSync(path, 'utf8').slice(0, -10));
-    const torn = await cli(['verify', join(work, 'torn.jsonl'), '--vkey', server.vkey]);
+    expect(upVerified.code).toBe(0);
     expect(torn.code).toBe(1);
     expect(torn.stderr).toMatch(/incomplete/);
   });
@@ -271,43 +287,61 @@ describe('auditlog get on a terminal', () => {
 
 describe('auditlog prove / consistency / get', () => {
   test('prove by index and by hash print verifiable receipts', async () => {
-    const byIndex = await cli(['prove', '--log', server.url, '--index', '0', '--vkey', server.vkey]);
-    expect(byIndex.code).toBe(0);
-    const r = JSON.parse(byIndex.stdout);
     const path = join(work, 'proved.json');
-    writeFileSync(path, byIndex.stdout);
-    expect((await cli(['verify', path, '--vkey', server.vkey])).code).toBe(0);
-
-    const byHash = await cli(['prove', '--log', server.url, '--hash', r.leaf_hash, '--vkey', server.vkey]);
+    const [[byIndex, verified, byHash], smaller, beyond, leadingZero, noTarget] = await Promise.all([
+      cli(['prove', '--log', server.url, '--index', '0', '--vkey', server.vkey]).then(async (byIndex) => {
+        expect(byIndex.code).toBe(0);
+        const r = JSON.parse(byIndex.stdout);
+        writeFileSync(path, byIndex.stdout);
+        return [
+          byIndex,
+          ...(await Promise.all([
+            cli(['verify', path, '--vkey', server.vkey]),
+            cli(['prove', '--log', server.url, '--hash', r.leaf_hash, '--vkey', server.vkey]),
+          ])),
+        ] as const;
+      }),
+      cli(['prove', '--log', server.url, '--index', '0', '--size', '2']),
+      cli(['prove', '--log', server.url, '--index', '100000']),
+      cli(['prove', '--log', server.url, '--index', '01']),
+      cli(['prove', '--log', server.url]),
+    ]);
+    const r = JSON.parse(byIndex.stdout);
+    expect(verified.code).toBe(0);
     expect(byHash.code).toBe(0);
     expect(JSON.parse(byHash.stdout).inclusion_proof).toEqual(r.inclusion_proof);
 
-    const smaller = await cli(['prove', '--log', server.url, '--index', '0', '--size', '2']);
     expect(smaller.code).toBe(0);
     expect(smaller.stderr).toMatch(/not verified/);
     expect(JSON.parse(smaller.stdout).tree_size).toBe(2);
 
-    const beyond = await cli(['prove', '--log', server.url, '--index', '100000']);
     expect(beyond.code).toBe(1);
     expect(beyond.stderr).toMatch(/OUT_OF_RANGE/);
-    expect((await cli(['prove', '--log', server.url, '--index', '01'])).stderr).toMatch(/BAD_REQUEST/);
-    expect((await cli(['prove', '--log', server.url])).code).toBe(2);
+    expect(leadingZero.stderr).toMatch(/BAD_REQUEST/);
+    expect(noTarget.code).toBe(2);
   });
 
   test('consistency prints and checks a proof', async () => {
-    const c = await cli(['consistency', '--log', server.url, '--from', '1', '--vkey', server.vkey]);
+    const [c, bad] = await Promise.all([
+      cli(['consistency', '--log', server.url, '--from', '1', '--vkey', server.vkey]),
+      cli(['consistency', '--log', server.url, '--from', '5', '--to', '2']),
+    ]);
     expect(c.code).toBe(0);
     expect(c.stderr).toMatch(/OK: tree \d+ extends tree 1/);
     const j = JSON.parse(c.stdout);
     expect(j.first).toBe(1);
     expect(j.consistency_proof.length).toBeGreaterThan(0);
-    const bad = await cli(['consistency', '--log', server.url, '--from', '5', '--to', '2']);
     expect(bad.code).toBe(1);
     expect(bad.stderr).toMatch(/OUT_OF_RANGE/);
   });
 
   test('get streams entries as JSON lines without a progress bar when not a terminal', async () => {
-    const g = await cli(['get', '--log', server.url, '--range', '0:3', '--vkey', server.vkey]);
+    const ranges = ['3:1', 'a:b', '0:999999', '01:2'];
+    const [g, all, ...bads] = await Promise.all([
+      cli(['get', '--log', server.url, '--range', '0:3', '--vkey', server.vkey]),
+      cli(['get', '--log', server.url, '--range', '0:']),
+      ...ranges.map((range) => cli(['get', '--log', server.url, '--range', range])),
+    ]);
     expect(g.code).toBe(0);
     expect(g.stderr).toBe('');
     const lines = g.stdout
@@ -316,13 +350,12 @@ describe('auditlog prove / consistency / get', () => {
       .map((l) => JSON.parse(l));
     expect(lines.map((l) => l.index)).toEqual([0, 1, 2]);
     expect(Buffer.from(lines[0].entry, 'base64').toString()).toBe('first entry\n');
-    const all = await cli(['get', '--log', server.url, '--range', '0:']);
     expect(all.code).toBe(0);
     expect(all.stdout.trimEnd().split('\n').length).toBeGreaterThanOrEqual(6);
-    for (const range of ['3:1', 'a:b', '0:999999', '01:2']) {
-      const bad = await cli(['get', '--log', server.url, '--range', range]);
+    ranges.forEach((range, i) => {
+      const bad = bads[i]!;
       expect(bad.code, range).toBe(1);
       expect(bad.stderr.trimEnd().split('\n'), range).toHaveLength(1);
-    }
+    });
   });
 });

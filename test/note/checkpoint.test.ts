@@ -135,16 +135,20 @@ describe('signed checkpoints', () => {
 
   test('every flipped bit of a signed checkpoint is rejected', async () => {
     const n = new TextEncoder().encode(await signCheckpoint(c, logSigner));
+    // One assertion over all flips (thousands of expect calls cost more than the checks).
+    const accepted: string[] = [];
+    let tried = 0;
     for (let i = 0; i < n.length; i++) {
       for (let bit = 0; bit < 8; bit++) {
         const m = n.slice();
         m[i]! ^= 1 << bit;
-        expect(
-          codeOf(() => openCheckpoint(new TextDecoder().decode(m), logKey)),
-          `byte ${i} bit ${bit}`,
-        ).not.toBe('none');
+        tried++;
+        if (codeOf(() => openCheckpoint(new TextDecoder().decode(m), logKey)) === 'none')
+          accepted.push(`byte ${i} bit ${bit}`);
       }
     }
+    expect(tried).toBe(n.length * 8);
+    expect(accepted, 'flips that were accepted').toEqual([]);
   });
 });
 

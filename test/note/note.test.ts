@@ -141,18 +141,19 @@ describe('verification', () => {
   test('any flipped bit in the body or the signature fails', () => {
     const bytes = new TextEncoder().encode(GO_NOTE);
     let tried = 0;
+    // One assertion over all flips (thousands of expect calls cost more than the checks).
+    const accepted: string[] = [];
     for (let i = 0; i < bytes.length; i++) {
       for (let bit = 0; bit < 8; bit++) {
         const m = bytes.slice();
         m[i]! ^= 1 << bit;
         tried++;
-        expect(
-          codeOf(() => verifyNote(new TextDecoder().decode(m), [goKey])),
-          `byte ${i} bit ${bit}`,
-        ).not.toBe('none');
+        if (codeOf(() => verifyNote(new TextDecoder().decode(m), [goKey])) === 'none')
+          accepted.push(`byte ${i} bit ${bit}`);
       }
     }
     expect(tried).toBe(bytes.length * 8);
+    expect(accepted, 'flips that were accepted').toEqual([]);
   });
 
   test('a cosignature key (type 0x04) does not accept a plain Ed25519 signature by the same key', async () => {
