@@ -7,6 +7,7 @@
 import { parseArgs } from 'node:util';
 import { AuditlogError } from '../errors.js';
 import { runRetention } from '../records/retention-job.js';
+import { isCalendarDateTime } from '../records/schema.js';
 import { RecordService } from '../records/service.js';
 import { Log } from '../sequencer/log.js';
 import { required } from './args.js';
@@ -37,7 +38,7 @@ export async function run(argv: string[]): Promise<number> {
   let nowMs = Date.now();
   if (values.now !== undefined) {
     nowMs = Date.parse(values.now);
-    if (!RFC3339.test(values.now) || Number.isNaN(nowMs)) {
+    if (!RFC3339.test(values.now) || !isCalendarDateTime(values.now) || Number.isNaN(nowMs)) {
       throw new AuditlogError(
         'BAD_REQUEST',
         '--now must be an RFC 3339 date-time, e.g. 2027-01-01T00:00:00Z',

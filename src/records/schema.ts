@@ -43,6 +43,29 @@ export const TENANT_ID = /^(?:\*|[A-Za-z0-9][A-Za-z0-9_.:-]{0,127})$/;
 const EXTENSION_ACTION = /^x-[a-z0-9][a-z0-9_.-]{0,62}$/;
 const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
 
+/**
+ * True iff an RFC 3339 string (already matching RFC3339) names a real instant: month 1-12, a
+ * day that exists in that month, hour < 24, minute and second < 60, offset within ±23:59.
+ * (Date.parse alone accepts Feb 30 and 24:00 by rolling over.)
+ */
+export function isCalendarDateTime(t: string): boolean {
+  const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.\d+)?(?:Z|[+-](\d{2}):(\d{2}))$/.exec(t);
+  if (m === null) return false;
+  const [y, mo, d, h, mi, s, oh, om] = m.slice(1).map((x) => (x === undefined ? 0 : Number(x)));
+  const daysInMonth = new Date(Date.UTC(y!, mo!, 0)).getUTCDate();
+  return (
+    mo! >= 1 &&
+    mo! <= 12 &&
+    d! >= 1 &&
+    d! <= daysInMonth &&
+    h! < 24 &&
+    mi! < 60 &&
+    s! < 60 &&
+    oh! < 24 &&
+    om! < 60
+  );
+}
+
 const id = z.string().min(1).max(256);
 const shortText = z.string().min(1).max(1024);
 /** Personal free text: bounded, lives only in the encrypted body. */
@@ -66,7 +89,7 @@ export const recordSchemaV1 = z.strictObject({
   client_timestamp: z
     .string()
     .regex(RFC3339, 'not an RFC 3339 date-time')
-    .refine((t) => !Number.isNaN(Date.parse(t)), 'not a valid date-time')
+    .refine(isCalendarDateTime, 'not a valid date-time')
     .optional(),
   tenant_id: z.string().regex(TENANT_ID, 'not a tenant id ([A-Za-z0-9_.:-], 1 to 128)'),
   request_id: id.optional(),

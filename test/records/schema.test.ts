@@ -20,6 +20,16 @@ describe('record schema v1', () => {
     expect(rec).toEqual(exampleRecord());
   });
 
+  it('accepts real instants: leap days, offsets, fractions', () => {
+    for (const t of [
+      '2024-02-29T23:59:59.999999Z',
+      '2026-12-31T00:00:00+05:30',
+      '2026-01-01T00:00:00-23:59',
+    ]) {
+      expect(parseRecord({ ...exampleRecord(), client_timestamp: t }).client_timestamp).toBe(t);
+    }
+  });
+
   it('accepts extension actions and personal detail keys', () => {
     const rec = parseRecord({
       ...exampleRecord(),
@@ -54,6 +64,21 @@ describe('record schema v1', () => {
     ],
     ['bad timestamp', (r) => (r.client_timestamp = '2026-05-16 14:23'), 'client_timestamp:'],
     ['impossible timestamp', (r) => (r.client_timestamp = '2026-13-45T99:00:00Z'), 'client_timestamp:'],
+    [
+      'February 30',
+      (r) => (r.client_timestamp = '2026-02-30T00:00:00Z'),
+      'client_timestamp: not a valid date-time',
+    ],
+    [
+      'hour 24',
+      (r) => (r.client_timestamp = '2026-02-01T24:00:00Z'),
+      'client_timestamp: not a valid date-time',
+    ],
+    [
+      'offset hour 24',
+      (r) => (r.client_timestamp = '2026-02-01T10:00:00+24:00'),
+      'client_timestamp: not a valid date-time',
+    ],
     [
       'negative tokens',
       (r) => ((r.metrics as Record<string, unknown>).input_tokens = -1),
