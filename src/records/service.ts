@@ -7,7 +7,7 @@ import { DB_DIR } from '../storage/data-dir.js';
 import type { SideOp } from '../storage/store.js';
 import { deriveRecordKeys, subjectTag } from './body-crypto.js';
 import { Gate } from './gate.js';
-import { LEAF_SCHEMA, newRecordId, parseLeaf, type RecordLeaf } from './leaf.js';
+import { newRecordId, parseLeaf, type RecordLeaf, recordIdIn } from './leaf.js';
 import { loadOrCreateMasterKey } from './master-key.js';
 import { strictestRetention } from './retention.js';
 import { classesForRecord, loadRetentionConfig, type RetentionConfig } from './retention-config.js';
@@ -665,23 +665,6 @@ export class RecordService {
     for await (const [, v] of this.store.archives.iterator()) out.push(fromJson<ArchiveEntry>(v));
     return out;
   }
-}
-
-const RECORD_ID_MEMBER = Buffer.from('"record_id":"rec_');
-const SCHEMA_MEMBER = Buffer.from(`"schema":"${LEAF_SCHEMA}"`);
-
-/**
- * The record id an entry names, found by byte search (a v1 leaf is canonical JSON, so its
- * `record_id` member has exactly this form); null if it names none. A raw entry can name any
- * id, so callers take the first index of an id with a meta row (a copy always comes later).
- */
-export function recordIdIn(entry: Uint8Array): string | null {
-  const b = Buffer.from(entry.buffer, entry.byteOffset, entry.byteLength);
-  if (b[0] !== 0x7b || !b.includes(SCHEMA_MEMBER)) return null;
-  const at = b.indexOf(RECORD_ID_MEMBER);
-  if (at < 0) return null;
-  const hex = b.toString('latin1', at + RECORD_ID_MEMBER.length, at + RECORD_ID_MEMBER.length + 32);
-  return /^[0-9a-f]{32}$/.test(hex) ? `rec_${hex}` : null;
 }
 
 /** The leaf, if these bytes are a record leaf; null for any other entry. */

@@ -1,9 +1,9 @@
 import fs from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { decodeBase64 } from '../../src/note/encoding.js';
-import { parseLeaf } from '../../src/records/leaf.js';
+import { parseLeaf, recordIdIn } from '../../src/records/leaf.js';
 import { parseRecord } from '../../src/records/schema.js';
-import { type Actor, recordIdIn } from '../../src/records/service.js';
+import type { Actor } from '../../src/records/service.js';
 import { subjectPrefix } from '../../src/records/store.js';
 import { exampleRecord } from './fixtures.js';
 import { errorCode, filesContaining, openLayer, verifyReceiptJSON } from './helpers.js';
