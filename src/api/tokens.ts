@@ -24,6 +24,8 @@ interface StoredToken extends Principal {
 }
 
 const NAME_RE = /^[A-Za-z0-9._:@-]{1,64}$/;
+/** The same rule as a record's `tenant_id` (spec/records.md), so every token tenant can submit. */
+const TENANT_RE = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/;
 
 function tokenHash(token: string): Buffer {
   return createHash('sha256').update(token, 'utf8').digest();
@@ -53,8 +55,11 @@ export class TokenStore {
     }
     const name = p.name ?? `${p.role}-${randomBytes(3).toString('hex')}`;
     if (!NAME_RE.test(name)) throw new AuditlogError('BAD_REQUEST', 'name must be 1-64 of [A-Za-z0-9._:@-]');
-    if (p.tenant !== undefined && !NAME_RE.test(p.tenant)) {
-      throw new AuditlogError('BAD_REQUEST', 'tenant must be 1-64 of [A-Za-z0-9._:@-]');
+    if (p.tenant !== undefined && !TENANT_RE.test(p.tenant)) {
+      throw new AuditlogError(
+        'BAD_REQUEST',
+        'tenant must be 1-128 of [A-Za-z0-9_.:-], starting with a letter or digit',
+      );
     }
     const token = `alt_${randomBytes(32).toString('base64url')}`;
     const hash = tokenHash(token).toString('hex');

@@ -6,3 +6,4 @@ export * from './verify-only.js';
 export * from './log-client.js';
 export * from './receipt-file.js';
 export * from './agent.js';
+export { verifyRecordRead } from '../records/verify-read.js';
