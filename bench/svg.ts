@@ -15,6 +15,10 @@ function esc(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
+function entryLabel(n: number): string {
+  return n >= 1024 ? `${n / 1024} KiB` : `${n} B`;
+}
+
 /** A power of ten as 1, 10, 100, 1k, ..., 1M. */
 function tick(t: number): string {
   if (t >= 1e6) return `${t / 1e6}M`;
@@ -64,7 +68,7 @@ export function chartSvg(report: Report, policies: readonly string[], ceilingNam
     const x = (b: number) => ox + (xHi === xLo ? plotW / 2 : ((Math.log2(b) - xLo) / (xHi - xLo)) * plotW);
     const y = (v: number) => oy + plotH - ((Math.log10(v) - yLo) / (yHi - yLo)) * plotH;
     out.push(
-      `<text x="${ox + plotW / 2}" y="${oy - 10}" text-anchor="middle" font-weight="bold">${entry} B entries</text>`,
+      `<text x="${ox + plotW / 2}" y="${oy - 10}" text-anchor="middle" font-weight="bold">${entryLabel(entry)} entries</text>`,
     );
     out.push(`<rect x="${ox}" y="${oy}" width="${plotW}" height="${plotH}" fill="none" stroke="#999"/>`);
     for (const t of yTicks) {
