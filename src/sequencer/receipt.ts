@@ -3,7 +3,7 @@
  * nothing but the log's verifier key: the leaf hash, its inclusion proof, and the signed
  * checkpoint whose root the proof leads to.
  */
-import { decodeBase64, encodeBase64 } from '../note/encoding.js';
+import { decodeBase64 } from '../note/encoding.js';
 import { AuditlogError } from '../errors.js';
 
 export interface Receipt {
