@@ -37,10 +37,15 @@ export function receiptToJSON(r: Receipt): ReceiptJSON {
     origin: r.origin,
     index: Number(r.index),
     tree_size: Number(r.tree_size),
-    leaf_hash: encodeBase64(r.leaf_hash),
-    inclusion_proof: r.inclusion_proof.map(encodeBase64),
+    leaf_hash: base64(r.leaf_hash),
+    inclusion_proof: r.inclusion_proof.map(base64),
     checkpoint: r.checkpoint,
   };
+}
+
+/** Server-side base64 (Node's encoder; the portable one in note/encoding.ts is for browsers). */
+function base64(b: Uint8Array): string {
+  return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('base64');
 }
 
 function toBigint(v: unknown, field: string): bigint {
