@@ -152,8 +152,10 @@ async function main(): Promise<void> {
     for (const [name, run] of groups) {
       if (!want(name)) continue;
       // One group failing (a server that does not start, say) must not lose the others' results.
+      const t0 = Date.now();
       try {
         await run();
+        ctx.log(`(${name} took ${((Date.now() - t0) / 1000).toFixed(0)} s)`);
       } catch (err) {
         ctx.note(`the ${name} benchmarks failed: ${(err as Error).message.split('\n')[0]}`);
         process.stderr.write(`${(err as Error).stack}\n`);

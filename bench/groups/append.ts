@@ -80,7 +80,7 @@ export async function appendBench(
   policies: readonly Policy[],
 ): Promise<void> {
   const { quick, tmp } = ctx.opts;
-  const minMs = quick ? 250 : 500;
+  const minMs = quick ? 150 : 500;
   ctx.section(
     'in-process durable append (sync: true per batch), 2 x batch appends in flight; ' +
       'each run of every policy next to a run of the LevelDB ceiling',

@@ -82,8 +82,8 @@ async function treeSize(url: string): Promise<number> {
 
 export async function httpBench(ctx: Context, concurrencies: number[]): Promise<void> {
   const { quick, tmp } = ctx.opts;
-  const durationMs = quick ? 300 : 1000;
-  const warmupMs = quick ? 100 : 200;
+  const durationMs = quick ? 200 : 1000;
+  const warmupMs = quick ? 50 : 200;
   ctx.section(`HTTP end to end (undici, keep-alive, ${durationMs} ms per run) vs bare hono in the same run`);
   const dir = await mkdtemp(path.join(tmp, 'http-'));
   const bare = await startServer([BARE]);
