@@ -51,6 +51,22 @@ export function limitBody(maxSize: number) {
 /** Re-issues a receipt at a checkpoint that met the witness policy (set by serve when witnesses are configured). */
 export type WitnessReceipt = (receipt: Receipt) => Promise<Receipt>;
 
+/**
+ * The `?witnessed=0|1` parameter of submissions: the hook to use, or undefined.
+ * @throws BAD_REQUEST for another value, or for 1 on a log without witnesses.
+ */
+export function witnessedParam(
+  value: string | undefined,
+  hook: WitnessReceipt | undefined,
+): WitnessReceipt | undefined {
+  if (value !== undefined && value !== '1' && value !== '0') {
+    throw new AuditlogError('BAD_REQUEST', 'witnessed must be 1 or 0');
+  }
+  if (value !== '1') return undefined;
+  if (hook === undefined) throw new AuditlogError('BAD_REQUEST', 'this log has no witnesses configured');
+  return hook;
+}
+
 export function entryRoutes(
   log: Log,
   tokens: TokenStore,
@@ -64,16 +80,10 @@ export function entryRoutes(
     if (!/^application\/octet-stream\s*(;|$)/i.test(ct)) {
       throw new AuditlogError('UNSUPPORTED_MEDIA_TYPE', 'Content-Type must be application/octet-stream');
     }
-    const witnessed = c.req.query('witnessed');
-    if (witnessed !== undefined && witnessed !== '1' && witnessed !== '0') {
-      throw new AuditlogError('BAD_REQUEST', 'witnessed must be 1 or 0');
-    }
-    if (witnessed === '1' && witnessReceipt === undefined) {
-      throw new AuditlogError('BAD_REQUEST', 'this log has no witnesses configured');
-    }
+    const witness = witnessedParam(c.req.query('witnessed'), witnessReceipt);
     const entry = new Uint8Array(await c.req.arrayBuffer());
     const receipt = await log.append(entry);
-    return c.json(receiptToJSON(witnessed === '1' ? await witnessReceipt!(receipt) : receipt));
+    return c.json(receiptToJSON(witness ? await witness(receipt) : receipt));
   });
 
   app.get('/log', (c) =>

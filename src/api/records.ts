@@ -19,7 +19,8 @@ import { parseStrictJson } from '../records/strict-json.js';
 import { type Actor, RecordService } from '../records/service.js';
 import type { Log } from '../sequencer/log.js';
 import { type AuthEnv, requireRole } from './auth.js';
-import { limitBody } from './entries-routes.js';
+import { receiptFromJSON, receiptToJSON } from '../sequencer/receipt.js';
+import { limitBody, type WitnessReceipt, witnessedParam } from './entries-routes.js';
 import { parseUint64Param } from './params.js';
 import type { Principal, TokenStore } from './tokens.js';
 
@@ -60,12 +61,27 @@ function validate<T>(schema: z.ZodType<T>, body: unknown): T {
   return r.data;
 }
 
-export function recordRoutes(records: RecordService, tokens: TokenStore): Hono<AuthEnv> {
+/**
+ * Record routes. `witnessReceipt()` gives the hook that re-issues a receipt at a checkpoint
+ * meeting the witness policy (undefined when the log has no witnesses), as for
+ * `POST /v1/entries?witnessed=1`.
+ */
+export function recordRoutes(
+  records: RecordService,
+  tokens: TokenStore,
+  witnessReceipt: () => WitnessReceipt | undefined = () => undefined,
+): Hono<AuthEnv> {
   const app = new Hono<AuthEnv>();
 
   app.post('/records', requireRole(tokens, 'submitter'), limitBody(MAX_RECORDS_BODY), async (c) => {
+    const witness = witnessedParam(c.req.query('witnessed'), witnessReceipt());
     const { records: list, batch } = parseRecordBatch(await readJsonBody(c.req));
-    const out = await records.submit(list, actorOf(c.get('principal')));
+    let out = await records.submit(list, actorOf(c.get('principal')));
+    if (witness) {
+      out = await Promise.all(
+        out.map(async (o) => ({ ...o, ...receiptToJSON(await witness(receiptFromJSON(o))) })),
+      );
+    }
     return c.json(batch ? { records: out } : out[0]);
   });
 
@@ -137,11 +153,12 @@ export async function openRecordLayer(
   log: Log,
   tokens: TokenStore,
   dataDir: string,
+  witnessReceipt: () => WitnessReceipt | undefined = () => undefined,
 ): Promise<{ mount: { path: string; app: Hono<AuthEnv> }; records: RecordService; close(): Promise<void> }> {
   const records = await RecordService.open({ log, dataDir });
   const schedule = startRetentionSchedule(records);
   return {
-    mount: { path: '/v1', app: recordRoutes(records, tokens) },
+    mount: { path: '/v1', app: recordRoutes(records, tokens, witnessReceipt) },
     records,
     async close() {
       await schedule.stop();

@@ -67,7 +67,9 @@ export async function run(argv: string[]): Promise<number> {
   const tokens = new TokenStore(log.db);
   const out: string[] = [`auditlog: origin ${log.origin}`, `auditlog: vkey ${log.vkey}`];
   if (fresh) out.push(`auditlog: admin token ${await createAdminToken(log)}`);
-  const recordLayer = await openRecordLayer(log, tokens, dir);
+  // Record submissions take ?witnessed=1 too, through the same hook once the pusher exists.
+  let witnessHook: AppContext['witnessReceipt'];
+  const recordLayer = await openRecordLayer(log, tokens, dir, () => witnessHook);
   const ctx: AppContext = {
     log,
     tokens,
@@ -78,6 +80,7 @@ export async function run(argv: string[]): Promise<number> {
   if (pusher) {
     ctx.checkpointSource = pusher;
     ctx.witnessReceipt = (r) => witnessedReceipt(log, pusher, r);
+    witnessHook = ctx.witnessReceipt;
     ctx.mounts?.push({ path: '/v1', app: witnessStatusRoutes(pusher) });
     for (const w of pusher.status()) out.push(`auditlog: witness ${w.name} ${w.url}`);
   }

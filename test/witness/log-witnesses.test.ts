@@ -95,6 +95,37 @@ describe('a log with two witnesses', () => {
     );
   });
 
+  it('POST /v1/records?witnessed=1 answers record receipts that meet the policy', async () => {
+    const token = await makeToken({ url: log.url, adminToken }, 'submitter');
+    const record = {
+      tenant_id: 'tnt_acme',
+      request_id: 'req_witnessed',
+      action: 'tool_invoked',
+      actor_id: 'billing-assistant',
+      actor_type: 'agent',
+      client_timestamp: '2026-05-16T14:23:18.421Z',
+    };
+    const res = await fetch(`${log.url}/v1/records?witnessed=1`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ records: [record, { ...record, request_id: 'req_witnessed_2' }] }),
+    });
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { records: Record<string, unknown>[] };
+    expect(body.records.length).toBe(2);
+    for (const r of body.records) {
+      expect(typeof r.record_id).toBe('string');
+      const v = verifyReceipt(parseReceipt(r), logVkey, { policy: parsePolicy(policy) });
+      expect(v.latest.cosigners.sort()).toEqual(['one', 'two']);
+    }
+    const bad = await fetch(`${log.url}/v1/records?witnessed=yes`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify(record),
+    });
+    expect(bad.status).toBe(400);
+  });
+
   it('after a log restart the pusher learns each witness size from a 409 and resends', async () => {
     expect(await log.stop()).toBe(0);
     log = await startServer({
