@@ -8,9 +8,9 @@ import { treeHasher } from './hasher.js';
 
 export { equalHashes, HASH_SIZE } from './hasher.js';
 
-/** A Buffer is a Uint8Array; returning it as is saves a wrapper object per hash. */
 function sha256(data: Uint8Array): Uint8Array {
-  return hash('sha256', data, 'buffer') as unknown as Buffer;
+  const out = hash('sha256', data, 'buffer') as unknown as Buffer;
+  return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
 }
 
 /** The node:crypto tree hasher. */
