@@ -4,60 +4,34 @@
  * and checks it: root M recomputed from tiles, root N from the signed checkpoint when N is its
  * size (verified with --vkey when given), else from tiles. Exit 0 when the proof checks, 1 if not.
  */
-import { parseArgs } from 'node:util';
-import { describeFailure, loadVerifierKey } from '../client/inputs.js';
+import { loadVerifierKey } from '../client/inputs.js';
 import { LogClient } from '../client/log-client.js';
 import { AuditlogError } from '../errors.js';
 import { verifyConsistency } from '../merkle/verify.js';
-import { parseCanonicalUint64, parseCheckpoint } from '../note/checkpoint.js';
 import { encodeBase64 } from '../note/encoding.js';
-import { parseNote } from '../note/note.js';
+import { ClientCommand, uint } from './client-command.js';
 
 const USAGE = 'usage: auditlog consistency --log URL --from M [--to N] [--vkey VKEY]';
 
-function uint(name: string, v: string): bigint {
-  const n = parseCanonicalUint64(v);
-  if (n === null) throw new AuditlogError('BAD_REQUEST', `--${name} must be a canonical decimal uint64`);
-  return n;
-}
+const cmd = new ClientCommand('consistency', USAGE);
 
 export async function run(argv: string[]): Promise<number> {
-  let values: Record<string, string | boolean | undefined>;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        log: { type: 'string' },
-        from: { type: 'string' },
-        to: { type: 'string' },
-        vkey: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    }));
-  } catch (err) {
-    process.stderr.write(`auditlog consistency: ${(err as Error).message}\n${USAGE}\n`);
-    return 2;
-  }
-  if (values.help) {
-    process.stdout.write(`${USAGE}\n`);
-    return 0;
-  }
-  if (typeof values.log !== 'string' || typeof values.from !== 'string') {
-    process.stderr.write(`auditlog consistency: --log and --from are required\n${USAGE}\n`);
-    return 2;
-  }
-  let client: LogClient | undefined;
-  try {
-    const from = uint('from', values.from);
+  const args = cmd.parse(argv, {
+    log: { type: 'string' },
+    from: { type: 'string' },
+    to: { type: 'string' },
+    vkey: { type: 'string' },
+  });
+  if (typeof args === 'number') return args;
+  const { values } = args;
+  const { log, from: fromFlag } = values;
+  if (typeof log !== 'string' || typeof fromFlag !== 'string')
+    return cmd.usageError('--log and --from are required');
+  return cmd.run(async (use) => {
+    const from = uint('from', fromFlag);
     const vkey = typeof values.vkey === 'string' ? await loadVerifierKey(values.vkey) : undefined;
-    client = new LogClient(values.log, vkey ? { vkey } : {});
-    let note: string;
-    if (vkey) note = (await client.checkpoint()).noteText;
-    else {
-      note = await client.checkpointNote();
-      process.stderr.write('auditlog consistency: warning: checkpoint signature not verified (no --vkey)\n');
-    }
-    const cp = parseCheckpoint(parseNote(note).text);
+    const client = use(new LogClient(log, vkey ? { vkey } : {}));
+    const { note, cp } = await cmd.checkpoint(client, vkey !== undefined);
     const to = typeof values.to === 'string' ? uint('to', values.to) : cp.size;
     if (to > cp.size)
       throw new AuditlogError('OUT_OF_RANGE', `--to ${to} is beyond the checkpoint size ${cp.size}`);
@@ -78,12 +52,7 @@ export async function run(argv: string[]): Promise<number> {
       ...(to === cp.size ? { checkpoint: note } : {}),
     };
     process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
-    process.stderr.write(`auditlog consistency: OK: tree ${to} extends tree ${from}\n`);
+    cmd.note(`OK: tree ${to} extends tree ${from}`);
     return 0;
-  } catch (err) {
-    process.stderr.write(`auditlog consistency: ${describeFailure(err)}\n`);
-    return 1;
-  } finally {
-    await client?.close();
-  }
+  });
 }

@@ -4,13 +4,13 @@
  * read from entry bundles and checked against the level-0 hash tiles. A progress bar goes to
  * stderr only when stderr is a terminal.
  */
-import { parseArgs } from 'node:util';
-import { describeFailure, loadVerifierKey } from '../client/inputs.js';
+import { loadVerifierKey } from '../client/inputs.js';
 import { LogClient } from '../client/log-client.js';
 import { AuditlogError } from '../errors.js';
 import { parseCanonicalUint64, parseCheckpoint } from '../note/checkpoint.js';
 import { encodeBase64 } from '../note/encoding.js';
 import { parseNote } from '../note/note.js';
+import { ClientCommand } from './client-command.js';
 
 const USAGE = 'usage: auditlog get --log URL --range A:B [--vkey VKEY]';
 
@@ -33,60 +33,51 @@ function progress(done: bigint, total: bigint): void {
   process.stderr.write(`\r[${bar}] ${done}/${total}`);
 }
 
+const cmd = new ClientCommand('get', USAGE);
+
 export async function run(argv: string[]): Promise<number> {
-  let values: Record<string, string | boolean | undefined>;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        log: { type: 'string' },
-        range: { type: 'string' },
-        vkey: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    }));
-  } catch (err) {
-    process.stderr.write(`auditlog get: ${(err as Error).message}\n${USAGE}\n`);
-    return 2;
-  }
-  if (values.help) {
-    process.stdout.write(`${USAGE}\n`);
-    return 0;
-  }
-  if (typeof values.log !== 'string' || typeof values.range !== 'string') {
-    process.stderr.write(`auditlog get: --log and --range are required\n${USAGE}\n`);
-    return 2;
-  }
-  let client: LogClient | undefined;
+  const args = cmd.parse(argv, {
+    log: { type: 'string' },
+    range: { type: 'string' },
+    vkey: { type: 'string' },
+  });
+  if (typeof args === 'number') return args;
+  const { values } = args;
+  const { log, range } = values;
+  if (typeof log !== 'string' || typeof range !== 'string')
+    return cmd.usageError('--log and --range are required');
   const tty = process.stderr.isTTY === true;
-  try {
-    const vkey = typeof values.vkey === 'string' ? await loadVerifierKey(values.vkey) : undefined;
-    client = new LogClient(values.log, vkey ? { vkey } : {});
-    const size = vkey
-      ? (await client.checkpoint()).checkpoint.size
-      : parseCheckpoint(parseNote(await client.checkpointNote()).text).size;
-    const { start, end } = parseRange(values.range, size);
-    const total = end - start;
-    const showProgress = tty && total > 256n;
-    let done = 0n;
-    let closed = false; // the reader went away (e.g. `| head`): stop quietly
-    process.stdout.on('error', () => {
-      closed = true;
-    });
-    for await (const { index, entry } of client.entries(start, end, size)) {
-      if (closed) break;
-      const line = `${JSON.stringify({ index: Number(index), entry: encodeBase64(entry) })}\n`;
-      if (!process.stdout.write(line)) await new Promise((resolve) => process.stdout.once('drain', resolve));
-      done++;
-      if (showProgress && (done % 256n === 0n || done === total)) progress(done, total);
-    }
-    if (showProgress) process.stderr.write('\n');
-    return 0;
-  } catch (err) {
-    if (tty) process.stderr.write('\n');
-    process.stderr.write(`auditlog get: ${describeFailure(err)}\n`);
-    return 1;
-  } finally {
-    await client?.close();
-  }
+  return cmd.run(
+    async (use) => {
+      const vkey = typeof values.vkey === 'string' ? await loadVerifierKey(values.vkey) : undefined;
+      const client = use(new LogClient(log, vkey ? { vkey } : {}));
+      const size = vkey
+        ? (await client.checkpoint()).checkpoint.size
+        : parseCheckpoint(parseNote(await client.checkpointNote()).text).size;
+      const { start, end } = parseRange(range, size);
+      const total = end - start;
+      const showProgress = tty && total > 256n;
+      let done = 0n;
+      let closed = false; // the reader went away (e.g. `| head`): stop quietly
+      process.stdout.on('error', () => {
+        closed = true;
+      });
+      for await (const { index, entry } of client.entries(start, end, size)) {
+        if (closed) break;
+        const line = `${JSON.stringify({ index: Number(index), entry: encodeBase64(entry) })}\n`;
+        if (!process.stdout.write(line))
+          await new Promise((resolve) => process.stdout.once('drain', resolve));
+        done++;
+        if (showProgress && (done % 256n === 0n || done === total)) progress(done, total);
+      }
+      if (showProgress) process.stderr.write('\n');
+      return 0;
+    },
+    {
+      // end the progress bar's line, if one may have been drawn
+      beforeFailure: () => {
+        if (tty) process.stderr.write('\n');
+      },
+    },
+  );
 }

@@ -5,67 +5,38 @@
  * checked before printing: against the signed checkpoint (verified with --vkey when given), or,
  * with --size other than the checkpoint's, against the root of that size recomputed from tiles.
  */
-import { parseArgs } from 'node:util';
-import { describeFailure, loadVerifierKey, parseHashArg } from '../client/inputs.js';
+import { loadVerifierKey, parseHashArg } from '../client/inputs.js';
 import { LogClient } from '../client/log-client.js';
 import { type Receipt, receiptToJSON } from '../client/receipt.js';
 import { formatTlogProof, receiptToTlogProof } from '../client/tlog-proof.js';
 import { AuditlogError } from '../errors.js';
 import { verifyInclusion } from '../merkle/verify.js';
-import { parseCanonicalUint64, parseCheckpoint } from '../note/checkpoint.js';
 import { encodeBase64 } from '../note/encoding.js';
-import { parseNote } from '../note/note.js';
+import { ClientCommand, uint } from './client-command.js';
 
 const USAGE =
   'usage: auditlog prove --log URL (--index N | --hash H) [--size N] [--vkey VKEY] [--tlog-proof]';
 
-function uint(name: string, v: string): bigint {
-  const n = parseCanonicalUint64(v);
-  if (n === null) throw new AuditlogError('BAD_REQUEST', `--${name} must be a canonical decimal uint64`);
-  return n;
-}
+const cmd = new ClientCommand('prove', USAGE);
 
 export async function run(argv: string[]): Promise<number> {
-  let values: Record<string, string | boolean | undefined>;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        log: { type: 'string' },
-        index: { type: 'string' },
-        hash: { type: 'string' },
-        size: { type: 'string' },
-        vkey: { type: 'string' },
-        'tlog-proof': { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    }));
-  } catch (err) {
-    process.stderr.write(`auditlog prove: ${(err as Error).message}\n${USAGE}\n`);
-    return 2;
-  }
-  if (values.help) {
-    process.stdout.write(`${USAGE}\n`);
-    return 0;
-  }
-  if (
-    typeof values.log !== 'string' ||
-    (typeof values.index === 'string') === (typeof values.hash === 'string')
-  ) {
-    process.stderr.write(`auditlog prove: --log and exactly one of --index, --hash are required\n${USAGE}\n`);
-    return 2;
-  }
-  let client: LogClient | undefined;
-  try {
+  const args = cmd.parse(argv, {
+    log: { type: 'string' },
+    index: { type: 'string' },
+    hash: { type: 'string' },
+    size: { type: 'string' },
+    vkey: { type: 'string' },
+    'tlog-proof': { type: 'boolean' },
+  });
+  if (typeof args === 'number') return args;
+  const { values } = args;
+  const log = values.log;
+  if (typeof log !== 'string' || (typeof values.index === 'string') === (typeof values.hash === 'string'))
+    return cmd.usageError('--log and exactly one of --index, --hash are required');
+  return cmd.run(async (use) => {
     const vkey = typeof values.vkey === 'string' ? await loadVerifierKey(values.vkey) : undefined;
-    client = new LogClient(values.log, vkey ? { vkey } : {});
-    let note: string;
-    if (vkey) note = (await client.checkpoint()).noteText;
-    else {
-      note = await client.checkpointNote();
-      process.stderr.write('auditlog prove: warning: checkpoint signature not verified (no --vkey)\n');
-    }
-    const cp = parseCheckpoint(parseNote(note).text);
+    const client = use(new LogClient(log, vkey ? { vkey } : {}));
+    const { note, cp } = await cmd.checkpoint(client, vkey !== undefined);
     const size = typeof values.size === 'string' ? uint('size', values.size) : cp.size;
     if (size > cp.size)
       throw new AuditlogError('OUT_OF_RANGE', `--size ${size} is beyond the checkpoint size ${cp.size}`);
@@ -114,10 +85,5 @@ export async function run(argv: string[]): Promise<number> {
       process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
     }
     return 0;
-  } catch (err) {
-    process.stderr.write(`auditlog prove: ${describeFailure(err)}\n`);
-    return 1;
-  } finally {
-    await client?.close();
-  }
+  });
 }

@@ -4,59 +4,43 @@
  * `{"records": [...]}`) and prints the receipt JSON. The token may come from $AUDITLOG_TOKEN instead
  * of the command line. With --vkey the receipt is verified before it is printed or saved.
  */
-import { parseArgs } from 'node:util';
 import { LogClient } from '../client/log-client.js';
-import {
-  describeFailure,
-  loadVerifierKey,
-  readInputFile,
-  readStdin,
-  writeFileDurably,
-} from '../client/inputs.js';
+import { loadVerifierKey, readInputFile, readStdin, writeFileDurably } from '../client/inputs.js';
 import { type Receipt, receiptToJSON } from '../client/receipt.js';
 import { formatTlogProof, receiptToTlogProof } from '../client/tlog-proof.js';
 import { AuditlogError } from '../errors.js';
+import { ClientCommand } from './client-command.js';
 
 const USAGE =
   'usage: auditlog submit --log URL [--token T | $AUDITLOG_TOKEN] [FILE | -] [--record] [--out FILE] [--tlog-proof FILE] [--vkey VKEY]';
 const MAX_INPUT = 16 * 1024 * 1024;
 
+const cmd = new ClientCommand('submit', USAGE);
+
 export async function run(argv: string[]): Promise<number> {
-  let values: Record<string, string | boolean | undefined>;
-  let positionals: string[];
-  try {
-    ({ values, positionals } = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        log: { type: 'string' },
-        token: { type: 'string' },
-        record: { type: 'boolean' },
-        out: { type: 'string' },
-        'tlog-proof': { type: 'string' },
-        vkey: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    }));
-  } catch (err) {
-    process.stderr.write(`auditlog submit: ${(err as Error).message}\n${USAGE}\n`);
-    return 2;
-  }
-  if (values.help) {
-    process.stdout.write(`${USAGE}\n`);
-    return 0;
-  }
+  const args = cmd.parse(
+    argv,
+    {
+      log: { type: 'string' },
+      token: { type: 'string' },
+      record: { type: 'boolean' },
+      out: { type: 'string' },
+      'tlog-proof': { type: 'string' },
+      vkey: { type: 'string' },
+    },
+    true,
+  );
+  if (typeof args === 'number') return args;
+  const { values, positionals } = args;
   const token = (values.token as string | undefined) ?? process.env.AUDITLOG_TOKEN;
-  if (typeof values.log !== 'string' || !token || positionals.length > 1) {
-    process.stderr.write(`auditlog submit: --log and a token are required, and at most one FILE\n${USAGE}\n`);
-    return 2;
-  }
-  let client: LogClient | undefined;
-  try {
+  const log = values.log;
+  if (typeof log !== 'string' || !token || positionals.length > 1)
+    return cmd.usageError('--log and a token are required, and at most one FILE');
+  return cmd.run(async (use) => {
     const file = positionals[0] ?? '-';
     const input = file === '-' ? await readStdin(MAX_INPUT) : await readInputFile(file);
     const vkey = typeof values.vkey === 'string' ? await loadVerifierKey(values.vkey) : undefined;
-    client = new LogClient(values.log, { token, ...(vkey ? { vkey } : {}) });
+    const client = use(new LogClient(log, { token, ...(vkey ? { vkey } : {}) }));
     let receipts: Receipt[];
     let batch = false;
     if (values.record) {
@@ -88,10 +72,5 @@ export async function run(argv: string[]): Promise<number> {
     }
     process.stdout.write(text);
     return 0;
-  } catch (err) {
-    process.stderr.write(`auditlog submit: ${describeFailure(err)}\n`);
-    return 1;
-  } finally {
-    await client?.close();
-  }
+  });
 }

@@ -6,9 +6,7 @@
  * upgraded to it (one JSON, or JSON lines for a receipt file). Exit 0 when everything is valid, 1
  * with one line saying what failed (and, for a receipt file, which line), 2 on usage errors.
  */
-import { parseArgs } from 'node:util';
 import {
-  describeFailure,
   loadPolicy,
   loadReceipts,
   loadVerifierKey,
@@ -20,6 +18,7 @@ import { type Receipt, receiptToJSON } from '../client/receipt.js';
 import { type VerifiedReceipt, verifyReceipt } from '../client/verify.js';
 import { AuditlogError } from '../errors.js';
 import { encodeHex } from '../note/encoding.js';
+import { ClientCommand } from './client-command.js';
 
 const USAGE =
   'usage: auditlog verify RECEIPT|RECEIPTS.jsonl --vkey VKEY [--policy FILE] [--entry FILE] [--log URL] [--out FILE]';
@@ -64,77 +63,61 @@ function summary(receipts: Receipt[], verified: VerifiedReceipt[]): string[] {
   return parts;
 }
 
+const cmd = new ClientCommand('verify', USAGE);
+
 export async function run(argv: string[]): Promise<number> {
-  let values: Record<string, string | boolean | undefined>;
-  let positionals: string[];
-  try {
-    ({ values, positionals } = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        vkey: { type: 'string' },
-        policy: { type: 'string' },
-        entry: { type: 'string' },
-        log: { type: 'string' },
-        out: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    }));
-  } catch (err) {
-    process.stderr.write(`auditlog verify: ${(err as Error).message}\n${USAGE}\n`);
-    return 2;
-  }
-  if (values.help) {
-    process.stdout.write(`${USAGE}\n`);
-    return 0;
-  }
-  if (positionals.length !== 1 || (typeof values.vkey !== 'string' && typeof values.policy !== 'string')) {
-    process.stderr.write(
-      `auditlog verify: one RECEIPT and --vkey (or a --policy with a log line) are required\n${USAGE}\n`,
-    );
-    return 2;
-  }
-  if (typeof values.out === 'string' && typeof values.log !== 'string') {
-    process.stderr.write(`auditlog verify: --out needs --log (it saves the upgraded receipts)\n`);
-    return 2;
-  }
-  let client: LogClient | undefined;
-  try {
-    const vkey = typeof values.vkey === 'string' ? await loadVerifierKey(values.vkey) : null;
-    const policy = typeof values.policy === 'string' ? await loadPolicy(values.policy) : undefined;
-    const entry = typeof values.entry === 'string' ? await readInputFile(values.entry) : undefined;
-    const receipts = await loadReceipts(positionals[0]!, entry);
-    if (receipts.length === 0) throw new AuditlogError('BAD_REQUEST', `${positionals[0]} holds no receipts`);
-    const many = receipts.length > 1;
-    const opts = policy ? { policy } : {};
-    const verified = receipts.map((r, i) => at(many, i, () => verifyReceipt(r, vkey, opts)));
-    const parts = summary(receipts, verified);
-    if (typeof values.log === 'string') {
-      const logKey = verified[0]!.latest.logKey;
-      client = new LogClient(values.log, { vkey: logKey, ...opts });
-      const upgraded: Receipt[] = [];
-      for (const [i, r] of receipts.entries()) {
-        try {
-          upgraded.push(await client.upgrade(r));
-        } catch (err) {
-          throw located(many, i, err);
+  const args = cmd.parse(
+    argv,
+    {
+      vkey: { type: 'string' },
+      policy: { type: 'string' },
+      entry: { type: 'string' },
+      log: { type: 'string' },
+      out: { type: 'string' },
+    },
+    true,
+  );
+  if (typeof args === 'number') return args;
+  const { values, positionals } = args;
+  if (positionals.length !== 1 || (typeof values.vkey !== 'string' && typeof values.policy !== 'string'))
+    return cmd.usageError('one RECEIPT and --vkey (or a --policy with a log line) are required');
+  if (typeof values.out === 'string' && typeof values.log !== 'string')
+    return cmd.usageError('--out needs --log (it saves the upgraded receipts)', false);
+  return cmd.run(
+    async (use) => {
+      const vkey = typeof values.vkey === 'string' ? await loadVerifierKey(values.vkey) : null;
+      const policy = typeof values.policy === 'string' ? await loadPolicy(values.policy) : undefined;
+      const entry = typeof values.entry === 'string' ? await readInputFile(values.entry) : undefined;
+      const receipts = await loadReceipts(positionals[0]!, entry);
+      if (receipts.length === 0)
+        throw new AuditlogError('BAD_REQUEST', `${positionals[0]} holds no receipts`);
+      const many = receipts.length > 1;
+      const opts = policy ? { policy } : {};
+      const verified = receipts.map((r, i) => at(many, i, () => verifyReceipt(r, vkey, opts)));
+      const parts = summary(receipts, verified);
+      if (typeof values.log === 'string') {
+        const logKey = verified[0]!.latest.logKey;
+        const client = use(new LogClient(values.log, { vkey: logKey, ...opts }));
+        const upgraded: Receipt[] = [];
+        for (const [i, r] of receipts.entries()) {
+          try {
+            upgraded.push(await client.upgrade(r));
+          } catch (err) {
+            throw located(many, i, err);
+          }
+        }
+        const size = verifyReceipt(upgraded[0]!, logKey, opts).latest.checkpoint.size;
+        parts.push(`consistent with the log's current checkpoint (tree size ${size})`);
+        if (typeof values.out === 'string') {
+          const text = many
+            ? upgraded.map((u) => `${JSON.stringify(receiptToJSON(u))}\n`).join('')
+            : `${JSON.stringify(receiptToJSON(upgraded[0]!), null, 2)}\n`;
+          await writeFileDurably(values.out, text);
         }
       }
-      const size = verifyReceipt(upgraded[0]!, logKey, opts).latest.checkpoint.size;
-      parts.push(`consistent with the log's current checkpoint (tree size ${size})`);
-      if (typeof values.out === 'string') {
-        const text = many
-          ? upgraded.map((u) => `${JSON.stringify(receiptToJSON(u))}\n`).join('')
-          : `${JSON.stringify(receiptToJSON(upgraded[0]!), null, 2)}\n`;
-        await writeFileDurably(values.out, text);
-      }
-    }
-    process.stdout.write(`${parts.join('; ')}\n`);
-    return 0;
-  } catch (err) {
-    process.stderr.write(`auditlog verify: FAIL: ${describeFailure(err)}\n`);
-    return 1;
-  } finally {
-    await client?.close();
-  }
+      process.stdout.write(`${parts.join('; ')}\n`);
+      return 0;
+    },
+    { failurePrefix: 'FAIL: ' },
+  );
 }
