@@ -11,7 +11,7 @@ import { foldRight, perfectSubtrees } from '../merkle/proof.js';
 import { TILE_HEIGHT, TILE_WIDTH } from '../merkle/tiles.js';
 import { AuditlogError } from '../errors.js';
 import type { LogStore } from '../storage/store.js';
-import { LRU } from './lru.js';
+import { BoundedCache } from './bounded-cache.js';
 import { TileTree } from './tile-tree.js';
 
 const FULL_TILE_BYTES = TILE_WIDTH * HASH_SIZE;
@@ -33,7 +33,7 @@ export class Tree {
   private readonly right: TileTree[] = [];
   private readonly rightIndex: bigint[] = [];
   /** Full tiles by level, then index (bigint Map keys compare by value). */
-  private readonly cache: LRU<bigint, TileTree>[] = [];
+  private readonly cache: BoundedCache<bigint, TileTree>[] = [];
   /** Tiles changed since the last `takeTileWrites`. */
   private readonly fullWrites: TileWrite[] = [];
   private readonly dirtyLevels = new Set<number>();
@@ -126,9 +126,9 @@ export class Tree {
     return writes;
   }
 
-  private cacheFor(level: number): LRU<bigint, TileTree> {
+  private cacheFor(level: number): BoundedCache<bigint, TileTree> {
     let c = this.cache[level];
-    if (!c) c = this.cache[level] = new LRU<bigint, TileTree>(TILE_CACHE_SIZE);
+    if (!c) c = this.cache[level] = new BoundedCache<bigint, TileTree>(TILE_CACHE_SIZE);
     return c;
   }
 

@@ -3,7 +3,7 @@
  * delete and an insert per lookup on the proof path); the hottest tiles, the right edge, are
  * not in the cache at all. Nothing in the log grows without bound.
  */
-export class LRU<K, V> {
+export class BoundedCache<K, V> {
   private readonly map = new Map<K, V>();
   constructor(readonly capacity: number) {}
 
