@@ -15,8 +15,8 @@ import { BoundedCache } from './bounded-cache.js';
 import { TileTree } from './tile-tree.js';
 
 const FULL_TILE_BYTES = TILE_WIDTH * HASH_SIZE;
-/** Full tiles kept in memory per level: at most 512 × ~16 KiB each. */
-const TILE_CACHE_SIZE = 512;
+/** Full tiles kept in memory per level: at most 256, each up to 511 node hashes (~40 KiB). */
+const TILE_CACHE_SIZE = 256;
 
 export interface TileWrite {
   level: number;
@@ -107,7 +107,7 @@ export class Tree {
     this.dirtyLevels.add(level);
     if (tile.width === TILE_WIDTH) {
       const index = this.rightIndex[level]!;
-      this.fullWrites.push({ level, index, hashes: tile.bytes().slice() });
+      this.fullWrites.push({ level, index, hashes: tile.bytes() });
       this.cacheFor(level).set(index, tile);
       this.right[level] = new TileTree();
       this.rightIndex[level] = index + 1n;
@@ -119,8 +119,7 @@ export class Tree {
     const writes = this.fullWrites.splice(0);
     for (const level of this.dirtyLevels) {
       const tile = this.right[level]!;
-      if (tile.width > 0)
-        writes.push({ level, index: this.rightIndex[level]!, hashes: tile.bytes().slice() });
+      if (tile.width > 0) writes.push({ level, index: this.rightIndex[level]!, hashes: tile.bytes() });
     }
     this.dirtyLevels.clear();
     return writes;
