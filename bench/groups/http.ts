@@ -21,7 +21,7 @@ const AUDITLOG = path.join(here, '..', '..', '..', 'bin', 'auditlog.js');
 export const RECORDS_PER_REQUEST = 16;
 
 /** The issue's example record (issue 3), with a distinct request id per copy. */
-function record(i: number): Record<string, unknown> {
+export function record(i: number): Record<string, unknown> {
   return {
     tenant_id: 'tnt_acme',
     request_id: `req_${i}`,

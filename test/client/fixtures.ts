@@ -89,13 +89,6 @@ export class Witness {
   }
 }
 
-export function codeOf(f: () => unknown): string {
-  try {
-    f();
-    return 'none';
-  } catch (e) {
-    return (e as { code?: string }).code ?? `uncoded: ${(e as Error).message}`;
-  }
-}
+export { codeOf } from '../helpers/errors.js';
 
 export const te = new TextEncoder();

@@ -1,6 +1,5 @@
 import { createHash, verify as nodeVerify } from 'node:crypto';
 import { describe, expect, test } from 'vitest';
-import type { ErrorCode } from '../../src/errors.js';
 import {
   type Checkpoint,
   formatCheckpoint,
@@ -21,15 +20,7 @@ import {
   treeHeadSignatureInput,
   verifyTreeHead,
 } from '../../src/note/sth.js';
-
-function codeOf(f: () => unknown): ErrorCode | 'none' {
-  try {
-    f();
-    return 'none';
-  } catch (e) {
-    return (e as { code?: ErrorCode }).code ?? ('thrown-without-code' as ErrorCode);
-  }
-}
+import { codeOf } from '../helpers/errors.js';
 
 const SPEC_BODY = 'example.com/behind-the-sofa\n20852163\nCsUYapGGPo4dkMgIAUqom/Xajj7h2fB2MPA3j2jxq2I=\n';
 const root = createHash('sha256').update('root').digest();

@@ -1,6 +1,5 @@
 import { createPublicKey } from 'node:crypto';
 import { describe, expect, test } from 'vitest';
-import type { ErrorCode } from '../../src/errors.js';
 import { encodeBase64, encodeHex } from '../../src/note/encoding.js';
 import {
   formatSignerKey,
@@ -11,20 +10,12 @@ import {
   SIG_TYPE_COSIGNATURE_V1,
 } from '../../src/note/keys.js';
 import { ed25519Signer, generateSeed } from '../../src/note/signer.js';
+import { codeOf } from '../helpers/errors.js';
 
 // Known answers: the example keys of golang.org/x/mod/sumdb/note and of c2sp.org/signed-note.
 const GO_SKEY = 'PRIVATE+KEY+PeterNeumann+c74f20a3+AYEKFALVFGyNhPJEMzD1QIDr+Y7hfZx09iUvxdXHKDFz';
 const GO_VKEY = 'PeterNeumann+c74f20a3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW';
 const C2SP_VKEY = 'example.com/foo+530d903a+AekyeRrm56hApGFkyQR4ZCbV54Id2LKaANYcrnKv3U2k';
-
-function codeOf(f: () => unknown): ErrorCode | 'none' {
-  try {
-    f();
-    return 'none';
-  } catch (e) {
-    return (e as { code?: ErrorCode }).code ?? ('thrown-without-code' as ErrorCode);
-  }
-}
 
 describe('verifier keys', () => {
   test('parses the C2SP and Go example vkeys', () => {

@@ -1,5 +1,4 @@
 import { describe, expect, test } from 'vitest';
-import type { ErrorCode } from '../../src/errors.js';
 import {
   parseSignerKey,
   parseVerifierKey,
@@ -16,6 +15,7 @@ import {
   verifyNote,
 } from '../../src/note/note.js';
 import { ed25519Signer, generateSeed } from '../../src/note/signer.js';
+import { codeOf } from '../helpers/errors.js';
 
 const C2SP_VKEY = 'example.com/foo+530d903a+AekyeRrm56hApGFkyQR4ZCbV54Id2LKaANYcrnKv3U2k';
 const C2SP_NOTE =
@@ -25,15 +25,6 @@ const GO_VKEY = 'PeterNeumann+c74f20a3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy1
 const GO_TEXT =
   "If you think cryptography is the answer to your problem,\nthen you don't know what your problem is.\n";
 const GO_NOTE = `${GO_TEXT}\n— PeterNeumann x08go/ZJkuBS9UG/SffcvIAQxVBtiFupLLr8pAcElZInNIuGUgYN1FFYC2pZSNXgKvqfqdngotpRZb6KE6RyyBwJnAM=\n`;
-
-function codeOf(f: () => unknown): ErrorCode | 'none' {
-  try {
-    f();
-    return 'none';
-  } catch (e) {
-    return (e as { code?: ErrorCode }).code ?? ('thrown-without-code' as ErrorCode);
-  }
-}
 
 describe('known answers', () => {
   test('verifies the C2SP example note', () => {
