@@ -255,10 +255,10 @@ export class Log {
 
   private async commitBatch(batch: Pending[]): Promise<void> {
     const startSize = this.state.size;
-    let receipts: Receipt[];
     let state: LogState;
+    const leafHashes: Uint8Array[] = [];
     try {
-      const commit = await this.stage(batch, startSize);
+      const commit = await this.stage(batch, startSize, leafHashes);
       state = commit.state;
       await this.store.commit(commit);
       // ---- the batch is final: durable, and its checkpoint may now be published ----
@@ -289,16 +289,14 @@ export class Log {
         // A listener's failure must not undo a committed batch.
       }
     }
-    receipts = await this.receiptsFor(startSize, batch.length, state);
-    this.leafIndex.add(
-      startSize,
-      receipts.map((r) => r.leaf_hash),
-    );
+    const receipts = await this.receiptsFor(startSize, leafHashes, state);
+    this.leafIndex.add(startSize, leafHashes);
     for (let i = 0; i < batch.length; i++) batch[i]!.resolve(receipts[i]!);
   }
 
   /** Steps 2–3: updates the tree, signs, and builds the one atomic write. */
-  private async stage(batch: Pending[], startSize: bigint): Promise<CommitBatch> {
+  /** `leafHashes` receives the batch's leaf hashes, for its receipts and the leaf-hash index. */
+  private async stage(batch: Pending[], startSize: bigint, leafHashes: Uint8Array[]): Promise<CommitBatch> {
     const commit: CommitBatch = {
       tiles: [],
       bundles: [],
@@ -317,6 +315,7 @@ export class Log {
     for (let i = 0; i < batch.length; i++) {
       const p = batch[i]!;
       const leafHash = hashLeaf(p.entry);
+      leafHashes.push(leafHash);
       this.tree.appendLeaf(leafHash);
       if (p.sideOps) for (const op of p.sideOps) commit.sideOps.push(op);
       if (this.opts.signPerEntry && i < batch.length - 1) {
@@ -355,10 +354,14 @@ export class Log {
     return commit;
   }
 
-  private async receiptsFor(startSize: bigint, count: number, state: LogState): Promise<Receipt[]> {
+  private async receiptsFor(
+    startSize: bigint,
+    leafHashes: Uint8Array[],
+    state: LogState,
+  ): Promise<Receipt[]> {
     const rightEdge = new Map<number, Uint8Array>();
     const out: Receipt[] = [];
-    for (let i = 0; i < count; i++) {
+    for (let i = 0; i < leafHashes.length; i++) {
       const index = startSize + BigInt(i);
       const proof =
         this.tree.inclusionProofSync(index, state.size, rightEdge) ??
@@ -367,7 +370,7 @@ export class Log {
         origin: this.origin,
         index,
         tree_size: state.size,
-        leaf_hash: this.tree.leafHashSync(index) ?? (await this.tree.nodeHash(0, index)),
+        leaf_hash: leafHashes[i]!,
         inclusion_proof: proof,
         checkpoint: state.note,
       });

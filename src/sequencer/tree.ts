@@ -162,11 +162,6 @@ export class Tree {
     return this.tileSync(loc.tileLevel, loc.tileIndex)?.node(loc.r, loc.j);
   }
 
-  /** Leaf hash at `index` if its tile is in memory. */
-  leafHashSync(index: bigint): Uint8Array | undefined {
-    return this.nodeHashSync(0, index)?.slice();
-  }
-
   /**
    * Hash of the perfect subtree of 2^level leaves starting at leaf index·2^level.
    * Requires the subtree to be complete in the committed tree.
