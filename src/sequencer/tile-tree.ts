@@ -35,6 +35,16 @@ export class TileTree {
     this.nodes[0]!.push(hash);
   }
 
+  /**
+   * Records node j of row r (r >= 1), computed elsewhere (the tree's frontier merge), so that
+   * `node` need not hash it again. Requires it to be the node's true hash.
+   */
+  setNode(r: number, j: number, hash: Uint8Array): void {
+    let row = this.nodes[r];
+    if (!row) row = this.nodes[r] = [];
+    row[j] = hash;
+  }
+
   /** Row 0 as stored: width × 32 bytes, a fresh copy. */
   bytes(): Uint8Array {
     const row = this.nodes[0]!;

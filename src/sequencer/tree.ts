@@ -37,6 +37,8 @@ export class Tree {
   /** Tiles changed since the last `takeTileWrites`. */
   private readonly fullWrites: TileWrite[] = [];
   private readonly dirtyLevels = new Set<number>();
+  /** Per level, the tile that received the latest row-0 hash (the right edge, or the tile it just filled). */
+  private readonly lastPushed: TileTree[] = [];
 
   private constructor(private readonly store: LogStore) {}
 
@@ -83,7 +85,11 @@ export class Tree {
     );
   }
 
-  /** Appends a leaf hash: O(1) amortized hashing (one node hash per leaf). */
+  /**
+   * Appends a leaf hash: O(1) amortized hashing (one node hash per leaf). Every interior node
+   * the frontier merge computes is also a node of some tile, and is handed to that tile, so
+   * that proofs never hash it a second time.
+   */
   appendLeaf(leafHash: Uint8Array): void {
     this.pushToLevel(0, leafHash);
     let hash = leafHash;
@@ -91,7 +97,14 @@ export class Tree {
     while (this.frontier.length > 0 && this.frontier[this.frontier.length - 1]!.level === level) {
       hash = hashChildren(this.frontier.pop()!.hash, hash);
       level++;
-      if (level % TILE_HEIGHT === 0) this.pushToLevel(level / TILE_HEIGHT, hash);
+      const r = level % TILE_HEIGHT;
+      const tileLevel = (level - r) / TILE_HEIGHT;
+      if (r === 0) this.pushToLevel(tileLevel, hash);
+      else {
+        // The node ends at the last hash pushed to row 0 of its tile (possibly just filled).
+        const tile = this.lastPushed[tileLevel]!;
+        tile.setNode(r, (tile.width - 1) >> r, hash);
+      }
     }
     this.frontier.push({ level, hash });
     this.size++;
@@ -104,6 +117,7 @@ export class Tree {
       this.rightIndex[level] = 0n;
     }
     tile.push(hash);
+    this.lastPushed[level] = tile;
     this.dirtyLevels.add(level);
     if (tile.width === TILE_WIDTH) {
       const index = this.rightIndex[level]!;
