@@ -64,6 +64,24 @@ interface Pending {
 
 export type CommitListener = (state: LogState) => void;
 
+/** A batch appended to the in-memory tree and signed, with its write once started. */
+interface Staged {
+  readonly batch: Pending[];
+  readonly startSize: bigint;
+  /** The batch's leaf hashes, for its receipts and the leaf-hash index. */
+  readonly leafHashes: Uint8Array[];
+  readonly commit: CommitBatch;
+  write: Promise<void>;
+}
+
+const NOT_WRITING: Promise<void> = Promise.resolve();
+
+function asStorageError(err: unknown): AuditlogError {
+  return err instanceof AuditlogError
+    ? err
+    : new AuditlogError('STORAGE', `commit failed: ${(err as Error).message}`, { cause: err });
+}
+
 export class Log {
   private readonly pool: Pending[] = [];
   private running = false;
@@ -231,21 +249,61 @@ export class Log {
     setImmediate(() => void this.loop());
   }
 
+  /**
+   * The commit loop, two batches deep: while batch N's write is on the disk, batch N+1 is
+   * hashed, appended to the in-memory tree and signed; N+1's write starts only once N's has
+   * succeeded, and N's receipts are computed while N+1's write is on the disk. So the disk
+   * and the CPU work at the same time, and writes still happen strictly in order.
+   */
   private async loop(): Promise<void> {
+    /** The batch whose write is on the disk. */
+    let writing: Staged | undefined;
     try {
-      while (this.pool.length > 0) {
-        if (this.opts.maxBatchDelayMs > 0 && this.pool.length < this.opts.maxBatchSize && !this.closed) {
-          await new Promise<void>((r) => {
-            const timer = setTimeout(r, this.opts.maxBatchDelayMs);
-            this.wake = () => {
-              clearTimeout(timer);
-              r();
-            };
-          });
-          this.wake = undefined;
+      for (;;) {
+        let staged: Staged | undefined;
+        let stageError: AuditlogError | undefined;
+        if (this.pool.length > 0) {
+          await this.waitToFill();
+          const batch = this.pool.splice(0, this.opts.maxBatchSize);
+          if (this.failed) {
+            for (const p of batch) p.reject(this.failed);
+          } else {
+            try {
+              staged = await this.stage(batch);
+            } catch (err) {
+              // The tree may hold part of this batch: it is reloaded below, once the write in
+              // flight (which the reload must see) has settled.
+              stageError = asStorageError(err);
+              for (const p of batch) p.reject(stageError);
+            }
+          }
         }
-        const batch = this.pool.splice(0, this.opts.maxBatchSize);
-        await this.commitBatch(batch);
+        if (writing) {
+          const err = await writing.write.then(
+            () => undefined,
+            (e: unknown) => asStorageError(e),
+          );
+          if (err) {
+            // Nothing of either batch was acknowledged or published; the staged one was signed
+            // over a tree that included the failed one, so its signature is discarded too.
+            for (const p of writing.batch) p.reject(err);
+            if (staged) for (const p of staged.batch) p.reject(err);
+            writing = undefined;
+            await this.recover();
+            continue;
+          }
+          // ---- writing's batch is final: durable, and its checkpoint may now be published ----
+          const done = writing;
+          writing = staged ? this.startWrite(staged) : undefined;
+          await this.publish(done);
+        } else if (staged) {
+          writing = this.startWrite(staged);
+        }
+        if (stageError) {
+          if (writing) continue; // settle it first, then reload
+          await this.recover();
+        }
+        if (!writing && this.pool.length === 0) break;
       }
     } finally {
       this.running = false;
@@ -253,34 +311,42 @@ export class Log {
     }
   }
 
-  private async commitBatch(batch: Pending[]): Promise<void> {
-    const startSize = this.state.size;
-    let state: LogState;
-    const leafHashes: Uint8Array[] = [];
+  /** With maxBatchDelayMs > 0, waits that long (or until close) for a batch to fill. */
+  private async waitToFill(): Promise<void> {
+    if (this.opts.maxBatchDelayMs <= 0 || this.pool.length >= this.opts.maxBatchSize || this.closed) return;
+    await new Promise<void>((r) => {
+      const timer = setTimeout(r, this.opts.maxBatchDelayMs);
+      this.wake = () => {
+        clearTimeout(timer);
+        r();
+      };
+    });
+    this.wake = undefined;
+  }
+
+  private startWrite(staged: Staged): Staged {
+    staged.write = this.store.commit(staged.commit);
+    // Settled by the loop; this keeps an early rejection from counting as unhandled.
+    staged.write.catch(() => {});
+    return staged;
+  }
+
+  /** Reloads the committed state after a failure (the start-up path); on failure, the log stops. */
+  private async recover(): Promise<void> {
     try {
-      const commit = await this.stage(batch, startSize, leafHashes);
-      state = commit.state;
-      await this.store.commit(commit);
-      // ---- the batch is final: durable, and its checkpoint may now be published ----
-    } catch (err) {
-      const e =
-        err instanceof AuditlogError
-          ? err
-          : new AuditlogError('STORAGE', `commit failed: ${(err as Error).message}`, { cause: err });
-      for (const p of batch) p.reject(e);
-      try {
-        await this.reload();
-      } catch (reloadErr) {
-        this.failed = new AuditlogError(
-          'STORAGE',
-          `log failed and could not recover: ${(reloadErr as Error).message}`,
-          {
-            cause: reloadErr,
-          },
-        );
-      }
-      return;
+      await this.reload();
+    } catch (reloadErr) {
+      this.failed = new AuditlogError(
+        'STORAGE',
+        `log failed and could not recover: ${(reloadErr as Error).message}`,
+        { cause: reloadErr },
+      );
     }
+  }
+
+  /** Step 5 for a durable batch: publish its checkpoint, compute receipts, answer submitters. */
+  private async publish(done: Staged): Promise<void> {
+    const state = done.commit.state;
     this.state = state;
     for (const l of this.listeners) {
       try {
@@ -289,14 +355,18 @@ export class Log {
         // A listener's failure must not undo a committed batch.
       }
     }
-    const receipts = await this.receiptsFor(startSize, leafHashes, state);
-    this.leafIndex.add(startSize, leafHashes);
-    for (let i = 0; i < batch.length; i++) batch[i]!.resolve(receipts[i]!);
+    const receipts = await this.receiptsFor(done.startSize, done.leafHashes, state);
+    this.leafIndex.add(done.startSize, done.leafHashes);
+    for (let i = 0; i < done.batch.length; i++) done.batch[i]!.resolve(receipts[i]!);
   }
 
-  /** Steps 2–3: updates the tree, signs, and builds the one atomic write. */
-  /** `leafHashes` receives the batch's leaf hashes, for its receipts and the leaf-hash index. */
-  private async stage(batch: Pending[], startSize: bigint, leafHashes: Uint8Array[]): Promise<CommitBatch> {
+  /**
+   * Steps 2–3: appends the batch to the in-memory tree (which may be one batch ahead of the
+   * committed state), signs, and builds the one atomic write.
+   */
+  private async stage(batch: Pending[]): Promise<Staged> {
+    const startSize = this.tree.size;
+    const leafHashes: Uint8Array[] = [];
     const commit: CommitBatch = {
       tiles: [],
       bundles: [],
@@ -351,7 +421,7 @@ export class Log {
     // Only reached when staging succeeded; on a failed commit reload() restores these.
     this.rightBundle = bundle;
     this.rightChunkOffsets = chunkOffsets;
-    return commit;
+    return { batch, startSize, leafHashes, commit, write: NOT_WRITING };
   }
 
   private async receiptsFor(
