@@ -24,6 +24,16 @@ export interface TileWrite {
   hashes: Uint8Array;
 }
 
+/** What the receipts of one batch share (see `Tree.inclusionProofSync`); start with `newProofMemo()`. */
+export interface ProofMemo {
+  readonly rightEdge: Map<number, Uint8Array>;
+  readonly tiles: ({ index: number; tile: TileTree } | undefined)[];
+}
+
+export function newProofMemo(): ProofMemo {
+  return { rightEdge: new Map(), tiles: [] };
+}
+
 export class Tree {
   /** Leaves appended so far (may be ahead of the committed size). */
   size = 0n;
@@ -206,14 +216,11 @@ export class Tree {
    * when a node is not in memory or the size is past 2^53. The receipts of a batch take this
    * path: it walks the proof level by level with number arithmetic (RFC 9162's inner nodes,
    * then the border), where `inclusionRanges` pays for general bigint range arithmetic.
-   * `rightEdge` memoizes MTH(D[start:size]) per start across the receipts of one batch.
-   * Requires index < size <= the committed size.
+   * `memo` is shared across the receipts of one batch (same `size`): it keeps MTH(D[start:size])
+   * per start and, per tile level, the tile the last proof used, which the next index nearly
+   * always uses again. Requires index < size <= the committed size.
    */
-  inclusionProofSync(
-    index: bigint,
-    size: bigint,
-    rightEdge: Map<number, Uint8Array>,
-  ): Uint8Array[] | undefined {
+  inclusionProofSync(index: bigint, size: bigint, memo: ProofMemo): Uint8Array[] | undefined {
     if (size > 2n ** 53n) return undefined;
     const m = Number(index);
     const last = Number(size) - 1;
@@ -226,12 +233,12 @@ export class Tree {
       const sibling = node % 2 === 0 ? node + 1 : node - 1;
       const start = sibling * width;
       let hash: Uint8Array | undefined;
-      if (start + width <= last + 1) hash = this.nodeHashSync(h, BigInt(sibling));
+      if (start + width <= last + 1) hash = this.memoNode(h, sibling, memo);
       else {
-        hash = rightEdge.get(start);
+        hash = memo.rightEdge.get(start);
         if (!hash) {
           hash = this.subtreeHashSync(BigInt(start), size);
-          if (hash) rightEdge.set(start, hash);
+          if (hash) memo.rightEdge.set(start, hash);
         }
       }
       if (!hash) return undefined;
@@ -241,12 +248,27 @@ export class Tree {
     for (; Math.floor(m / width) > 0; h++, width *= 2) {
       const node = Math.floor(m / width);
       if (node % 2 === 1) {
-        const hash = this.nodeHashSync(h, BigInt(node - 1));
+        const hash = this.memoNode(h, node - 1, memo);
         if (!hash) return undefined;
         proof.push(hash);
       }
     }
     return proof;
+  }
+
+  /** nodeHashSync with number arithmetic and the batch's tile memo. Requires index·2^level < 2^53. */
+  private memoNode(level: number, index: number, memo: ProofMemo): Uint8Array | undefined {
+    const r = level % TILE_HEIGHT;
+    const tileLevel = (level - r) / TILE_HEIGHT;
+    const first = index * 2 ** r; // first node of the subtree at tree level 8·tileLevel
+    const tileIndex = Math.floor(first / TILE_WIDTH);
+    let hit = memo.tiles[tileLevel];
+    if (hit === undefined || hit.index !== tileIndex) {
+      const tile = this.tileSync(tileLevel, BigInt(tileIndex));
+      if (!tile) return undefined;
+      hit = memo.tiles[tileLevel] = { index: tileIndex, tile };
+    }
+    return hit.tile.node(r, (first - tileIndex * TILE_WIDTH) >> r);
   }
 
   async subtreeHash(start: bigint, end: bigint): Promise<Uint8Array> {
