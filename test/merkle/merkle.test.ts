@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { AuditlogError } from '../../src/errors.js';
 import { consistencyRanges, foldRight, inclusionRanges, perfectSubtrees } from '../../src/merkle/proof.js';
-import { nodeHasher } from '../../src/merkle/rfc6962.js';
+import { nodeCryptoHasher, nodeHasher, SODIUM_MAX_INPUT } from '../../src/merkle/rfc6962.js';
 import { portableHasher } from '../../src/merkle/portable.js';
 import { rootFromInclusionProof, verifyConsistency, verifyInclusion } from '../../src/merkle/verify.js';
 import { treeRootFromLeafHashes } from '../../src/merkle/tiles.js';
@@ -35,6 +35,40 @@ function expectCode(f: () => unknown, code: string) {
   }
   throw new Error(`expected ${code}, nothing thrown`);
 }
+
+describe('the hot-path hasher (libsodium below SODIUM_MAX_INPUT, node:crypto above)', () => {
+  it('equals node:crypto and @noble/hashes on leaves of every length around the switch, and on nodes', () => {
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          fc.uint8Array({ minLength: 0, maxLength: 2 * SODIUM_MAX_INPUT }),
+          fc.uint8Array({ minLength: SODIUM_MAX_INPUT - 3, maxLength: SODIUM_MAX_INPUT + 3 }),
+          fc.uint8Array({ minLength: 65_000, maxLength: 66_000 }),
+        ),
+        fc.uint8Array({ minLength: 32, maxLength: 32 }),
+        fc.uint8Array({ minLength: 32, maxLength: 32 }),
+        (entry, left, right) => {
+          const leaf = hex(nodeHasher.hashLeaf(entry));
+          expect(leaf).toBe(hex(nodeCryptoHasher.hashLeaf(entry)));
+          expect(leaf).toBe(hex(portableHasher.hashLeaf(entry)));
+          const node = hex(nodeHasher.hashChildren(left, right));
+          expect(node).toBe(hex(nodeCryptoHasher.hashChildren(left, right)));
+          expect(node).toBe(hex(portableHasher.hashChildren(left, right)));
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+  it('returns a fresh array per hash (the scratch input is never handed out)', () => {
+    const a = nodeHasher.hashLeaf(Uint8Array.of(1));
+    const b = nodeHasher.hashLeaf(Uint8Array.of(2));
+    const c = nodeHasher.hashChildren(a, b);
+    expect(hex(a)).toBe(hex(portableHasher.hashLeaf(Uint8Array.of(1))));
+    expect(hex(b)).toBe(hex(portableHasher.hashLeaf(Uint8Array.of(2))));
+    expect(hex(c)).toBe(hex(portableHasher.hashChildren(a, b)));
+    expect(a.buffer).not.toBe(b.buffer);
+  });
+});
 
 describe('RFC 6962 known answers', () => {
   it('empty root', () => {
