@@ -5,9 +5,11 @@
  * than everything else an append does. After each commit the new leaf hashes go to a worker
  * thread that owns a separate LevelDB (`<data>/leaf-index/`, written without sync, with a
  * marker of how far the index reaches); at start-up the gap between the marker and the tree
- * size is re-indexed from the level-0 tiles. A hash whose index is not written yet is simply
- * not found for a moment. The queue to the worker is bounded: past it, indexing is left to
- * the next start-up's catch-up.
+ * size is re-indexed from the level-0 tiles. Committed hashes are handed over in runs of up to
+ * FLUSH_AT (one message per run, not per batch), and the run is flushed before every lookup and
+ * whenever the sequencer goes idle; the worker handles messages in order, so a lookup always
+ * sees every hash committed before it was asked. The queue to the worker is bounded: past it,
+ * indexing is left to the next start-up's catch-up.
  */
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
@@ -16,6 +18,8 @@ import { TILE_WIDTH } from '../merkle/tiles.js';
 
 /** Most hashes handed to the worker and not yet written. */
 const MAX_PENDING = 1 << 20;
+/** Hashes gathered before they are handed to the worker in one message. */
+const FLUSH_AT = 4096;
 
 export class LeafIndex {
   private readonly worker: Worker;
@@ -25,6 +29,9 @@ export class LeafIndex {
   private sent = 0n;
   private pending = 0;
   private stopped = false;
+  private closing = false;
+  /** Committed hashes not yet handed over, starting at `sent`. */
+  private run: Uint8Array[] = [];
 
   constructor(
     dataDir: string,
@@ -81,23 +88,44 @@ export class LeafIndex {
     this.worker.postMessage({ op: 'add', start, hashes }, [hashes.buffer as ArrayBuffer]);
   }
 
-  /** Hands the leaf hashes of a committed batch starting at `start` to the worker. */
+  /**
+   * Takes the leaf hashes of a committed batch starting at `start`; they reach the worker with
+   * the next flush (at FLUSH_AT hashes, before a lookup, or when the sequencer goes idle).
+   */
   add(start: bigint, hashes: Uint8Array[]): void {
-    if (this.stopped || start !== this.sent || this.pending + hashes.length > MAX_PENDING) return;
-    const buf = new Uint8Array(hashes.length * HASH_SIZE);
-    for (let i = 0; i < hashes.length; i++) buf.set(hashes[i]!, i * HASH_SIZE);
-    this.post(start, buf);
-    this.sent = start + BigInt(hashes.length);
+    if (this.stopped || start !== this.sent + BigInt(this.run.length)) return;
+    for (const h of hashes) this.run.push(h);
+    if (this.run.length >= FLUSH_AT) this.flush();
   }
 
-  /** The index of a leaf hash, if indexed. */
+  /** Hands the gathered hashes to the worker (dropped, to be caught up at start-up, past MAX_PENDING). */
+  flush(): void {
+    const n = this.run.length;
+    if (this.stopped || n === 0) return;
+    if (this.pending + n > MAX_PENDING) {
+      // Too far behind: stop indexing until the next start-up, which re-indexes from tiles.
+      this.stopped = true;
+      this.run = [];
+      return;
+    }
+    const buf = new Uint8Array(n * HASH_SIZE);
+    for (let i = 0; i < n; i++) buf.set(this.run[i]!, i * HASH_SIZE);
+    this.run = [];
+    this.post(this.sent, buf);
+    this.sent += BigInt(n);
+  }
+
+  /** The index of a leaf hash, if indexed (everything added before the call is). */
   async lookup(leafHash: Uint8Array): Promise<bigint | undefined> {
+    this.flush();
     return (await this.call({ op: 'lookup', hash: leafHash.slice() })) as bigint | undefined;
   }
 
   /** Writes what was handed over and closes the worker's database. */
   async stop(): Promise<void> {
-    if (this.stopped) return;
+    if (this.closing) return;
+    this.closing = true;
+    this.flush();
     this.stopped = true;
     await this.call({ op: 'close' });
     await this.worker.terminate();

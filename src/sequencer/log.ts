@@ -296,6 +296,9 @@ export class Log {
           const done = writing;
           writing = staged ? this.startWrite(staged) : undefined;
           await this.publish(done);
+          // Let the answered submitters' continuations (and I/O) run, so that what they
+          // submit next is in the pool for the next batch to be staged while this write runs.
+          if (writing) await new Promise<void>((r) => setImmediate(r));
         } else if (staged) {
           writing = this.startWrite(staged);
         }
@@ -305,6 +308,7 @@ export class Log {
         }
         if (!writing && this.pool.length === 0) break;
       }
+      this.leafIndex.flush();
     } finally {
       this.running = false;
       this.idleResolve?.();
@@ -355,8 +359,8 @@ export class Log {
         // A listener's failure must not undo a committed batch.
       }
     }
-    const receipts = await this.receiptsFor(done.startSize, done.leafHashes, state);
     this.leafIndex.add(done.startSize, done.leafHashes);
+    const receipts = await this.receiptsFor(done.startSize, done.leafHashes, state);
     for (let i = 0; i < done.batch.length; i++) done.batch[i]!.resolve(receipts[i]!);
   }
 

@@ -113,7 +113,12 @@ describe('Log on a real LevelDB', () => {
       Array.from({ length: 280 }, (_, k) => `entry number ${250 + k}`),
     );
     expect(formatTilePath(0, 5n)).toBe('tile/0/005');
-    // get-proof-by-hash's index (written in the background) finds entries.
+    // get-proof-by-hash's index (written in the background) finds every committed entry, also
+    // one asked for the moment its append resolves.
+    const fresh = new TextEncoder().encode('asked for at once');
+    const r = await log.append(fresh);
+    expect(await log.indexOfLeafHash(r.leaf_hash)).toBe(r.index);
+    expect(await log.indexOfLeafHash(leaves[1299]!)).toBe(1299n);
     await log.close();
     log = await Log.open({ dir });
     expect(await log.indexOfLeafHash(leaves[1234]!)).toBe(1234n);
