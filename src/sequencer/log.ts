@@ -27,7 +27,7 @@ import { type LogDB, LevelLogStore, openLogDB } from '../storage/level-store.js'
 import type { CommitBatch, LogState, LogStore, SideOp } from '../storage/store.js';
 import type { Receipt } from './receipt.js';
 import { LeafIndex } from './leaf-index.js';
-import { newProofMemo, Tree } from './tree.js';
+import { Tree } from './tree.js';
 
 export interface LogOptions {
   /** Data directory (created with a new key when it holds no log yet and `origin` is given). */
@@ -433,13 +433,11 @@ export class Log {
     leafHashes: Uint8Array[],
     state: LogState,
   ): Promise<Receipt[]> {
-    const memo = newProofMemo();
+    const proofs = this.tree.inclusionProofsSync(startSize, leafHashes.length, state.size);
     const out: Receipt[] = [];
     for (let i = 0; i < leafHashes.length; i++) {
       const index = startSize + BigInt(i);
-      const proof =
-        this.tree.inclusionProofSync(index, state.size, memo) ??
-        (await this.inclusionProof(index, state.size));
+      const proof = proofs[i] ?? (await this.inclusionProof(index, state.size));
       out.push({
         origin: this.origin,
         index,

@@ -24,14 +24,13 @@ export interface TileWrite {
   hashes: Uint8Array;
 }
 
-/** What the receipts of one batch share (see `Tree.inclusionProofSync`); start with `newProofMemo()`. */
-export interface ProofMemo {
+/**
+ * What the receipts of one batch share: MTH(D[start:size]) per start, and per tile level the
+ * tile the last proof used (the next leaf's proof nearly always uses it again).
+ */
+interface ProofMemo {
   readonly rightEdge: Map<number, Uint8Array>;
   readonly tiles: ({ index: number; tile: TileTree } | undefined)[];
-}
-
-export function newProofMemo(): ProofMemo {
-  return { rightEdge: new Map(), tiles: [] };
 }
 
 export class Tree {
@@ -212,48 +211,93 @@ export class Tree {
   }
 
   /**
-   * Inclusion proof of `index` in the tree of `size` from in-memory tiles only, or undefined
-   * when a node is not in memory or the size is past 2^53. The receipts of a batch take this
-   * path: it walks the proof level by level with number arithmetic (RFC 9162's inner nodes,
-   * then the border), where `inclusionRanges` pays for general bigint range arithmetic.
-   * `memo` is shared across the receipts of one batch (same `size`): it keeps MTH(D[start:size])
-   * per start and, per tile level, the tile the last proof used, which the next index nearly
-   * always uses again. Requires index < size <= the committed size.
+   * Inclusion proofs of leaves start .. start+count-1 in the tree of `size`, from in-memory
+   * tiles only; an element is undefined where a node is not in memory (and all are past
+   * 2^53). The receipts of a batch take this path. It walks each proof level by level with
+   * number arithmetic (RFC 9162's inner nodes, then the border) but only up to the level where
+   * the leaf's path joins the previous leaf's: above it both proofs are the same nodes, so the
+   * rest is copied. For consecutive leaves that is two levels on average.
+   * Requires start + count <= size <= the committed size.
    */
-  inclusionProofSync(index: bigint, size: bigint, memo: ProofMemo): Uint8Array[] | undefined {
-    if (size > 2n ** 53n) return undefined;
-    const m = Number(index);
+  inclusionProofsSync(start: bigint, count: number, size: bigint): (Uint8Array[] | undefined)[] {
+    const out: (Uint8Array[] | undefined)[] = new Array(count);
+    if (size > 2n ** 53n) return out;
+    const memo: ProofMemo = { rightEdge: new Map(), tiles: [] };
     const last = Number(size) - 1;
-    const proof: Uint8Array[] = [];
-    let h = 0;
-    let width = 1; // 2^h
-    // Inner nodes: below the level where m's and the last leaf's paths meet.
-    for (; Math.floor(m / width) !== Math.floor(last / width); h++, width *= 2) {
-      const node = Math.floor(m / width);
-      const sibling = node % 2 === 0 ? node + 1 : node - 1;
-      const start = sibling * width;
-      let hash: Uint8Array | undefined;
-      if (start + width <= last + 1) hash = this.memoNode(h, sibling, memo);
-      else {
-        hash = memo.rightEdge.get(start);
-        if (!hash) {
-          hash = this.subtreeHashSync(BigInt(start), size);
-          if (hash) memo.rightEdge.set(start, hash);
+    const first = Number(start);
+    let prev: Uint8Array[] | undefined;
+    let prevLevels: number[] = [];
+    for (let k = 0; k < count; k++) {
+      const m = first + k;
+      // Levels below `join` are this leaf's own; from `join` up, its path is the previous one's.
+      let join = Number.POSITIVE_INFINITY;
+      if (prev !== undefined) {
+        join = 1;
+        for (let v = m; v % 2 === 0; v /= 2) join++;
+      }
+      const proof: Uint8Array[] = [];
+      const levels: number[] = [];
+      if (!this.walkProof(m, last, size, join, memo, proof, levels)) {
+        prev = undefined;
+        continue;
+      }
+      if (prev !== undefined) {
+        let i = 0;
+        while (i < prevLevels.length && prevLevels[i]! < join) i++;
+        for (; i < prev.length; i++) {
+          proof.push(prev[i]!);
+          levels.push(prevLevels[i]!);
         }
       }
-      if (!hash) return undefined;
-      proof.push(hash);
+      out[k] = proof;
+      prev = proof;
+      prevLevels = levels;
     }
-    // Border nodes: left siblings of the right border above that level.
-    for (; Math.floor(m / width) > 0; h++, width *= 2) {
+    return out;
+  }
+
+  /**
+   * Appends to `proof` (and the level of each element to `levels`) the inclusion-proof nodes of
+   * leaf m in the tree whose last leaf is `last`, for levels below `toLevel`. False when a node
+   * is not in memory.
+   */
+  private walkProof(
+    m: number,
+    last: number,
+    size: bigint,
+    toLevel: number,
+    memo: ProofMemo,
+    proof: Uint8Array[],
+    levels: number[],
+  ): boolean {
+    for (let h = 0, width = 1; h < toLevel; h++, width *= 2) {
       const node = Math.floor(m / width);
-      if (node % 2 === 1) {
-        const hash = this.memoNode(h, node - 1, memo);
-        if (!hash) return undefined;
-        proof.push(hash);
+      let hash: Uint8Array | undefined;
+      if (node !== Math.floor(last / width)) {
+        // Inner node: below the level where m's and the last leaf's paths meet.
+        const sibling = node % 2 === 0 ? node + 1 : node - 1;
+        const start = sibling * width;
+        if (start + width <= last + 1) hash = this.memoNode(h, sibling, memo);
+        else {
+          hash = memo.rightEdge.get(start);
+          if (!hash) {
+            hash = this.subtreeHashSync(BigInt(start), size);
+            if (hash) memo.rightEdge.set(start, hash);
+          }
+        }
+      } else if (node === 0) {
+        return true; // above the root
+      } else if (node % 2 === 1) {
+        // Border node: a left sibling of the right border.
+        hash = this.memoNode(h, node - 1, memo);
+      } else {
+        continue;
       }
+      if (!hash) return false;
+      proof.push(hash);
+      levels.push(h);
     }
-    return proof;
+    return true;
   }
 
   /** nodeHashSync with number arithmetic and the batch's tile memo. Requires index·2^level < 2^53. */

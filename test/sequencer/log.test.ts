@@ -1,5 +1,6 @@
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
+import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { AuditlogError } from '../../src/errors.js';
 import { formatTilePath, splitTile, TILE_WIDTH } from '../../src/merkle/tiles.js';
@@ -48,6 +49,35 @@ describe('Log on a real LevelDB', () => {
     expect(checkpoint.size).toBe(0n);
     expect(hex(checkpoint.root)).toBe('e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855');
     await log.close();
+  });
+
+  it('receipts equal the model PATH whatever the batch boundaries and tree sizes (property)', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 70 }),
+        fc.array(fc.integer({ min: 1, max: 150 }), { minLength: 1, maxLength: 4 }),
+        async (maxBatchSize, bursts) => {
+          const log = await Log.open({ dir: newDir(), origin: 'example.com/prop', maxBatchSize });
+          try {
+            const leaves: Uint8Array[] = [];
+            let next = 0;
+            for (const burst of bursts) {
+              const rs = await appendAll(log, next, next + burst, burst);
+              for (let i = next; i < next + burst; i++) leaves.push(model.leafHash(entry(i)));
+              next += burst;
+              for (const r of rs) {
+                expect(r.inclusion_proof.map(hex)).toEqual(
+                  model.path(Number(r.index), leaves.slice(0, Number(r.tree_size))).map(hex),
+                );
+              }
+            }
+          } finally {
+            await log.close();
+          }
+        },
+      ),
+      { numRuns: 15 },
+    );
   });
 
   it('matches the naive model: roots, receipts, tiles, bundles, proofs, across restarts', async () => {
