@@ -11,6 +11,7 @@ import path from 'node:path';
 import * as ed from '@noble/ed25519';
 import { sha256, sha512 } from '@noble/hashes/sha2.js';
 import { Level } from 'level';
+import sodium from 'sodium-native';
 import type { MachineInfo } from './results.js';
 import { nowMs, rateLoop } from './stats.js';
 
@@ -66,6 +67,19 @@ export function sha256NodeRate(size: number, minMs: number): number {
   return rateLoop(
     () => {
       for (let i = 0; i < 256; i++) hash('sha256', msg, 'buffer');
+    },
+    256,
+    minMs,
+  );
+}
+
+/** SHA-256 hashes/s of `size`-byte messages through libsodium (sodium-native), into one output. */
+export function sha256SodiumRate(size: number, minMs: number): number {
+  const msg = new Uint8Array(randomBytes(size));
+  const out = new Uint8Array(32);
+  return rateLoop(
+    () => {
+      for (let i = 0; i < 256; i++) sodium.crypto_hash_sha256(out, msg);
     },
     256,
     minMs,

@@ -6,6 +6,7 @@ import {
   levelSyncedBatchRate,
   sha256NobleRate,
   sha256NodeRate,
+  sha256SodiumRate,
 } from '../machine.js';
 import { summarize } from '../stats.js';
 
@@ -30,6 +31,13 @@ export async function machineBench(ctx: Context, batchSizes: number[], entrySize
       params: { bytes: size },
       unit: 'hashes/s',
       value: ctx.repeatSync(() => sha256NodeRate(size, cpuMs)),
+    });
+    ctx.add({
+      group: 'machine',
+      name: 'sha256 libsodium',
+      params: { bytes: size },
+      unit: 'hashes/s',
+      value: ctx.repeatSync(() => sha256SodiumRate(size, cpuMs)),
     });
     ctx.add({
       group: 'machine',
