@@ -148,9 +148,13 @@ export async function appendBench(
             ['LevelDB synced batch', ceil.value.median],
             [
               'SHA-256 of the leaf',
-              ctx.median('machine', entry + 1 < SODIUM_MAX_INPUT ? 'sha256 libsodium' : 'sha256 node:crypto', {
-                bytes: entry + 1,
-              }),
+              ctx.median(
+                'machine',
+                entry + 1 < SODIUM_MAX_INPUT ? 'sha256 libsodium' : 'sha256 node:crypto',
+                {
+                  bytes: entry + 1,
+                },
+              ),
             ],
             [
               'ed25519 node:crypto',
