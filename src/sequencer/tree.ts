@@ -37,7 +37,9 @@ export class Tree {
   /** Leaves appended so far (may be ahead of the committed size). */
   size = 0n;
   /** Perfect subtrees covering [0, size), largest first. */
-  private readonly frontier: { level: number; hash: Uint8Array }[] = [];
+  private readonly frontier: Uint8Array[] = [];
+  /** frontier[i] is the root of a perfect subtree of 2^frontierLevels[i] leaves (parallel arrays: no object per merge). */
+  private readonly frontierLevels: number[] = [];
   /** Right-edge tile per level and its index. */
   private readonly right: TileTree[] = [];
   private readonly rightIndex: bigint[] = [];
@@ -74,7 +76,8 @@ export class Tree {
       t.right[level] = new TileTree(stored.subarray(0, width * HASH_SIZE));
     }
     for (const n of perfectSubtrees(0n, size)) {
-      t.frontier.push({ level: n.level, hash: await t.nodeHash(n.level, n.index) });
+      t.frontier.push(await t.nodeHash(n.level, n.index));
+      t.frontierLevels.push(n.level);
     }
     const got = t.root();
     if (Buffer.compare(got, root) !== 0) {
@@ -88,10 +91,7 @@ export class Tree {
 
   /** Root of the tree of the current (in-memory) size. */
   root(): Uint8Array {
-    return foldRight(
-      nodeHasher,
-      this.frontier.map((n) => n.hash),
-    );
+    return foldRight(nodeHasher, this.frontier);
   }
 
   /**
@@ -103,8 +103,10 @@ export class Tree {
     this.pushToLevel(0, leafHash);
     let hash = leafHash;
     let level = 0;
-    while (this.frontier.length > 0 && this.frontier[this.frontier.length - 1]!.level === level) {
-      hash = hashChildren(this.frontier.pop()!.hash, hash);
+    const levels = this.frontierLevels;
+    while (levels.length > 0 && levels[levels.length - 1] === level) {
+      levels.pop();
+      hash = hashChildren(this.frontier.pop()!, hash);
       level++;
       const r = level % TILE_HEIGHT;
       const tileLevel = (level - r) / TILE_HEIGHT;
@@ -115,7 +117,8 @@ export class Tree {
         tile.setNode(r, (tile.width - 1) >> r, hash);
       }
     }
-    this.frontier.push({ level, hash });
+    this.frontier.push(hash);
+    levels.push(level);
     this.size++;
   }
 
