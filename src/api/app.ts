@@ -2,7 +2,8 @@
  * The HTTP application: one sub-app per group of routes, one error mapping.
  *   /checkpoint, /tile/...   C2SP tlog-tiles (log-routes.ts)
  *   /ct/v1/...               RFC 6962 JSON API (ct-routes.ts)
- *   /v1/entries, /v1/log, /v1/tokens (entries-routes.ts)
+ *   /v1/entries, /v1/log     (entries-routes.ts)
+ *   /v1/tokens               token management (token-routes.ts)
  *   further /v1 groups (records, witness status) are passed in `mounts` by the server.
  */
 import { Hono } from 'hono';
@@ -12,6 +13,7 @@ import { ctRoutes } from './ct-routes.js';
 import { entryRoutes, type WitnessReceipt } from './entries-routes.js';
 import { type CheckpointSource, tileRoutes } from './log-routes.js';
 import { errorResponse } from './problem.js';
+import { tokenRoutes } from './token-routes.js';
 import type { TokenStore } from './tokens.js';
 
 export interface AppConfig {
@@ -45,6 +47,7 @@ export function createApp(ctx: AppContext): Hono<AuthEnv> {
   app.route('/', tileRoutes(ctx.log, source));
   app.route('/ct/v1', ctRoutes(ctx.log));
   app.route('/v1', entryRoutes(ctx.log, ctx.tokens, ctx.config.maxEntrySize, ctx.witnessReceipt));
+  app.route('/v1', tokenRoutes(ctx.tokens));
   for (const m of ctx.mounts ?? []) app.route(m.path, m.app as Hono<AuthEnv>);
   app.notFound((c) => errorResponse(c, Object.assign(new Error('no such resource'), { code: 'NOT_FOUND' })));
   app.onError((err, c) => errorResponse(c, err));

@@ -1,18 +1,12 @@
-/** POST /v1/entries (raw entries → receipts), GET /v1/log, POST /v1/tokens. */
+/** POST /v1/entries (raw entries → receipts), GET /v1/log; the JSON body helpers of the /v1 routes. */
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
-import { z } from 'zod';
+import type { z } from 'zod';
 import { AuditlogError } from '../errors.js';
 import type { Log } from '../sequencer/log.js';
 import { type Receipt, receiptToJSON } from '../sequencer/receipt.js';
 import { type AuthEnv, requireRole } from './auth.js';
 import type { TokenStore } from './tokens.js';
-
-const TokenRequest = z.strictObject({
-  role: z.enum(['submitter', 'auditor', 'admin']),
-  name: z.string().optional(),
-  tenant: z.string().optional(),
-});
 
 /** Reads a JSON body (already size-limited) and validates it; errors name the field. */
 export async function readJSON<T>(
@@ -89,11 +83,5 @@ export function entryRoutes(
   app.get('/log', (c) =>
     c.json({ origin: log.origin, vkey: log.vkey, tree_size: Number(log.latest().size) }),
   );
-
-  app.post('/tokens', requireRole(tokens, 'admin'), limitBody(4096), async (c) => {
-    const req = await readJSON(c.req, TokenRequest);
-    const { token, principal } = await tokens.create(req);
-    return c.json({ token, ...principal }, 201);
-  });
   return app;
 }

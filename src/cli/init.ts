@@ -4,6 +4,7 @@ import { isLogDir } from '../storage/data-dir.js';
 import { AuditlogError } from '../errors.js';
 import { parseArgs } from 'node:util';
 import { required } from './args.js';
+import { TokenStore } from '../api/tokens.js';
 import { createAdminToken } from './token.js';
 
 export async function run(argv: string[]): Promise<number> {
@@ -16,7 +17,7 @@ export async function run(argv: string[]): Promise<number> {
   if (isLogDir(dir)) throw new AuditlogError('CONFLICT', `${dir} already holds a log`);
   const log = await Log.open({ dir, origin });
   try {
-    const token = await createAdminToken(log);
+    const token = await createAdminToken(new TokenStore(log.db));
     process.stdout.write(
       `auditlog: origin ${log.origin}\nauditlog: vkey ${log.vkey}\nauditlog: admin token ${token}\n`,
     );

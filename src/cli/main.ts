@@ -23,6 +23,7 @@ commands:
   init      --data DIR --origin ORIGIN             create a log (key file 0600, database)
   serve     --data DIR [--port 8080] [--host 127.0.0.1] [--origin O] ...   run the log server
   token     create --data DIR --role ROLE [--name N] [--tenant T]         create a bearer token
+  token     revoke NAME --data DIR | list --data DIR                       revoke or list tokens (stopped log)
   submit    --log URL [--token T] [FILE|-] [--record] [--out FILE]       submit an entry, print its receipt
   verify    RECEIPT --vkey VKEY [--policy FILE] [--log URL]              verify a receipt offline
   prove     --log URL (--index N | --hash H) [--size N] [--vkey VKEY]    print an inclusion proof

@@ -66,7 +66,7 @@ export async function run(argv: string[]): Promise<number> {
   });
   const tokens = new TokenStore(log.db);
   const out: string[] = [`auditlog: origin ${log.origin}`, `auditlog: vkey ${log.vkey}`];
-  if (fresh) out.push(`auditlog: admin token ${await createAdminToken(log)}`);
+  if (fresh) out.push(`auditlog: admin token ${await createAdminToken(tokens)}`);
   // Record submissions take ?witnessed=1 too, through the same hook once the pusher exists.
   let witnessHook: AppContext['witnessReceipt'];
   const recordLayer = await openRecordLayer(log, tokens, dir, () => witnessHook);
