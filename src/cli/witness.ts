@@ -1,14 +1,30 @@
 /**
  * `auditlog witness --data DIR --port PORT --name NAME --log VKEY[=URL] [--log ...] [--peer URL ...]
- *   [--alert-webhook URL] [--poll-ms MS] [--host 127.0.0.1]`
+ *   [--alert-webhook URL] [--poll-ms MS] [--host 127.0.0.1] [--pin ORIGIN:SIZE:ROOT ...]
+ *   [--pin-checkpoint FILE ...]`
  * Runs a witness (spec/witness.md). Prints its verifier key (type 0x04) and the address it listens
  * on; SIGTERM/SIGINT finish the round in flight and close the database.
+ *
+ * `auditlog witness clear-fork --data DIR --log ORIGIN [--reason TEXT]`
+ * Clears the forked state of a log on a stopped witness, so that it cosigns the log again; the
+ * clear is written to stderr and recorded in the database.
  */
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { AuditlogError } from '../errors.js';
 import { intFlag, required } from './args.js';
-import { parseBaseUrl, parseLogFlag, parseMs, parseWebhookUrl } from '../witness/config.js';
+import {
+  parseBaseUrl,
+  parseLogFlag,
+  parseMs,
+  parsePinFile,
+  parsePinFlag,
+  parseWebhookUrl,
+} from '../witness/config.js';
+import { MAX_CHECKPOINT_BYTES, utf8Text } from '../witness/fetch.js';
+import { clearForkInDir } from '../witness/forks.js';
 import { listen, startLoops, witnessApp } from '../witness/server.js';
-import { Witness } from '../witness/witness.js';
+import { type PinnedCheckpoint, Witness } from '../witness/witness.js';
 
 const HELP = `usage: auditlog witness --data DIR --name NAME --log VKEY[=URL] [--log ...] [options]
   --port PORT           listen port (default 7380; 0 = any)
@@ -16,9 +32,53 @@ const HELP = `usage: auditlog witness --data DIR --name NAME --log VKEY[=URL] [-
   --peer URL            another witness to compare views with (repeatable)
   --alert-webhook URL   POST every alert (JSON) here, retried until 2xx
   --poll-ms MS          interval of log polls and peer pulls (default 5000)
+  --pin ORIGIN:SIZE:ROOT    start a log from this size and base64 root instead of trusting
+                            its first checkpoint (repeatable, one per log)
+  --pin-checkpoint FILE     the same from a checkpoint signed by the log (repeatable)
+       auditlog witness clear-fork --data DIR --log ORIGIN [--reason TEXT]
+  clear the forked state of a log (the witness must be stopped), so that it is cosigned again
 `;
 
+/** Reads a `--pin-checkpoint` file (at most 64 KiB of UTF-8). */
+function readPinFile(path: string): PinnedCheckpoint {
+  let bytes: Uint8Array;
+  try {
+    bytes = readFileSync(path);
+  } catch (e) {
+    throw new AuditlogError('NOT_FOUND', `--pin-checkpoint ${path}: ${(e as Error).message}`);
+  }
+  if (bytes.length > MAX_CHECKPOINT_BYTES)
+    throw new AuditlogError('TOO_LARGE', `--pin-checkpoint ${path}: over ${MAX_CHECKPOINT_BYTES} bytes`);
+  try {
+    return parsePinFile(utf8Text(bytes));
+  } catch (e) {
+    throw new AuditlogError(
+      (e as AuditlogError).code ?? 'BAD_CHECKPOINT',
+      `--pin-checkpoint ${path}: ${(e as Error).message}`,
+    );
+  }
+}
+
+async function clearForkCommand(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      data: { type: 'string' },
+      log: { type: 'string' },
+      reason: { type: 'string' },
+    },
+  });
+  const dir = required('data', values.data);
+  const origin = required('log', values.log);
+  const c = await clearForkInDir(dir, origin, values.reason === undefined ? {} : { reason: values.reason });
+  process.stderr.write(
+    `auditlog witness: cleared the forked state of ${origin} (alert ${c.alert}, forked since ${c.since}) at ${c.cleared_at}${c.reason ? `: ${c.reason}` : ''}; it is cosigned again from the next start\n`,
+  );
+  return 0;
+}
+
 export async function run(argv: string[]): Promise<number> {
+  if (argv[0] === 'clear-fork') return clearForkCommand(argv.slice(1));
   const { values } = parseArgs({
     args: argv,
     options: {
@@ -30,6 +90,8 @@ export async function run(argv: string[]): Promise<number> {
       peer: { type: 'string', multiple: true, default: [] },
       'alert-webhook': { type: 'string' },
       'poll-ms': { type: 'string' },
+      pin: { type: 'string', multiple: true, default: [] },
+      'pin-checkpoint': { type: 'string', multiple: true, default: [] },
       help: { type: 'boolean', default: false },
     },
   });
@@ -45,7 +107,8 @@ export async function run(argv: string[]): Promise<number> {
     values['alert-webhook'] === undefined ? undefined : parseWebhookUrl(values['alert-webhook']);
   const pollMs = parseMs(values['poll-ms'], 5000, '--poll-ms');
   const port = intFlag('port', values.port, 7380);
-  const witness = await Witness.open({ dir, name, logs, ...(webhook ? { webhook } : {}) });
+  const pins = [...values.pin.map(parsePinFlag), ...values['pin-checkpoint'].map(readPinFile)];
+  const witness = await Witness.open({ dir, name, logs, pins, ...(webhook ? { webhook } : {}) });
   const server = await listen(witnessApp(witness), port, values.host);
   const stopLoops = startLoops(witness, { peers, pollMs });
   // Signal handlers first: whoever reads the "listening" line may signal at once.

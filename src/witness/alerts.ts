@@ -8,7 +8,7 @@
  */
 import { createHash } from 'node:crypto';
 import { request } from 'undici';
-import { commit, seqKey, type StateDB, tableRange } from './db.js';
+import { type BatchOp, commit, seqKey, type StateDB, tableRange } from './db.js';
 
 export type AlertKind =
   /** Two checkpoints signed by the log that cannot both be true: a fork (split view). */
@@ -24,7 +24,12 @@ export type AlertKind =
   /** Monitor: an entry that claims to be a record does not parse as one. */
   | 'bad-entry'
   /** Monitor: nothing new published for longer than the configured interval (a warning). */
-  | 'stale';
+  | 'stale'
+  /**
+   * Witness: a checkpoint of a log is not consistent with the checkpoint the operator pinned as
+   * size and root (no signature by the log, so not proof of a fork by itself).
+   */
+  | 'pin-mismatch';
 
 /** The proof tried between two checkpoints, and why it failed. */
 export interface AlertProof {
@@ -113,14 +118,18 @@ export class AlertLog {
    * Records an alert: persisted with its outbox entry in one synced batch, then written to stderr
    * and handed to the webhook. Returns the alert, or undefined when the same evidence was
    * already recorded (or the store is full).
+   *
+   * `also` adds writes to that batch (the witness's fork state), so they are durable exactly when
+   * the alert is. It is called only for new evidence: not when the same id is already stored.
+   * When the store is full the alert is not stored but `also`'s writes still are (synced).
    */
-  raise(a: NewAlert): Promise<Alert | undefined> {
-    const run = this.lock.then(() => this.raiseLocked(a));
+  raise(a: NewAlert, also?: (alert: Alert) => BatchOp[]): Promise<Alert | undefined> {
+    const run = this.lock.then(() => this.raiseLocked(a, also));
     this.lock = run.catch(() => undefined);
     return run;
   }
 
-  private async raiseLocked(a: NewAlert): Promise<Alert | undefined> {
+  private async raiseLocked(a: NewAlert, also?: (alert: Alert) => BatchOp[]): Promise<Alert | undefined> {
     const alert: Alert = {
       id: alertId(a),
       ...a,
@@ -129,14 +138,17 @@ export class AlertLog {
     };
     const stderr = this.opts.stderr ?? process.stderr;
     if ((await this.db.get(`alert-id/${alert.id}`)) !== undefined) return undefined;
+    const extra = also?.(alert) ?? [];
     if (this.count >= MAX_ALERTS) {
+      if (extra.length > 0) await commit(this.db, extra);
       stderr.write(`ALERT (not stored: ${MAX_ALERTS} alerts kept) ${JSON.stringify(alert)}\n`);
       return undefined;
     }
     const key = seqKey(this.next);
-    const ops: Parameters<typeof commit>[1] = [
+    const ops: BatchOp[] = [
       { type: 'put', key: `alert/${key}`, value: JSON.stringify(alert) },
       { type: 'put', key: `alert-id/${alert.id}`, value: key },
+      ...extra,
     ];
     if (this.opts.webhook !== undefined) ops.push({ type: 'put', key: `outbox/${key}`, value: '' });
     await commit(this.db, ops);

@@ -3,15 +3,20 @@
  *   --log VKEY[=URL]     a log by its verifier key (type 0x01), optionally where to poll it
  *   --witness URL=VKEY   a witness by its submission URL and verifier key (type 0x04)
  *   --peer URL           another witness to gossip with
+ *   --pin ORIGIN:SIZE:ROOT / --pin-checkpoint FILE   a witness's starting checkpoint for a log
  * Strict: keys must parse, URLs must be absolute http(s) without credentials, fragments or queries.
  */
 import { AuditlogError } from '../errors.js';
+import { parseCanonicalUint64, parseCheckpoint } from '../note/checkpoint.js';
+import { decodeBase64 } from '../note/encoding.js';
 import {
   parseVerifierKey,
   SIG_TYPE_COSIGNATURE_V1,
   SIG_TYPE_ED25519,
   type VerifierKey,
 } from '../note/keys.js';
+import { parseNote } from '../note/note.js';
+import type { PinnedCheckpoint } from './witness.js';
 
 function bad(message: string): never {
   throw new AuditlogError('BAD_REQUEST', message);
@@ -107,4 +112,39 @@ export function parseMs(s: string | undefined, dflt: number, what: string): numb
   if (s === undefined) return dflt;
   if (!/^[1-9][0-9]{0,9}$/.test(s)) bad(`${what} must be a positive integer`);
   return Number(s);
+}
+
+/**
+ * Parses `--pin ORIGIN:SIZE:ROOT`: the origin (which may itself contain ':'), a canonical decimal
+ * size of at least 1, and the canonical base64 of a 32-byte root. Read from the right, since
+ * neither a size nor base64 contains ':'.
+ * @throws AuditlogError('BAD_REQUEST')
+ */
+export function parsePinFlag(s: string): PinnedCheckpoint {
+  const j = s.lastIndexOf(':');
+  const i = j < 0 ? -1 : s.lastIndexOf(':', j - 1);
+  if (i <= 0) bad('--pin wants ORIGIN:SIZE:ROOT');
+  const size = parseCanonicalUint64(s.slice(i + 1, j));
+  if (size === null || size === 0n) bad('--pin size must be a canonical decimal of at least 1');
+  let root: Uint8Array;
+  try {
+    root = decodeBase64(s.slice(j + 1), 'BAD_REQUEST', '--pin root');
+  } catch {
+    return bad('--pin root is not canonical base64');
+  }
+  if (root.length !== 32) bad('--pin root must be 32 bytes');
+  return { origin: s.slice(0, i), size, root };
+}
+
+/**
+ * Parses the content of a `--pin-checkpoint` file: a signed checkpoint note (its signature is
+ * checked against the log's keys when the witness opens).
+ * @throws AuditlogError 'BAD_NOTE' (not a signed note), 'BAD_CHECKPOINT' (not a checkpoint, or
+ *   size 0).
+ */
+export function parsePinFile(text: string): PinnedCheckpoint {
+  const cp = parseCheckpoint(parseNote(text).text);
+  if (cp.size === 0n)
+    throw new AuditlogError('BAD_CHECKPOINT', 'a pinned checkpoint must have size 1 or more');
+  return { origin: cp.origin, size: cp.size, root: cp.root, note: text };
 }

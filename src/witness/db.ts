@@ -37,10 +37,10 @@ export function seqKey(n: bigint): string {
   return n.toString(16).padStart(16, '0');
 }
 
+/** One write of a batch. */
+export type BatchOp = { type: 'put'; key: string; value: string } | { type: 'del'; key: string };
+
 /** Writes `ops` atomically and durably. */
-export async function commit(
-  db: StateDB,
-  ops: ({ type: 'put'; key: string; value: string } | { type: 'del'; key: string })[],
-): Promise<void> {
+export async function commit(db: StateDB, ops: BatchOp[]): Promise<void> {
   await db.batch(ops, { sync: true });
 }

@@ -3,6 +3,7 @@
  *   POST /add-checkpoint         C2SP tlog-witness v1
  *   GET  /v1/witness/checkpoints the latest cosigned checkpoint per origin (gossip)
  *   GET  /v1/witness/alerts      every alert raised, oldest first
+ *   GET  /v1/witness/status      each witnessed log: cosigned size, pin, forked state, clears
  * and, every poll interval, a poll of each configured log followed by a pull of each peer's view.
  */
 import type { AddressInfo } from 'node:net';
@@ -37,6 +38,7 @@ export function witnessApp(w: Witness): Hono {
   );
   app.get('/v1/witness/checkpoints', (c) => c.json({ witness: w.vkey, checkpoints: w.allViews() }));
   app.get('/v1/witness/alerts', async (c) => c.json({ alerts: await w.alerts.list() }));
+  app.get('/v1/witness/status', async (c) => c.json({ witness: w.vkey, logs: await w.status() }));
   app.notFound((c) => c.text('not found\n', 404));
   app.onError((err, c) => c.text(`internal error: ${err.message}\n`, 500));
   return app;

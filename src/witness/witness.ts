@@ -6,7 +6,12 @@
  *
  * The state per log is the latest cosigned checkpoint. It only moves forward: every update is a
  * compare-and-swap on the size, made under the log's lock and persisted (sync) before anyone is
- * answered or anything is cosigned on top of it.
+ * answered or anything is cosigned on top of it. Before the first one, checkpoints are checked
+ * against the operator's pin when there is one (trust on first use otherwise).
+ *
+ * A log the witness holds proof of a fork for (an `inconsistent` alert) is in the forked state
+ * (forks.ts): nothing more is cosigned for it until an operator clears the state, while polling
+ * and gossip keep collecting evidence.
  */
 import { join } from 'node:path';
 import { AuditlogError } from '../errors.js';
@@ -22,6 +27,7 @@ import type { Signer } from '../note/signer.js';
 import { type Alert, AlertLog, type AlertProof, type NewAlert } from './alerts.js';
 import { commit, openStateDB, type StateDB, tableRange } from './db.js';
 import { fetchCheckpoint, fetchConsistencyProof } from './fetch.js';
+import { type ClearedFork, type ForkState, forkOps, listClearedForks, loadForks } from './forks.js';
 import { openWitnessKey } from './keyfile.js';
 import { formatCosignatureLines, parseAddCheckpoint } from './wire.js';
 
@@ -40,12 +46,63 @@ interface LogEntry {
   url?: string;
 }
 
+/**
+ * A starting checkpoint the operator trusts for a log, in place of trust on first use: until the
+ * witness has cosigned a checkpoint of that log, it answers as if it had cosigned this one, so the
+ * first checkpoint it cosigns must be this one or extend it (by a verified consistency proof).
+ */
+export interface PinnedCheckpoint {
+  /** The log's origin; must be a witnessed log. */
+  origin: string;
+  /** Tree size, at least 1. */
+  size: bigint;
+  /** Root hash (32 bytes). */
+  root: Uint8Array;
+  /**
+   * The signed checkpoint the pin was read from, verbatim. It must verify under the log's keys
+   * and carry `origin`, `size` and `root`. Without it the pin is only a size and a root, and a
+   * checkpoint that contradicts it raises `pin-mismatch` rather than `inconsistent`.
+   */
+  note?: string;
+}
+
+/** What a new checkpoint of a log is checked against: the latest cosigned one, else the pin. */
+interface Anchor {
+  size: bigint;
+  root: Uint8Array;
+  /** The signed note; undefined for a pin given as size and root only. */
+  note: string | undefined;
+  /** Where it came from: a log URL, `add-checkpoint`, or `pin`. */
+  source: string;
+}
+
+/** A witnessed log as `GET /v1/witness/status` shows it. */
+export interface LogStatus {
+  origin: string;
+  /** The latest cosigned checkpoint (size as a decimal string, root in base64), or null. */
+  size: string | null;
+  root: string | null;
+  source: string | null;
+  /** The configured pin, or null. `applies`: nothing is cosigned yet, so the pin is in force. */
+  pin: { size: string; root: string; signed: boolean; applies: boolean } | null;
+  /** Why the log is no longer cosigned, or null when it is. */
+  fork: ForkState | null;
+  /** Every clear of a fork state of this log, oldest first. */
+  cleared: ClearedFork[];
+}
+
 export interface WitnessOptions {
   /** Data directory: `witness.key` (0600) and `db/`. */
   dir: string;
   /** The witness's key name (a schema-less URL by convention). */
   name: string;
   logs: WitnessedLog[];
+  /**
+   * Starting checkpoints, at most one per witnessed origin (default: none, trust on first use).
+   * A pin applies only while nothing is cosigned for its log; a pin that contradicts the cosigned
+   * checkpoint of the same size refuses the start.
+   */
+  pins?: PinnedCheckpoint[];
   /** URL alerts are POSTed to. */
   webhook?: string;
   /** Where alert and warning lines go (default process.stderr). */
@@ -93,6 +150,8 @@ export class Witness {
   private readonly lastWarning = new Map<string, string>();
   private readonly investigating = new Map<string, Promise<void>>();
   private readonly waiting = new Map<string, number>();
+  private readonly pins = new Map<string, PinnedCheckpoint>();
+  private forks = new Map<string, ForkState>();
 
   private constructor(
     readonly signer: Signer,
@@ -113,24 +172,36 @@ export class Witness {
   /**
    * Opens (creating) the witness in `opts.dir`.
    * @throws AuditlogError 'BAD_KEY' (a log key that is not type 0x01), 'CONFLICT' (one key given
-   *   twice, two URLs for one origin, or a key file for another name), 'STORAGE' (database locked
+   *   twice, two URLs for one origin, a key file for another name, a pin for an origin that is
+   *   not witnessed, two pins for one origin, or a pin that contradicts the cosigned checkpoint of
+   *   its size), 'BAD_REQUEST' (a pin of size 0 or with a root that is not 32 bytes),
+   *   'BAD_SIGNATURE' / 'UNKNOWN_KEY' (a pinned signed checkpoint that does not verify under the
+   *   log's keys), 'BAD_CHECKPOINT' (one that does not match its pin), 'STORAGE' (database locked
    *   or unreadable).
    */
   static async open(opts: WitnessOptions): Promise<Witness> {
     const keys = new Set<string>();
     const urls = new Map<string, string>();
+    const keysOf = new Map<string, VerifierKey[]>();
     for (const l of opts.logs) {
       if (l.key.type !== 0x01)
         throw new AuditlogError('BAD_KEY', `log key ${l.key.name} must have type 0x01`);
       const id = `${l.key.name}+${encodeBase64(l.key.publicKey)}`;
       if (keys.has(id)) throw new AuditlogError('CONFLICT', `log key of ${l.key.name} given twice`);
       keys.add(id);
+      keysOf.set(l.key.name, [...(keysOf.get(l.key.name) ?? []), l.key]);
       if (l.url === undefined) continue;
       const other = urls.get(l.key.name);
       if (other !== undefined && other !== l.url) {
         throw new AuditlogError('CONFLICT', `two URLs for origin ${l.key.name}`);
       }
       urls.set(l.key.name, l.url);
+    }
+    const pins = new Map<string, PinnedCheckpoint>();
+    for (const p of opts.pins ?? []) {
+      checkPin(p, keysOf.get(p.origin));
+      if (pins.has(p.origin)) throw new AuditlogError('CONFLICT', `two pins for origin ${p.origin}`);
+      pins.set(p.origin, p);
     }
     const { signer } = openWitnessKey(opts.dir, opts.name);
     const db = await openStateDB(join(opts.dir, 'db'));
@@ -145,6 +216,28 @@ export class Witness {
           throw new AuditlogError('STORAGE', `witness state for ${key} is corrupt`);
         }
         w.views.set(checkpoint.origin, { checkpoint, note: s.note, cosigned: s.cosigned, source: s.source });
+      }
+      for (const [origin, p] of pins) {
+        const v = w.views.get(origin)?.checkpoint;
+        if (v !== undefined && v.size === p.size && !equalHashes(v.root, p.root)) {
+          throw new AuditlogError(
+            'CONFLICT',
+            `the pin of ${origin} (size ${p.size}, root ${encodeBase64(p.root)}) contradicts the checkpoint this witness cosigned at that size (root ${encodeBase64(v.root)})`,
+          );
+        }
+        if (v !== undefined && v.size < p.size) {
+          stderr.write(
+            `auditlog witness: the pin of ${origin} at size ${p.size} does not apply: this witness already cosigned size ${v.size}\n`,
+          );
+        }
+        w.pins.set(origin, p);
+      }
+      w.forks = await loadForks(db);
+      for (const [origin, f] of w.forks) {
+        if (!w.logs.has(origin)) continue;
+        stderr.write(
+          `auditlog witness: log ${origin} is forked since ${f.since} (alert ${f.alert}); not cosigning it until 'auditlog witness clear-fork'\n`,
+        );
       }
       return w;
     } catch (err) {
@@ -173,6 +266,68 @@ export class Witness {
   /** Every log's latest cosigned checkpoint (what `GET /v1/witness/checkpoints` serves). */
   allViews(): { origin: string; checkpoint: string }[] {
     return [...this.views.entries()].map(([origin, v]) => ({ origin, checkpoint: v.cosigned }));
+  }
+
+  /** Why `origin` is no longer cosigned, or undefined when it is not forked. */
+  fork(origin: string): ForkState | undefined {
+    return this.forks.get(origin);
+  }
+
+  /** Every witnessed log's state (what `GET /v1/witness/status` serves). */
+  async status(): Promise<LogStatus[]> {
+    const cleared = await listClearedForks(this.db);
+    return [...this.logs.keys()].map((origin) => {
+      const v = this.views.get(origin);
+      const p = this.pins.get(origin);
+      return {
+        origin,
+        size: v === undefined ? null : v.checkpoint.size.toString(),
+        root: v === undefined ? null : encodeBase64(v.checkpoint.root),
+        source: v?.source ?? null,
+        pin:
+          p === undefined
+            ? null
+            : {
+                size: p.size.toString(),
+                root: encodeBase64(p.root),
+                signed: p.note !== undefined,
+                applies: v === undefined,
+              },
+        fork: this.forks.get(origin) ?? null,
+        cleared: cleared.filter((c) => c.origin === origin),
+      };
+    });
+  }
+
+  /** The latest cosigned checkpoint of `origin`, else its pin, else undefined (trust on first use). */
+  private anchor(origin: string): Anchor | undefined {
+    const v = this.views.get(origin);
+    if (v !== undefined)
+      return { size: v.checkpoint.size, root: v.checkpoint.root, note: v.note, source: v.source };
+    const p = this.pins.get(origin);
+    if (p !== undefined) return { size: p.size, root: p.root, note: p.note, source: 'pin' };
+    return undefined;
+  }
+
+  private forkedAnswer(origin: string, f: ForkState): AddCheckpointResult {
+    return {
+      status: 403,
+      message: `log ${origin} is forked (alert ${f.alert}, since ${f.since}); this witness no longer cosigns it`,
+    };
+  }
+
+  /**
+   * Compares a submitted checkpoint with the log's own answers in the background, for evidence.
+   * Anyone can send a genuine checkpoint with a bad proof; only the log's own answer is evidence.
+   * One question to the log per origin at a time, so requests cannot amplify.
+   */
+  private investigate(origin: string, note: string): void {
+    if (this.investigating.has(origin)) return;
+    const run = this.checkView(origin, note, 'add-checkpoint')
+      .then(() => undefined)
+      .catch(() => undefined)
+      .finally(() => this.investigating.delete(origin));
+    this.investigating.set(origin, run);
   }
 
   private withLock<T>(origin: string, fn: () => Promise<T>): Promise<T> {
@@ -213,6 +368,12 @@ export class Witness {
     }
     if (req.oldSize > cp.size)
       return { status: 400, message: `old size ${req.oldSize} > checkpoint size ${cp.size}` };
+    const forked = this.forks.get(origin);
+    if (forked !== undefined) {
+      // Not cosigned, but still compared with what this witness holds: more evidence, if any.
+      this.investigate(origin, req.note);
+      return this.forkedAnswer(origin, forked);
+    }
     const waiting = this.waiting.get(origin) ?? 0;
     if (waiting >= MAX_WAITING_PER_LOG)
       return { status: 503, message: 'too many requests for this log; retry' };
@@ -220,18 +381,21 @@ export class Witness {
     const result = await this.withLock(
       origin,
       async (): Promise<AddCheckpointResult | { investigate: true }> => {
-        const ours = this.views.get(origin);
-        const known = ours?.checkpoint.size ?? 0n;
+        const forkedNow = this.forks.get(origin);
+        if (forkedNow !== undefined) return this.forkedAnswer(origin, forkedNow);
+        const ours = this.anchor(origin);
+        const known = ours?.size ?? 0n;
         if (req.oldSize !== known) return { status: 409, size: known };
         if (req.oldSize === cp.size) {
-          const root = ours?.checkpoint.root ?? EMPTY_ROOT;
+          const root = ours?.root ?? EMPTY_ROOT;
           if (!equalHashes(root, cp.root)) {
             if (ours !== undefined) await this.raise(sameSizeFork(origin, ours, req.note, 'add-checkpoint'));
-            return { status: 409, message: `a checkpoint of size ${cp.size} with another root was cosigned` };
+            const what = ours?.source === 'pin' ? 'was pinned' : 'was cosigned';
+            return { status: 409, message: `a checkpoint of size ${cp.size} with another root ${what}` };
           }
         } else {
           try {
-            verifyConsistency(req.oldSize, cp.size, req.proof, ours?.checkpoint.root ?? EMPTY_ROOT, cp.root);
+            verifyConsistency(req.oldSize, cp.size, req.proof, ours?.root ?? EMPTY_ROOT, cp.root);
           } catch {
             return { investigate: true };
           }
@@ -241,22 +405,18 @@ export class Witness {
       },
     ).finally(() => this.waiting.set(origin, (this.waiting.get(origin) ?? 1) - 1));
     if ('investigate' in result) {
-      // Anyone can send a bad proof with a genuine checkpoint; only the log's own answer is
-      // evidence. One question to the log per origin at a time, so requests cannot amplify.
-      if (!this.investigating.has(origin)) {
-        const run = this.checkView(origin, req.note, 'add-checkpoint')
-          .then(() => undefined)
-          .catch(() => undefined)
-          .finally(() => this.investigating.delete(origin));
-        this.investigating.set(origin, run);
-      }
+      this.investigate(origin, req.note);
       return { status: 422, message: 'the consistency proof does not verify' };
     }
     return result;
   }
 
-  /** Cosigns and persists a checkpoint. Precondition: under the origin's lock, checks done. */
+  /**
+   * Cosigns and persists a checkpoint. Precondition: under the origin's lock, checks done.
+   * @throws AuditlogError('INCONSISTENT') when the log is forked (callers check first).
+   */
   private async store(origin: string, cp: Checkpoint, note: string, source: string): Promise<NoteSignature> {
+    if (this.forks.has(origin)) throw new AuditlogError('INCONSISTENT', `log ${origin} is forked`);
     const sig = await cosign(parseNote(note).text, this.signer, BigInt(Math.floor(this.now() / 1000)));
     const cosigned = addSignatures(note, [sig]);
     const stored: StoredView = {
@@ -271,8 +431,27 @@ export class Witness {
     return sig;
   }
 
+  /**
+   * Raises an alert. An `inconsistent` one about a witnessed log that is not forked yet also puts
+   * the log in the forked state, in the alert's synced batch. The state is taken in memory before
+   * that write, so nothing is cosigned for the log from then on (even if the write fails).
+   */
   private async raise(a: NewAlert): Promise<Alert | undefined> {
-    return this.alerts.raise(a);
+    if (a.kind !== 'inconsistent' || !this.logs.has(a.origin)) return this.alerts.raise(a);
+    const origin = a.origin;
+    let entered: ForkState | undefined;
+    const alert = await this.alerts.raise(a, (al) => {
+      if (this.forks.has(origin)) return [];
+      entered = { alert: al.id, since: al.seen_at, detail: al.detail };
+      this.forks.set(origin, entered);
+      return forkOps(origin, entered);
+    });
+    if (entered !== undefined) {
+      this.stderr.write(
+        `auditlog witness: log ${origin} is forked (alert ${entered.alert}); no longer cosigning it. To resume after review, stop the witness and run 'auditlog witness clear-fork --log ${origin} --data DIR'\n`,
+      );
+    }
+    return alert;
   }
 
   /** Writes a warning, once per distinct message per subject (a log down is not a line per poll). */
@@ -305,13 +484,14 @@ export class Witness {
       cp = parseCheckpoint(parseNote(note).text);
       if (cp.origin !== origin) throw new AuditlogError('BAD_CHECKPOINT', `origin ${cp.origin}`);
     } catch (e) {
-      const ours = this.views.get(origin);
+      const ours = this.anchor(origin);
       if (e instanceof AuditlogError && e.code === 'BAD_SIGNATURE') {
+        const known = ours?.note !== undefined;
         await this.raise({
           kind: 'bad-signature',
           origin,
-          checkpoints: ours ? [ours.note, note] : [note],
-          sources: ours ? [ours.source, log.url] : [log.url],
+          checkpoints: known ? [ours.note!, note] : [note],
+          sources: known ? [ours.source, log.url] : [log.url],
           proof: null,
           detail: `the log served a checkpoint whose signature by ${origin} does not verify`,
         });
@@ -320,25 +500,32 @@ export class Witness {
       }
       return;
     }
-    const ours = this.views.get(origin);
-    if (ours !== undefined && cp.size < ours.checkpoint.size) {
-      await this.raise({
-        kind: 'rollback',
-        origin,
-        checkpoints: [ours.note, note],
-        sources: [ours.source, log.url],
-        proof: null,
-        detail: `the log served size ${cp.size} after size ${ours.checkpoint.size} was cosigned`,
-      });
+    const ours = this.anchor(origin);
+    if (ours !== undefined && cp.size < ours.size) {
+      const what = ours.source === 'pin' ? 'was pinned' : 'was cosigned';
+      await this.raise(
+        conflict(
+          'rollback',
+          origin,
+          ours,
+          note,
+          log.url,
+          null,
+          `the log served size ${cp.size} after size ${ours.size} ${what}`,
+        ),
+      );
       return;
     }
-    if (ours !== undefined && cp.size === ours.checkpoint.size) {
-      if (!equalHashes(cp.root, ours.checkpoint.root))
+    if (ours !== undefined && cp.size === ours.size) {
+      if (!equalHashes(cp.root, ours.root)) {
         await this.raise(sameSizeFork(origin, ours, note, log.url));
-      return;
+        return;
+      }
+      // Nothing new, unless this is the pinned checkpoint itself: cosigned below.
+      if (this.views.has(origin)) return;
     }
-    const oldSize = ours?.checkpoint.size ?? 0n;
-    if (oldSize > 0n) {
+    const oldSize = ours?.size ?? 0n;
+    if (oldSize > 0n && oldSize < cp.size) {
       const answer = await fetchConsistencyProof(log.url, oldSize, cp.size);
       if (!answer.ok) {
         if (answer.refused)
@@ -347,7 +534,7 @@ export class Witness {
         return;
       }
       try {
-        verifyConsistency(oldSize, cp.size, answer.proof, ours!.checkpoint.root, cp.root);
+        verifyConsistency(oldSize, cp.size, answer.proof, ours!.root, cp.root);
       } catch (e) {
         await this.raise(
           proofAlert(
@@ -364,8 +551,10 @@ export class Witness {
       }
     }
     await this.withLock(origin, async () => {
+      // A forked log is still polled (evidence), never cosigned.
+      if (this.forks.has(origin)) return;
       // Compare-and-swap: cosign only on top of the state the proof was checked against.
-      if ((this.views.get(origin)?.checkpoint.size ?? 0n) !== oldSize) return;
+      if ((this.anchor(origin)?.size ?? 0n) !== oldSize) return;
       await this.store(origin, cp, note, log.url!);
       this.lastWarning.delete(origin);
     });
@@ -379,7 +568,7 @@ export class Witness {
    */
   async checkView(origin: string, note: string, source: string): Promise<Comparison> {
     const log = this.logs.get(origin);
-    const ours = this.views.get(origin);
+    const ours = this.anchor(origin);
     if (log === undefined || ours === undefined) return 'unknown';
     let cp: Checkpoint;
     try {
@@ -389,7 +578,7 @@ export class Witness {
       this.warn(`checkpoint of ${origin} from ${source} ignored: ${(e as Error).message}`);
       return 'unknown';
     }
-    const memo = `${origin}\n${ours.checkpoint.size}\n${parseNote(note).text}`;
+    const memo = `${origin}\n${ours.size}\n${parseNote(note).text}`;
     if (this.checked.has(memo)) return 'consistent';
     const outcome = await this.compare(origin, log, ours, cp, note, source);
     if (outcome !== 'unknown') {
@@ -402,18 +591,17 @@ export class Witness {
   private async compare(
     origin: string,
     log: LogEntry,
-    ours: LogView,
+    ours: Anchor,
     cp: Checkpoint,
     note: string,
     source: string,
   ): Promise<Comparison> {
-    const a = ours.checkpoint;
-    if (cp.size === a.size) {
-      if (equalHashes(cp.root, a.root)) return 'consistent';
+    if (cp.size === ours.size) {
+      if (equalHashes(cp.root, ours.root)) return 'consistent';
       await this.raise(sameSizeFork(origin, ours, note, source));
       return 'alert';
     }
-    const [small, large] = cp.size < a.size ? [cp, a] : [a, cp];
+    const [small, large] = cp.size < ours.size ? [cp, ours] : [ours, cp];
     if (small.size === 0n) return 'consistent';
     if (log.url === undefined) return 'unknown';
     const answer = await fetchConsistencyProof(log.url, small.size, large.size);
@@ -450,20 +638,49 @@ export class Witness {
   }
 }
 
-function sameSizeFork(origin: string, ours: LogView, note: string, source: string): NewAlert {
-  return {
-    kind: 'inconsistent',
+/**
+ * An alert about a checkpoint that contradicts the anchor: of `kind` with both signed notes, or
+ * `pin-mismatch` with the new note only when the anchor is a pin without a signature.
+ */
+function conflict(
+  kind: 'inconsistent' | 'rollback',
+  origin: string,
+  ours: Anchor,
+  note: string,
+  source: string,
+  proof: AlertProof | null,
+  detail: string,
+): NewAlert {
+  if (ours.note === undefined) {
+    return {
+      kind: 'pin-mismatch',
+      origin,
+      checkpoints: [note],
+      sources: [source],
+      proof,
+      detail: `${detail} (pinned: size ${ours.size}, root ${encodeBase64(ours.root)})`,
+    };
+  }
+  return { kind, origin, checkpoints: [ours.note, note], sources: [ours.source, source], proof, detail };
+}
+
+function sameSizeFork(origin: string, ours: Anchor, note: string, source: string): NewAlert {
+  const what =
+    ours.note === undefined ? 'a pinned and a signed checkpoint' : 'two checkpoints signed by the log';
+  return conflict(
+    'inconsistent',
     origin,
-    checkpoints: [ours.note, note],
-    sources: [ours.source, source],
-    proof: null,
-    detail: `two checkpoints of size ${ours.checkpoint.size} signed by the log with different roots`,
-  };
+    ours,
+    note,
+    source,
+    null,
+    `${what} of size ${ours.size} with different roots`,
+  );
 }
 
 function proofAlert(
   origin: string,
-  ours: LogView,
+  ours: Anchor,
   note: string,
   source: string,
   answer: { hashes: string[]; error: string },
@@ -476,12 +693,33 @@ function proofAlert(
     hashes: answer.hashes,
     error: answer.error,
   };
-  return {
-    kind: 'inconsistent',
+  return conflict(
+    'inconsistent',
     origin,
-    checkpoints: [ours.note, note],
-    sources: [ours.source, source],
+    ours,
+    note,
+    source,
     proof,
-    detail: `no valid consistency proof from size ${from} to ${to}: ${answer.error}`,
-  };
+    `no valid consistency proof from size ${from} to ${to}: ${answer.error}`,
+  );
+}
+
+/** Checks a pin against the log's keys (see `PinnedCheckpoint`). */
+function checkPin(p: PinnedCheckpoint, keys: VerifierKey[] | undefined): void {
+  if (keys === undefined)
+    throw new AuditlogError('CONFLICT', `pin for ${p.origin}, which is not a witnessed log`);
+  if (p.size === 0n) throw new AuditlogError('BAD_REQUEST', `the pin of ${p.origin} has size 0`);
+  if (p.root.length !== 32)
+    throw new AuditlogError('BAD_REQUEST', `the pin of ${p.origin} has a root that is not 32 bytes`);
+  if (p.note === undefined) return;
+  let cp: Checkpoint;
+  try {
+    cp = parseCheckpoint(verifyNote(p.note, keys).note.text);
+  } catch (e) {
+    const code = e instanceof AuditlogError ? e.code : 'BAD_CHECKPOINT';
+    throw new AuditlogError(code, `pinned checkpoint of ${p.origin}: ${(e as Error).message}`, { cause: e });
+  }
+  if (cp.origin !== p.origin || cp.size !== p.size || !equalHashes(cp.root, p.root)) {
+    throw new AuditlogError('BAD_CHECKPOINT', `pinned checkpoint of ${p.origin} does not match its pin`);
+  }
 }

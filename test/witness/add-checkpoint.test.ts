@@ -125,23 +125,11 @@ describe('add-checkpoint (real witness process)', () => {
     expect((await addCheckpoint(w.url, body(3, [...proof, proof[0]!], cp))).status).toBe(422);
   });
 
-  it('200 for a consistent extension, then 409 (not a size) for the same size with another root', async () => {
+  it('200 for a consistent extension, and again for the same checkpoint', async () => {
     const cp5 = await log.checkpoint(5);
     expect((await addCheckpoint(w.url, body(3, await log.proof(3, 5), cp5))).status).toBe(200);
     // Same size, same root: cosigned again.
     expect((await addCheckpoint(w.url, body(5, [], cp5))).status).toBe(200);
-    const fork = log.fork(4).grow(1, 'fork');
-    const forked = await fork.checkpoint(5);
-    const r = await addCheckpoint(w.url, body(5, [], forked));
-    expect(r.status).toBe(409);
-    expect(r.type).not.toContain('text/x.tlog.size');
-    // Two signed checkpoints of size 5 with different roots are evidence: an alert is stored.
-    const alerts = (await (await fetch(`${w.url}/v1/witness/alerts`)).json()) as {
-      alerts: { kind: string; origin: string; checkpoints: string[] }[];
-    };
-    expect(alerts.alerts).toHaveLength(1);
-    expect(alerts.alerts[0]!.kind).toBe('inconsistent');
-    expect(alerts.alerts[0]!.checkpoints).toEqual([cp5, forked]);
   });
 
   it('concurrent requests from one old size: exactly one wins, the state never rolls back', async () => {
@@ -173,17 +161,41 @@ describe('add-checkpoint (real witness process)', () => {
     expect(next.status).toBe(200);
   });
 
-  it('keeps its state and alerts across a restart', async () => {
+  it('409 (not a size) for the same size with another root: an alert, and the log is forked (403)', async () => {
+    const cp12 = await log.checkpoint(12);
+    expect((await addCheckpoint(w.url, body(12, [], cp12))).status).toBe(200);
+    const forked = await log.fork(11).grow(1, 'fork').checkpoint(12);
+    const r = await addCheckpoint(w.url, body(12, [], forked));
+    expect(r.status).toBe(409);
+    expect(r.type).not.toContain('text/x.tlog.size');
+    // Two signed checkpoints of size 12 with different roots are evidence: an alert is stored.
+    const alerts = (await (await fetch(`${w.url}/v1/witness/alerts`)).json()) as {
+      alerts: { id: string; kind: string; origin: string; checkpoints: string[] }[];
+    };
+    expect(alerts.alerts).toHaveLength(1);
+    expect(alerts.alerts[0]!.kind).toBe('inconsistent');
+    expect(alerts.alerts[0]!.checkpoints).toEqual([cp12, forked]);
+    // From then on the log is not cosigned, even a checkpoint the witness cosigned before.
+    const again = await addCheckpoint(w.url, body(12, [], cp12));
+    expect(again.status).toBe(403);
+    expect(again.text).toContain(`forked (alert ${alerts.alerts[0]!.id}`);
+    expect(w.output()).toContain('auditlog witness: log example.com/log-a is forked');
+  });
+
+  it('keeps its state, alerts and forked state across a restart', async () => {
     const before = (await (await fetch(`${w.url}/v1/witness/checkpoints`)).json()) as {
       checkpoints: { checkpoint: string }[];
     };
     const size = /\n(\d+)\n/.exec(before.checkpoints[0]!.checkpoint)![1];
     expect(await w.stop()).toBe(0);
     w = await start();
-    const r = await addCheckpoint(w.url, body(0, [], await log.checkpoint(3)));
-    expect(r.status).toBe(409);
-    expect(r.text).toBe(`${size}\n`);
-    const alerts = (await (await fetch(`${w.url}/v1/witness/alerts`)).json()) as { alerts: unknown[] };
+    expect((await addCheckpoint(w.url, body(0, [], await log.checkpoint(3)))).status).toBe(403);
+    const status = (await (await fetch(`${w.url}/v1/witness/status`)).json()) as {
+      logs: { origin: string; size: string; fork: { alert: string } | null }[];
+    };
+    expect(status.logs.map((l) => [l.origin, l.size])).toEqual([['example.com/log-a', size]]);
+    const alerts = (await (await fetch(`${w.url}/v1/witness/alerts`)).json()) as { alerts: { id: string }[] };
     expect(alerts.alerts).toHaveLength(1);
+    expect(status.logs[0]!.fork?.alert).toBe(alerts.alerts[0]!.id);
   });
 });

@@ -48,6 +48,30 @@ describe('alert delivery', () => {
     expect((got[0] as Alert).checkpoints[1]).toBe(forked);
   });
 
+  it('AlertLog: writes given with an alert land with it, and only for new evidence', async () => {
+    const db = await openStateDB(join(tempDir('alertlog-also-'), 'db'));
+    cleanup.push(() => db.close());
+    const log = await AlertLog.open(db, { seenBy: 'w', stderr: { write: () => undefined } });
+    const a = {
+      kind: 'inconsistent' as const,
+      origin: 'o',
+      checkpoints: ['x\n\n— o AAAA\n', 'y\n\n— o AAAA\n'],
+      sources: ['u', 'v'],
+      proof: null,
+      detail: 'd',
+    };
+    const calls: string[] = [];
+    const also = (alert: Alert) => {
+      calls.push(alert.id);
+      return [{ type: 'put' as const, key: `fork/${alert.origin}`, value: alert.id }];
+    };
+    const raised = await log.raise(a, also);
+    expect(await db.get('fork/o')).toBe(raised!.id);
+    expect(await log.raise(a, also)).toBeUndefined();
+    expect(calls).toEqual([raised!.id]);
+    await log.close();
+  });
+
   it('AlertLog: dedupes by evidence, keeps the outbox across reopen, drains it on 2xx', async () => {
     const location = join(tempDir('alertlog-'), 'db');
     const hook = await startWebhook(3);

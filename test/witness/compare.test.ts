@@ -8,6 +8,7 @@ import { cpSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signCheckpoint } from '../../src/note/checkpoint.js';
+import { decodeBase64 } from '../../src/note/encoding.js';
 import { ed25519Signer } from '../../src/note/signer.js';
 import { parseVerifierKey } from '../../src/note/keys.js';
 import { readKeyFile } from '../../src/storage/data-dir.js';
@@ -101,25 +102,57 @@ describe('Witness.checkView against a real log', () => {
     expect(lines.join('')).toContain('ignored');
   });
 
-  it('a 422 is investigated with the log: a genuine checkpoint is not a fork, a forged one is', async () => {
+  it('the first fork alert puts the log in the forked state: polled, never cosigned again', async () => {
+    const [first] = await w.alerts.list();
+    expect(w.fork('example.com/compare')?.alert).toBe(first!.id);
+    expect(lines.join('')).toContain('auditlog witness: log example.com/compare is forked');
     expect((await submit(log.url, token, enc('e3'))).status).toBe(200);
+    await w.poll(w.witnessedLogs[0]!);
+    expect(w.view('example.com/compare')?.checkpoint.size).toBe(3n);
     const genuine = await (await fetch(`${log.url}/checkpoint`)).text();
-    const junk = [new Uint8Array(32).fill(5)];
-    expect((await w.addCheckpoint(body(3, junk, genuine))).status).toBe(422);
-    const forged = await forge(9n, 4);
-    const before = (await w.alerts.list()).length;
-    const alert = await eventually(
-      async () => {
-        expect((await w.addCheckpoint(body(3, junk, forged))).status).toBe(422);
-        const alerts = await w.alerts.list();
-        return alerts.length > before ? alerts : undefined;
-      },
-      10_000,
-      'an alert about the forged checkpoint',
-    );
-    expect(alert).toHaveLength(before + 1);
-    expect(alert.at(-1)?.checkpoints[1]).toBe(forged);
-    expect(alert.at(-1)?.sources[1]).toBe('add-checkpoint');
+    expect(genuine).toContain('\n4\n');
+    expect((await w.addCheckpoint(body(0, [], genuine))).status).toBe(403);
+  });
+
+  it('a 422 is investigated with the log: a genuine checkpoint is not a fork, a forged one is', async () => {
+    // A second witness, not forked, at the log's size 4.
+    const w2 = await Witness.open({
+      dir: join(tempDir('compare-'), 'w2'),
+      name: 'witness.example/c2',
+      logs: [{ key: parseVerifierKey(log.vkey), url: log.url }],
+      stderr: { write: (s: string) => lines.push(s) },
+    });
+    try {
+      await w2.poll(w2.witnessedLogs[0]!);
+      expect(w2.view('example.com/compare')?.checkpoint.size).toBe(4n);
+      expect((await submit(log.url, token, enc('e4'))).status).toBe(200);
+      const genuine = await (await fetch(`${log.url}/checkpoint`)).text();
+      const junk = [new Uint8Array(32).fill(5)];
+      expect((await w2.addCheckpoint(body(4, junk, genuine))).status).toBe(422);
+      const forged = await forge(9n, 4);
+      expect((await w2.addCheckpoint(body(4, junk, forged))).status).toBe(422);
+      const alerts = await eventually(
+        async () => {
+          // 422 until the investigation concludes; 403 once the fork is recorded.
+          expect([422, 403]).toContain((await w2.addCheckpoint(body(4, junk, forged))).status);
+          const list = await w2.alerts.list();
+          return list.length > 0 ? list : undefined;
+        },
+        10_000,
+        'an alert about the forged checkpoint',
+      );
+      expect(alerts).toHaveLength(1);
+      expect(alerts[0]?.checkpoints[1]).toBe(forged);
+      expect(alerts[0]?.sources[1]).toBe('add-checkpoint');
+      // Found through add-checkpoint, the fork stops cosigning too, even with a valid proof.
+      expect(w2.fork('example.com/compare')?.alert).toBe(alerts[0]!.id);
+      const res = await fetch(`${log.url}/ct/v1/get-sth-consistency?first=4&second=5`);
+      const proof = ((await res.json()) as { consistency: string[] }).consistency.map((h) => decodeBase64(h));
+      expect((await w2.addCheckpoint(body(4, proof, genuine))).status).toBe(403);
+      expect(w2.view('example.com/compare')?.checkpoint.size).toBe(4n);
+    } finally {
+      await w2.close();
+    }
   });
 
   it('a poll of a log serving an older tree raises a rollback alert', async () => {

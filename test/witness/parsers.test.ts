@@ -5,6 +5,8 @@ import {
   parseBaseUrl,
   parseLogFlag,
   parseMs,
+  parsePinFile,
+  parsePinFlag,
   parseWebhookUrl,
   parseWitnessFlag,
 } from '../../src/witness/config.js';
@@ -18,6 +20,7 @@ import {
 } from '../../src/witness/wire.js';
 import { cosign } from '../../src/note/cosignature.js';
 import { parseVerifierKey } from '../../src/note/keys.js';
+import { encodeBase64 } from '../../src/note/encoding.js';
 import { formatSignatureLine, parseNote } from '../../src/note/note.js';
 import { ed25519Signer } from '../../src/note/signer.js';
 import { FakeLog } from './fake-log.js';
@@ -158,5 +161,40 @@ describe('peer views', () => {
     ],
   ])('rejects %s', (_, s) => {
     expect(code(() => parsePeerViews(s))).toBe('BAD_REQUEST');
+  });
+});
+
+describe('--pin ORIGIN:SIZE:ROOT and --pin-checkpoint', () => {
+  const root = encodeBase64(new Uint8Array(32).fill(3));
+  it('parses from the right, so the origin may contain ":"', () => {
+    const p = parsePinFlag(`example.com:8443/log:12:${root}`);
+    expect([p.origin, p.size, encodeBase64(p.root), p.note]).toEqual([
+      'example.com:8443/log',
+      12n,
+      root,
+      undefined,
+    ]);
+  });
+  it.each([
+    ['no-size', `example.com/log:${root}`],
+    ['empty-origin', `:12:${root}`],
+    ['size-zero', `example.com/log:0:${root}`],
+    ['size-leading-zero', `example.com/log:012:${root}`],
+    ['size-negative', `example.com/log:-1:${root}`],
+    ['size-over-uint64', `example.com/log:18446744073709551616:${root}`],
+    ['root-31-bytes', `example.com/log:12:${encodeBase64(new Uint8Array(31))}`],
+    ['root-unpadded', `example.com/log:12:${root.slice(0, -1)}`],
+    ['root-hex', `example.com/log:12:${'00'.repeat(32)}`],
+  ])('rejects %s', (_, s) => {
+    expect(code(() => parsePinFlag(s))).toBe('BAD_REQUEST');
+  });
+  it('reads a signed checkpoint file and keeps the note verbatim', async () => {
+    const log = FakeLog.create('example.com/log').grow(4);
+    const note = await log.checkpoint(4);
+    const p = parsePinFile(note);
+    expect([p.origin, p.size, p.root, p.note]).toEqual(['example.com/log', 4n, log.root(4), note]);
+    expect(code(() => parsePinFile(parseNote(note).text))).toBe('BAD_NOTE');
+    expect(code(() => parsePinFile(note.replace('\n4\n', '\n04\n')))).toBe('BAD_CHECKPOINT');
+    expect(code(() => parsePinFile(note.replace('\n4\n', '\n0\n')))).toBe('BAD_CHECKPOINT');
   });
 });

@@ -16,6 +16,21 @@ export async function initLog(dir: string, origin: string): Promise<{ vkey: stri
   };
 }
 
+/** Runs `auditlog <args>` to completion; never throws on a non-zero exit. */
+export async function runCli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [BIN, ...args]);
+    return { code: 0, stdout, stderr };
+  } catch (e) {
+    const err = e as { code?: number; stdout?: string; stderr?: string };
+    return {
+      code: typeof err.code === 'number' ? err.code : -1,
+      stdout: err.stdout ?? '',
+      stderr: err.stderr ?? '',
+    };
+  }
+}
+
 /** Starts `auditlog witness` with a short poll interval. */
 export function startWitness(dir: string, name: string, args: string[]): Promise<TestServer> {
   return startServer({ command: 'witness', dir, args: ['--name', name, '--poll-ms', '200', ...args] });
