@@ -29,7 +29,8 @@ commands:
   prove     --log URL (--index N | --hash H) [--size N] [--vkey VKEY]    print an inclusion proof
   consistency --log URL --from M [--to N] [--vkey VKEY]                  print and check a consistency proof
   get       --log URL --range A:B [--vkey VKEY]                          stream entries as JSON lines
-  witness   --data DIR --name NAME --log VKEY[=URL] [--peer URL] [--alert-webhook URL]   run a witness
+  witness   --data DIR --name NAME --log VKEY[=URL] [--peer URL] [--alert-webhook URL] [--pin ...]   run a witness
+  witness   clear-fork --data DIR --log ORIGIN [--reason TEXT]            cosign a forked log again (stopped witness)
   monitor   --log VKEY=URL [--data DIR] [--alert-webhook URL] [--once]   follow and audit a log
   retention run --data DIR [--now ISO-TIME] [--json]                     archive and delete by retention class
   archive   verify FILE --vkey VKEY                                      check an archive bundle offline
