@@ -1,11 +1,11 @@
 /** POST /v1/entries (raw entries → receipts), GET /v1/log; the JSON body helpers of the /v1 routes. */
 import { Hono } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import type { z } from 'zod';
 import { AuditlogError } from '../errors.js';
 import type { Log } from '../sequencer/log.js';
 import { type Receipt, receiptToJSON } from '../sequencer/receipt.js';
 import { type AuthEnv, requireRole } from './auth.js';
+import { limitBody } from './body-limit.js';
 import type { TokenStore } from './tokens.js';
 
 /** Reads a JSON body (already size-limited) and validates it; errors name the field. */
@@ -30,16 +30,6 @@ export async function readJSON<T>(
     throw new AuditlogError('BAD_REQUEST', `${path}: ${issue.message}`);
   }
   return r.data;
-}
-
-/** A body limit that answers 413 through the error mapping. */
-export function limitBody(maxSize: number) {
-  return bodyLimit({
-    maxSize,
-    onError: () => {
-      throw new AuditlogError('TOO_LARGE', `request body exceeds ${maxSize} bytes`);
-    },
-  });
 }
 
 /** Re-issues a receipt at a checkpoint that met the witness policy (set by serve when witnesses are configured). */

@@ -20,7 +20,8 @@ import { type Actor, RecordService } from '../records/service.js';
 import type { Log } from '../sequencer/log.js';
 import { type AuthEnv, requireRole } from './auth.js';
 import { receiptFromJSON, receiptToJSON } from '../sequencer/receipt.js';
-import { limitBody, type WitnessReceipt, witnessedParam } from './entries-routes.js';
+import { limitBody } from './body-limit.js';
+import { type WitnessReceipt, witnessedParam } from './entries-routes.js';
 import { parseUint64Param } from './params.js';
 import type { Principal, TokenStore } from './tokens.js';
 

@@ -30,6 +30,16 @@ afterAll(async () => {
   rmSync(server.dir, { recursive: true, force: true });
 });
 
+/** A request body sent with Transfer-Encoding: chunked (no Content-Length). */
+function chunked(parts: Uint8Array[]): ReadableStream<Uint8Array> {
+  return new ReadableStream({
+    start(controller) {
+      for (const p of parts) controller.enqueue(p);
+      controller.close();
+    },
+  });
+}
+
 async function getJSON(path: string): Promise<{ status: number; body: any; headers: Headers }> {
   const res = await fetch(`${server.url}${path}`);
   const text = await res.text();
@@ -220,6 +230,17 @@ describe('bad input gets a 4xx problem and never changes the log', () => {
       413,
     ],
     [
+      'oversized chunked body (no Content-Length)',
+      () =>
+        fetch(`${server.url}/v1/entries`, {
+          method: 'POST',
+          headers: { ...auth(), 'content-type': 'application/octet-stream' },
+          body: chunked([new Uint8Array(600), new Uint8Array(600)]),
+          duplex: 'half',
+        } as RequestInit),
+      413,
+    ],
+    [
       'consistency first > second',
       () => fetch(`${server.url}/ct/v1/get-sth-consistency?first=5&second=3`),
       400,
@@ -324,4 +345,22 @@ describe('bad input gets a 4xx problem and never changes the log', () => {
       expect(after).toBe(before);
     });
   }
+});
+
+// Runs after the table above, which expects the tree to hold the eight vector leaves only.
+describe('request bodies without Content-Length', () => {
+  it('a chunked body within the limit is accepted like a sized one', async () => {
+    const entry = new TextEncoder().encode('sent in two chunks');
+    const res = await fetch(`${server.url}/v1/entries`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${submitter}`, 'content-type': 'application/octet-stream' },
+      body: chunked([entry.subarray(0, 7), entry.subarray(7)]),
+      duplex: 'half',
+    } as RequestInit);
+    expect(res.status).toBe(200);
+    const r = (await res.json()) as { index: number };
+    const got = await getJSON(`/ct/v1/get-entries?start=${r.index}&end=${r.index}`);
+    expect(got.status).toBe(200);
+    expect(Buffer.from(got.body.entries[0].leaf_input, 'base64').includes(Buffer.from(entry))).toBe(true);
+  });
 });
