@@ -4,6 +4,7 @@ import { AuditlogError } from '../errors.js';
 import type { Log } from '../sequencer/log.js';
 import { type ReceiptJSON, receiptToJSON } from '../sequencer/receipt.js';
 import { DB_DIR } from '../storage/data-dir.js';
+import { writeSideOps } from '../storage/level-store.js';
 import type { SideOp } from '../storage/store.js';
 import { deriveRecordKeys, subjectTag } from './body-crypto.js';
 import { Gate } from './gate.js';
@@ -254,8 +255,10 @@ export class RecordService {
       this.indexQueue = [];
       this.indexFlush = null;
       try {
-        await this.store.db.batch(
+        await writeSideOps(
+          this.store.db,
           ids.map((id) => this.store.put(this.store.index, id, u64(this.pendingIndex.get(id)!))),
+          false,
         );
       } catch {
         // reindex() at the next start-up or retention run fills the gap.

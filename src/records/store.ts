@@ -1,5 +1,5 @@
 import type { AbstractSublevel } from 'abstract-level';
-import type { LogDB } from '../storage/level-store.js';
+import { type LogDB, writeSideOps } from '../storage/level-store.js';
 import type { SideOp } from '../storage/store.js';
 
 /**
@@ -166,7 +166,7 @@ export class RecordStore {
 
   /** Commits `ops` atomically and durably. */
   async write(ops: SideOp[]): Promise<void> {
-    if (ops.length > 0) await this.db.batch(ops, { sync: true });
+    if (ops.length > 0) await writeSideOps(this.db, ops, true);
   }
 
   /**

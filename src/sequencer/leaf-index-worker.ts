@@ -56,17 +56,14 @@ async function handle(msg: Msg): Promise<void> {
       return;
     }
     case 'add': {
+      // A chained batch: abstract-level's array form costs ~20 µs of JavaScript per operation.
       const n = msg.hashes.length / 32;
-      const ops: { type: 'put'; key: Uint8Array; value: Uint8Array }[] = new Array(n + 1);
+      const batch = db.batch();
       for (let i = 0; i < n; i++) {
-        ops[i] = {
-          type: 'put',
-          key: key(msg.hashes.subarray(i * 32, i * 32 + 32)),
-          value: u64(msg.start + BigInt(i)),
-        };
+        batch.put(key(msg.hashes.subarray(i * 32, i * 32 + 32)), u64(msg.start + BigInt(i)));
       }
-      ops[n] = { type: 'put', key: KEY_INDEXED, value: u64(msg.start + BigInt(n)) };
-      await db.batch(ops);
+      batch.put(KEY_INDEXED, u64(msg.start + BigInt(n)));
+      await batch.write();
       port.postMessage({ op: 'done', value: n });
       return;
     }
