@@ -3,29 +3,16 @@
  * a stopped log holds when the server starts again; while a server holds the log the command
  * fails without changing anything (LevelDB has one writer) and names the HTTP route.
  */
-import { execFile } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { TokenInfo } from '../../src/api/tokens.js';
-import { BIN, makeToken, startServer, submit, tempDir } from '../helpers/server.js';
+import { cli, makeToken, startServer, submit, tempDir } from '../helpers/server.js';
 
-const run = promisify(execFile);
 const dirs: string[] = [];
 afterAll(() => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
-
-async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [BIN, ...args]);
-    return { code: 0, stdout, stderr };
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
-  }
-}
 
 async function newLog(): Promise<{ dir: string; admin: string }> {
   const base = tempDir();

@@ -2,12 +2,30 @@
  * Real server processes for end-to-end tests: `node bin/auditlog.js serve` on 127.0.0.1
  * port 0, in a temporary data directory. Requires a build (`npm test` builds first).
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
 
 export const BIN = resolve(import.meta.dirname, '../../bin/auditlog.js');
+
+const execFileAsync = promisify(execFile);
+
+/** Runs the auditlog CLI to completion: its exit code (-1 if it did not exit normally) and output. */
+export async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await execFileAsync(process.execPath, [BIN, ...args]);
+    return { code: 0, stdout, stderr };
+  } catch (e) {
+    const err = e as { code?: number; stdout?: string; stderr?: string };
+    return {
+      code: typeof err.code === 'number' ? err.code : -1,
+      stdout: err.stdout ?? '',
+      stderr: err.stderr ?? '',
+    };
+  }
+}
 
 export interface TestServer {
   url: string;

@@ -3,7 +3,7 @@ import { execFile } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { promisify } from 'node:util';
-import { BIN, startServer, type TestServer } from '../helpers/server.js';
+import { BIN, cli, startServer, type TestServer } from '../helpers/server.js';
 
 const run = promisify(execFile);
 
@@ -16,20 +16,8 @@ export async function initLog(dir: string, origin: string): Promise<{ vkey: stri
   };
 }
 
-/** Runs `auditlog <args>` to completion; never throws on a non-zero exit. */
-export async function runCli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [BIN, ...args]);
-    return { code: 0, stdout, stderr };
-  } catch (e) {
-    const err = e as { code?: number; stdout?: string; stderr?: string };
-    return {
-      code: typeof err.code === 'number' ? err.code : -1,
-      stdout: err.stdout ?? '',
-      stderr: err.stderr ?? '',
-    };
-  }
-}
+/** Runs the auditlog CLI to completion (see helpers/server.ts `cli`). */
+export const runCli = (args: string[]) => cli(...args);
 
 /** Starts `auditlog witness` with a short poll interval. */
 export function startWitness(dir: string, name: string, args: string[]): Promise<TestServer> {
