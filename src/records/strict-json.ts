@@ -39,10 +39,17 @@ export function findDuplicateMember(text: string): { name: string; path: string 
     const c = text.charCodeAt(i);
     if (c === 0x22) {
       let j = i + 1;
-      while (text.charCodeAt(j) !== 0x22) j += text.charCodeAt(j) === 0x5c ? 2 : 1;
+      let escaped = false;
+      for (let d = text.charCodeAt(j); d !== 0x22; d = text.charCodeAt(j)) {
+        if (d === 0x5c) {
+          escaped = true;
+          j += 2;
+        } else j++;
+      }
       const top = stack[stack.length - 1];
       if (top?.keys && top.expectKey) {
-        const key = JSON.parse(text.slice(i, j + 1)) as string;
+        // Only a name with escapes needs decoding; the usual one is its own text.
+        const key = escaped ? (JSON.parse(text.slice(i, j + 1)) as string) : text.slice(i + 1, j);
         if (top.keys.has(key)) return { name: key, path: pathOf() };
         top.keys.add(key);
         top.expectKey = false;

@@ -9,6 +9,7 @@ describe('strict JSON bodies', () => {
     expect(findDuplicateMember('{"x":{"b":[1,{"c":1}],"c":2,"b":3}}')).toEqual({ name: 'b', path: 'x' });
     expect(findDuplicateMember('{"r":[{"k":1},{"k":1,"k":2}]}')).toEqual({ name: 'k', path: 'r.1' });
     expect(findDuplicateMember('{"a\\u0062":1,"ab":2}')).toEqual({ name: 'ab', path: '' });
+    expect(findDuplicateMember('{"ab":1,"x":{},"a\\u0062":2}')).toEqual({ name: 'ab', path: '' });
     expect(findDuplicateMember('{"a":"\\"a\\":","b":{"a":1}}')).toBeNull();
     expect(findDuplicateMember('[{"a":1},{"a":1}]')).toBeNull();
     expect(findDuplicateMember(' { "a" : { } , "b" : [ ] } ')).toBeNull();
