@@ -52,6 +52,14 @@ export const nodeHasher: TreeHasher = {
   },
 };
 
+/** SHA-256 of `data` on the same fast path as the tree hashes (libsodium for short inputs). */
+export function sha256(data: Uint8Array): Uint8Array {
+  if (data.length >= SODIUM_MAX_INPUT) return nodeSha256(data);
+  const out = new Uint8Array(HASH_SIZE);
+  sodium.crypto_hash_sha256(out, data);
+  return out;
+}
+
 /** MTH({}) = SHA-256(). */
 export const EMPTY_ROOT = nodeHasher.emptyRoot;
 /** Leaf hash: SHA-256(0x00 || entry). */

@@ -29,6 +29,8 @@ export interface ReceiptJSON {
 /**
  * Index and size go out as JSON numbers, as in RFC 6962's API; a log past 2^53 entries would
  * need strings, so that is refused here rather than rounded.
+ * Precondition: the hash arrays are not modified afterwards (their base64 is cached by identity,
+ * as the log's tile nodes never change).
  */
 export function receiptToJSON(r: Receipt): ReceiptJSON {
   if (r.tree_size > BigInt(Number.MAX_SAFE_INTEGER))
@@ -43,9 +45,18 @@ export function receiptToJSON(r: Receipt): ReceiptJSON {
   };
 }
 
+// Proof nodes are shared by reference across the receipts of a batch (and live in tiles), so
+// their base64 form is kept with them: a batch's receipts encode each shared node once.
+const encoded = new WeakMap<Uint8Array, string>();
+
 /** Server-side base64 (Node's encoder; the portable one in note/encoding.ts is for browsers). */
 function base64(b: Uint8Array): string {
-  return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('base64');
+  let s = encoded.get(b);
+  if (s === undefined) {
+    s = Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('base64');
+    encoded.set(b, s);
+  }
+  return s;
 }
 
 function toBigint(v: unknown, field: string): bigint {
