@@ -259,6 +259,55 @@ describe('fault injection on the commit path', () => {
     });
   }
 
+  it('a batch whose signing fails while the batch before it is on the disk: the earlier one is answered, the log recovers', async () => {
+    const dir = newDir();
+    const first = await Log.open({ dir, origin: 'example.com/pipeline' });
+    const signer = first.signer;
+    await first.close();
+    let calls = 0;
+    let writesDone = 0;
+    let writesDoneAtFailure = -1;
+    const failSecond = {
+      name: signer.name,
+      publicKey: signer.publicKey,
+      sign: async (m: Uint8Array) => {
+        calls++;
+        if (calls === 2) {
+          writesDoneAtFailure = writesDone;
+          throw new Error('injected: KMS unavailable');
+        }
+        return signer.sign(m);
+      },
+    };
+    // A slow disk, so that the second batch is staged (and its signing fails) during the first's write.
+    const slow = (st: LogStore): LogStore => ({
+      ...faultyStore({ fail: 'none' })(st),
+      async commit(b) {
+        await new Promise((r) => setTimeout(r, 50));
+        await st.commit(b);
+        writesDone++;
+      },
+    });
+    const log = await Log.open({ dir, signer: failSecond, wrapStore: slow, maxBatchSize: 10 });
+    const results = await Promise.allSettled(Array.from({ length: 20 }, (_, i) => log.append(entry(i))));
+    const ok = results
+      .filter((r) => r.status === 'fulfilled')
+      .map((r) => (r as PromiseFulfilledResult<Receipt>).value);
+    expect(writesDoneAtFailure).toBe(0); // the failing batch was staged during the first one's write
+    expect(ok.map((r) => Number(r.index))).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    expect(results.slice(10).every((r) => r.status === 'rejected')).toBe(true);
+    expect(log.latest().size).toBe(10n);
+    const later = await appendAll(log, 100, 125, 25);
+    for (const r of [...ok, ...later]) checkReceipt(r, log.vkey);
+    expect(log.latest().size).toBe(35n);
+    const leaves = [
+      ...Array.from({ length: 10 }, (_, i) => entry(i)),
+      ...Array.from({ length: 25 }, (_, i) => entry(100 + i)),
+    ];
+    expect(hex(log.latest().root)).toBe(hex(model.mth(leaves.map((e) => model.leafHash(e)))));
+    await log.close();
+  });
+
   it('a slow signer (remote KMS) still commits one checkpoint per batch, and batches grow with load', async () => {
     const dir = newDir();
     const base = await Log.open({ dir, origin: 'example.com/kms' });
