@@ -10,7 +10,7 @@ import { deriveRecordKeys, subjectTag } from './body-crypto.js';
 import { Gate } from './gate.js';
 import { newRecordId, parseLeaf, type RecordLeaf, recordIdIn } from './leaf.js';
 import { loadOrCreateMasterKey } from './master-key.js';
-import { strictestRetention } from './retention.js';
+import { type RecordRetention, strictestRetention } from './retention.js';
 import { classesForRecord, loadRetentionConfig, type RetentionConfig } from './retention-config.js';
 import { type AuditRecord, LOG_ACTIONS, parseRecord } from './schema.js';
 import { findInFiles } from './scrub-check.js';
@@ -29,7 +29,8 @@ import {
   subjectPrefix,
   u64,
 } from './store.js';
-import { SubjectKeys } from './subject-keys.js';
+import { SealPool } from './seal-pool.js';
+import { type SubjectKey, SubjectKeys } from './subject-keys.js';
 
 /** Who is asking: a token's role, name and optional tenant (from the API's auth layer). */
 export interface Actor {
@@ -86,8 +87,18 @@ export const ALL_TENANTS = '*';
  * The compliance record layer on top of a log (spec/records.md): sealing and appending
  * records, audited reads, erasure and legal holds. Retention lives in retention-job.ts.
  */
+/** What `prepare` settles for a record before it is sealed. */
+interface Prepared {
+  loggedAtMs: number;
+  retention: RecordRetention;
+  recordId: string;
+  tag: Uint8Array | null;
+  key: SubjectKey | null;
+}
+
 export class RecordService {
   readonly store: RecordStore;
+  private readonly sealer = new SealPool();
   readonly keys: SubjectKeys;
   readonly gate = new Gate();
   private readonly tagKey: Uint8Array;
@@ -159,10 +170,24 @@ export class RecordService {
         throw new AuditlogError('BAD_REQUEST', `${at}action: ${r.action} is written only by the log`);
       }
     });
-    return this.gate.shared(() => Promise.all(records.map((r) => this.submitOne(r))));
+    return this.gate.shared(async () => {
+      const prepared = await Promise.all(records.map((r) => this.prepare(r)));
+      // Sealed together on a worker thread; an error (e.g. a leaf over the entry limit) stops
+      // the request before anything of it is appended.
+      const sealed = await this.sealer.seal(
+        prepared.map((p, i) => ({
+          record: records[i]!,
+          recordId: p.recordId,
+          loggedAtMs: p.loggedAtMs,
+          subjectKey: p.key?.key ?? null,
+        })),
+      );
+      return Promise.all(prepared.map((p, i) => this.appendSealed(records[i]!, p, sealed[i]!)));
+    });
   }
 
-  private async submitOne(record: AuditRecord): Promise<SubmittedRecord> {
+  /** Id, time, retention, subject tag and key of a record about to be sealed. */
+  private async prepare(record: AuditRecord): Promise<Prepared> {
     const loggedAtMs = this.now();
     const retention = strictestRetention(loggedAtMs, classesForRecord(this.retention, record));
     const recordId = newRecordId();
@@ -171,7 +196,14 @@ export class RecordService {
     const subject = record.user_id ?? (hasPersonal ? `record:${recordId}` : undefined);
     const tag = subject === undefined ? null : this.tagOf(subject);
     const key = tag === null || !hasPersonal ? null : await this.keys.get(tag, record.tenant_id);
-    const sealed = sealRecord(record, { recordId, loggedAtMs, subjectKey: key?.key ?? null });
+    return { loggedAtMs, retention, recordId, tag, key };
+  }
+
+  private async appendSealed(
+    record: AuditRecord,
+    { loggedAtMs, retention, recordId, tag, key }: Prepared,
+    sealed: { leafBytes: Uint8Array; body: Uint8Array | null },
+  ): Promise<SubmittedRecord> {
     const st = this.store;
     const meta: RecordMeta = {
       tenant: record.tenant_id,
@@ -655,6 +687,7 @@ export class RecordService {
   async close(): Promise<void> {
     await this.settle();
     await this.reindex();
+    await this.sealer.close();
   }
 
   /** Resolves once the index rows noted so far are written (or failed, for reindex to redo). */
