@@ -52,8 +52,8 @@ export class SealPool {
    */
   async seal(jobs: SealJob[]): Promise<{ leafBytes: Uint8Array; body: Uint8Array | null }[]> {
     const outcomes = this.broken
-      ? jobs.map(sealHere)
-      : await this.onWorker(jobs).catch(() => jobs.map(sealHere));
+      ? jobs.map(sealOutcome)
+      : await this.onWorker(jobs).catch(() => jobs.map(sealOutcome));
     return outcomes.map((o) => {
       if ('error' in o) throw new AuditlogError(o.error.code as ErrorCode, o.error.message);
       return o;
@@ -116,12 +116,13 @@ export class SealPool {
   }
 }
 
-function sealHere(job: SealJob): SealOutcome {
+/** Seals one job where it is called, turning a failure into its outcome (the worker uses this too). */
+export function sealOutcome(job: SealJob): SealOutcome {
   try {
     const s = sealRecord(job.record, job);
     return { leafBytes: s.leafBytes, body: s.body };
   } catch (err) {
-    if (err instanceof AuditlogError) return { error: { code: err.code, message: err.message } };
-    throw err;
+    const code = err instanceof AuditlogError ? err.code : 'INTERNAL';
+    return { error: { code, message: (err as Error).message ?? String(err) } };
   }
 }
