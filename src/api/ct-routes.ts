@@ -38,8 +38,8 @@ export function ctRoutes(log: Log): Hono {
     const hash = parseHashParam('hash', c.req.query('hash'));
     const size = parseUint64Param('tree_size', c.req.query('tree_size'));
     if (size > log.latest().size) throw new AuditlogError('BAD_REQUEST', 'tree_size is beyond the tree size');
-    const index = await log.indexOfLeafHash(hash);
-    if (index === undefined || index >= size) {
+    const index = await log.indexOfLeafHash(hash, size);
+    if (index === undefined) {
       throw new AuditlogError('NOT_FOUND', 'no entry with that leaf hash in a tree of that size');
     }
     const proof = await log.inclusionProof(index, size);

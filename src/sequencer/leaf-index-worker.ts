@@ -1,7 +1,13 @@
 /**
  * The leaf-hash index's own thread and its own LevelDB (`<data>/leaf-index/`): random-key
  * inserts cost more CPU than everything else an append does, so they run on the second core,
- * off the sequencer's thread. Messages are described in leaf-index.ts.
+ * off the sequencer's thread. Messages are described in leaf-index.ts; the key layout in
+ * spec/storage.md.
+ *
+ * One key per leaf, `0x01 ‖ leaf hash[0:8] ‖ index (u64 BE)`, with an empty value: half the
+ * bytes of a full-hash key with the index as value, so LevelDB has less to write and compact,
+ * and a hash appended more than once keeps every index. A lookup scans the 8-byte prefix and
+ * returns every candidate; the caller confirms each against the level-0 tiles.
  */
 import { mkdirSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
@@ -9,11 +15,35 @@ import { Level } from 'level';
 
 const KEY_INDEXED = new Uint8Array([0x00]);
 const PREFIX = 0x01;
+const KEY_FORMAT = new Uint8Array([0x02]);
+/** Key layout version; an index written with another layout is cleared and rebuilt from tiles. */
+const FORMAT = new Uint8Array([2]);
+const PREFIX_BYTES = 8;
+const KEY_BYTES = 1 + PREFIX_BYTES + 8;
+const EMPTY = new Uint8Array(0);
 
 const port = parentPort!;
 const location = (workerData as { location: string }).location;
 mkdirSync(location, { recursive: true, mode: 0o700 });
 const db = new Level<Uint8Array, Uint8Array>(location, { keyEncoding: 'view', valueEncoding: 'view' });
+
+/** Writes `v` (a safe integer) as u64 big-endian at `off`. */
+function writeU64(b: Uint8Array, off: number, v: number): void {
+  const hi = Math.floor(v / 2 ** 32);
+  const lo = v >>> 0;
+  b[off] = hi >>> 24;
+  b[off + 1] = (hi >>> 16) & 0xff;
+  b[off + 2] = (hi >>> 8) & 0xff;
+  b[off + 3] = hi & 0xff;
+  b[off + 4] = lo >>> 24;
+  b[off + 5] = (lo >>> 16) & 0xff;
+  b[off + 6] = (lo >>> 8) & 0xff;
+  b[off + 7] = lo & 0xff;
+}
+
+function readU64(b: Uint8Array, off = 0): bigint {
+  return new DataView(b.buffer, b.byteOffset, b.byteLength).getBigUint64(off);
+}
 
 function u64(v: bigint): Uint8Array {
   const b = new Uint8Array(8);
@@ -21,15 +51,13 @@ function u64(v: bigint): Uint8Array {
   return b;
 }
 
-function readU64(b: Uint8Array): bigint {
-  return new DataView(b.buffer, b.byteOffset, b.byteLength).getBigUint64(0);
-}
-
-function key(hash: Uint8Array): Uint8Array {
-  const k = new Uint8Array(33);
-  k[0] = PREFIX;
-  k.set(hash, 1);
-  return k;
+/** Opens the database; an index in another key layout (or none) is cleared, to be rebuilt. */
+async function open(): Promise<void> {
+  await db.open();
+  const format = await db.get(KEY_FORMAT);
+  if (format?.length === 1 && format[0] === FORMAT[0]) return;
+  await db.clear();
+  await db.put(KEY_FORMAT, FORMAT, { sync: true });
 }
 
 type Msg =
@@ -39,7 +67,7 @@ type Msg =
   | { op: 'close'; id: number };
 
 // One message at a time, in order: adds must land in sequence for the marker to be right.
-let chain: Promise<void> = db.open();
+let chain: Promise<void> = open();
 port.on('message', (msg: Msg) => {
   chain = chain
     .then(() => handle(msg))
@@ -56,11 +84,18 @@ async function handle(msg: Msg): Promise<void> {
       return;
     }
     case 'add': {
-      // A chained batch: abstract-level's array form costs ~20 µs of JavaScript per operation.
+      // A chained batch (abstract-level's array form costs ~20 µs of JavaScript per operation),
+      // keys cut from one buffer, indices in number arithmetic (the log refuses sizes past 2^53).
       const n = msg.hashes.length / 32;
+      const start = Number(msg.start);
+      const keys = new Uint8Array(n * KEY_BYTES);
       const batch = db.batch();
       for (let i = 0; i < n; i++) {
-        batch.put(key(msg.hashes.subarray(i * 32, i * 32 + 32)), u64(msg.start + BigInt(i)));
+        const off = i * KEY_BYTES;
+        keys[off] = PREFIX;
+        keys.set(msg.hashes.subarray(i * 32, i * 32 + PREFIX_BYTES), off + 1);
+        writeU64(keys, off + 1 + PREFIX_BYTES, start + i);
+        batch.put(keys.subarray(off, off + KEY_BYTES), EMPTY);
       }
       batch.put(KEY_INDEXED, u64(msg.start + BigInt(n)));
       await batch.write();
@@ -68,8 +103,14 @@ async function handle(msg: Msg): Promise<void> {
       return;
     }
     case 'lookup': {
-      const v = await db.get(key(msg.hash));
-      port.postMessage({ op: 'reply', id: msg.id, value: v ? readU64(v) : undefined });
+      const gte = new Uint8Array(KEY_BYTES);
+      gte[0] = PREFIX;
+      gte.set(msg.hash.subarray(0, PREFIX_BYTES), 1);
+      const lte = gte.slice();
+      lte.fill(0xff, 1 + PREFIX_BYTES);
+      const found: bigint[] = [];
+      for await (const k of db.keys({ gte, lte })) found.push(readU64(k, 1 + PREFIX_BYTES));
+      port.postMessage({ op: 'reply', id: msg.id, value: found });
       return;
     }
     case 'close': {

@@ -13,7 +13,7 @@
  */
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { HASH_SIZE } from '../merkle/rfc6962.js';
+import { equalHashes, HASH_SIZE } from '../merkle/rfc6962.js';
 import { TILE_WIDTH } from '../merkle/tiles.js';
 
 /** Most hashes handed to the worker and not yet written. */
@@ -115,10 +115,25 @@ export class LeafIndex {
     this.sent += BigInt(n);
   }
 
-  /** The index of a leaf hash, if indexed (everything added before the call is). */
-  async lookup(leafHash: Uint8Array): Promise<bigint | undefined> {
+  /**
+   * The latest index below `below` whose leaf hash is `leafHash`, if indexed (everything added
+   * before the call is). The worker returns every index whose hash shares the key's 8-byte
+   * prefix; each is confirmed against the stored level-0 tile, latest first.
+   * Requires `below` <= the committed tree size.
+   */
+  async lookup(leafHash: Uint8Array, below: bigint): Promise<bigint | undefined> {
     this.flush();
-    return (await this.call({ op: 'lookup', hash: leafHash.slice() })) as bigint | undefined;
+    const found = (await this.call({ op: 'lookup', hash: leafHash.slice() })) as bigint[];
+    const W = BigInt(TILE_WIDTH);
+    for (let i = found.length - 1; i >= 0; i--) {
+      const index = found[i]!;
+      if (index >= below) continue;
+      const tile = await this.readLeafTile(index / W);
+      const at = Number(index % W) * HASH_SIZE;
+      if (tile && tile.length >= at + HASH_SIZE && equalHashes(tile.subarray(at, at + HASH_SIZE), leafHash))
+        return index;
+    }
+    return undefined;
   }
 
   /** Writes what was handed over and closes the worker's database. */

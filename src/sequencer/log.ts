@@ -490,10 +490,13 @@ export class Log {
     return this.tree.nodeHash(0, index);
   }
 
-  /** Index of an entry with this leaf hash, if any (the latest one appended). */
-  async indexOfLeafHash(leafHash: Uint8Array): Promise<bigint | undefined> {
-    const index = await this.leafIndex.lookup(leafHash);
-    return index !== undefined && index < this.state.size ? index : undefined;
+  /**
+   * Index of an entry with this leaf hash in the committed tree of size `below` (default: the
+   * latest), if any: the latest such index when the entry was appended more than once.
+   */
+  async indexOfLeafHash(leafHash: Uint8Array, below: bigint = this.state.size): Promise<bigint | undefined> {
+    this.checkSize(below, 'tree size');
+    return this.leafIndex.lookup(leafHash, below);
   }
 
   /**

@@ -152,6 +152,55 @@ describe('Log on a real LevelDB', () => {
     await log.close();
     log = await Log.open({ dir });
     expect(await log.indexOfLeafHash(leaves[1234]!)).toBe(1234n);
+    // An entry appended twice: the latest index in the tree asked about.
+    const again = await log.append(fresh);
+    expect(again.index).toBe(r.index + 1n);
+    expect(await log.indexOfLeafHash(r.leaf_hash)).toBe(again.index);
+    expect(await log.indexOfLeafHash(r.leaf_hash, again.index)).toBe(r.index);
+    expect(await log.indexOfLeafHash(r.leaf_hash, r.index)).toBeUndefined();
+    expect(await log.indexOfLeafHash(new Uint8Array(32))).toBeUndefined();
+    await expect(log.indexOfLeafHash(r.leaf_hash, again.index + 2n)).rejects.toMatchObject({
+      code: 'OUT_OF_RANGE',
+    });
+    await log.close();
+  });
+
+  it('finds leaves by hash whose 8-byte key prefixes collide, and rebuilds an index in an older layout', async () => {
+    const dir = newDir();
+    let log = await Log.open({ dir, origin: 'example.com/leaf-index' });
+    const rs = await appendAll(log, 0, 300, 300);
+    await log.close();
+    // Rewrite the index as the previous layout left it (0x01 ‖ full hash → u64, no format
+    // key), plus keys that share entry 7's prefix but point at entries with another hash.
+    const { Level } = await import('level');
+    const idx = new Level<Uint8Array, Uint8Array>(join(dir, 'leaf-index'), {
+      keyEncoding: 'view',
+      valueEncoding: 'view',
+    });
+    await idx.open();
+    await idx.clear();
+    const u64 = (v: number) => {
+      const b = new Uint8Array(8);
+      new DataView(b.buffer).setBigUint64(0, BigInt(v));
+      return b;
+    };
+    await idx.put(new Uint8Array([0x00]), u64(300));
+    await idx.put(new Uint8Array([0x01, ...rs[5]!.leaf_hash]), u64(5));
+    await idx.close();
+    log = await Log.open({ dir });
+    for (const i of [0, 5, 7, 255, 256, 299])
+      expect(await log.indexOfLeafHash(rs[i]!.leaf_hash)).toBe(BigInt(i));
+    await log.close();
+    await idx.open();
+    const key = (prefixOf: number, index: number) =>
+      new Uint8Array([0x01, ...rs[prefixOf]!.leaf_hash.subarray(0, 8), ...u64(index)]);
+    await idx.put(key(7, 3), new Uint8Array(0));
+    await idx.put(key(7, 250), new Uint8Array(0));
+    await idx.put(key(7, 9999), new Uint8Array(0));
+    await idx.close();
+    log = await Log.open({ dir });
+    expect(await log.indexOfLeafHash(rs[7]!.leaf_hash)).toBe(7n);
+    expect(await log.indexOfLeafHash(rs[250]!.leaf_hash)).toBe(250n);
     await log.close();
   });
 
