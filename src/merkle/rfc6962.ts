@@ -29,24 +29,50 @@ export const nodeCryptoHasher: TreeHasher = treeHasher(nodeSha256);
 // Scratch input buffers. Each call fills and hashes one synchronously, so one per module
 // instance (each worker thread has its own) is safe.
 const leafInput = new Uint8Array(SODIUM_MAX_INPUT);
+/** leafViews[n]: the first n bytes of leafInput (a view per length, made once). */
+const leafViews: Uint8Array[] = [];
 const nodeInput = new Uint8Array(1 + 2 * HASH_SIZE);
 nodeInput[0] = 0x01;
+
+/**
+ * Hash outputs are cut from slabs: a 32-byte view of a large off-heap buffer, rather than a
+ * `new Uint8Array(32)`, which lives on V8's heap and must be moved off it (a backing store
+ * allocated and tracked) the moment native code writes to it. A slab stays alive while any
+ * of its hashes does, so slabs are small (256 hashes, 8 KiB): a caller that keeps one
+ * receipt's leaf hash pins at most 8 KiB, and the tiles, which keep nodes of neighbouring
+ * leaves together, pin little beyond themselves.
+ */
+const SLAB_HASHES = 256;
+let slab = new Uint8Array(SLAB_HASHES * HASH_SIZE);
+let slabAt = 0;
+function nextOutput(): Uint8Array {
+  if (slabAt === slab.length) {
+    slab = new Uint8Array(SLAB_HASHES * HASH_SIZE);
+    slabAt = 0;
+  }
+  const out = slab.subarray(slabAt, slabAt + HASH_SIZE);
+  slabAt += HASH_SIZE;
+  return out;
+}
 
 /** The hot-path tree hasher. */
 export const nodeHasher: TreeHasher = {
   emptyRoot: nodeCryptoHasher.emptyRoot,
   hashLeaf(entry) {
-    if (entry.length + 1 >= SODIUM_MAX_INPUT) return nodeCryptoHasher.hashLeaf(entry);
+    const n = entry.length + 1;
+    if (n >= SODIUM_MAX_INPUT) return nodeCryptoHasher.hashLeaf(entry);
     leafInput[0] = 0x00;
     leafInput.set(entry, 1);
-    const out = new Uint8Array(HASH_SIZE);
-    sodium.crypto_hash_sha256(out, leafInput.subarray(0, entry.length + 1));
+    let input = leafViews[n];
+    if (input === undefined) input = leafViews[n] = leafInput.subarray(0, n);
+    const out = nextOutput();
+    sodium.crypto_hash_sha256(out, input);
     return out;
   },
   hashChildren(left, right) {
     nodeInput.set(left, 1);
     nodeInput.set(right, 1 + HASH_SIZE);
-    const out = new Uint8Array(HASH_SIZE);
+    const out = nextOutput();
     sodium.crypto_hash_sha256(out, nodeInput);
     return out;
   },

@@ -14,7 +14,7 @@ import { AuditlogError } from '../errors.js';
  */
 export function canonicalJson(value: unknown): string {
   const out = { s: '' };
-  const problem = write(value, [], out);
+  const problem = write(value, 0, out);
   if (problem !== null) {
     throw new AuditlogError('BAD_REQUEST', `${toPointer(problem.path) || '/'}: ${problem.reason}`);
   }
@@ -41,67 +41,67 @@ export interface JsonProblem {
 
 /** Returns the first reason `value` cannot be canonicalized, or null if it can. */
 export function findJsonProblem(value: unknown): JsonProblem | null {
-  return write(value, [], null);
+  return write(value, 0, null);
 }
 
-/** Appends the encoding of `value` to `out.s` (if given); `path` is a shared stack, copied only on error. */
-function write(value: unknown, path: string[], out: { s: string } | null): JsonProblem | null {
-  if (path.length > MAX_DEPTH) return { path: [...path], reason: 'nested too deeply' };
+/**
+ * Appends the encoding of `value` (at nesting `depth`) to `out.s`, if given. The path of a
+ * problem is built only on the way back from one (each level puts its member name or index in
+ * front), so the usual walk allocates nothing but the output.
+ */
+function write(value: unknown, depth: number, out: { s: string } | null): JsonProblem | null {
+  if (depth > MAX_DEPTH) return { path: [], reason: 'nested too deeply' };
   if (value === null || typeof value === 'boolean') {
-    if (out) out.s += String(value);
+    if (out) out.s += value === null ? 'null' : value ? 'true' : 'false';
   } else if (typeof value === 'number') {
-    if (!Number.isFinite(value)) return { path: [...path], reason: 'not a finite number' };
+    if (!Number.isFinite(value)) return { path: [], reason: 'not a finite number' };
     // Number.prototype.toString is the ECMAScript serialization RFC 8785 prescribes (-0 gives "0").
     if (out) out.s += String(value);
   } else if (typeof value === 'string') {
-    if (LONE_SURROGATE.test(value)) return { path: [...path], reason: 'string has a lone surrogate' };
+    if (LONE_SURROGATE.test(value)) return { path: [], reason: 'string has a lone surrogate' };
     if (out) out.s += JSON.stringify(value);
   } else if (Array.isArray(value)) {
     if (out) out.s += '[';
     for (let i = 0; i < value.length; i++) {
       if (i > 0 && out) out.s += ',';
-      path.push(String(i));
-      const p = write(value[i], path, out);
-      path.pop();
-      if (p !== null) return p;
+      const p = write(value[i], depth + 1, out);
+      if (p !== null) {
+        p.path.unshift(String(i));
+        return p;
+      }
     }
     if (out) out.s += ']';
   } else if (isPlainObject(value)) {
-    const names = Object.keys(value).sort(byCodeUnits);
+    // The default sort compares UTF-16 code units, the order RFC 8785 prescribes.
+    const names = Object.keys(value).sort();
     if (out) out.s += '{';
     for (let i = 0; i < names.length; i++) {
       const name = names[i]!;
-      path.push(name);
-      if (LONE_SURROGATE.test(name)) return { path: [...path], reason: 'member name has a lone surrogate' };
-      // Valid JSON, but JavaScript object handling (and so validation) would drop or misread it.
-      if (name === '__proto__') return { path: [...path], reason: 'reserved member name' };
-      if (out) out.s += `${i > 0 ? ',' : ''}${quoteName(name)}:`;
-      const p = write(value[name], path, out);
-      path.pop();
-      if (p !== null) return p;
+      let q = quoted.get(name);
+      if (q === undefined) {
+        if (LONE_SURROGATE.test(name)) return { path: [name], reason: 'member name has a lone surrogate' };
+        // Valid JSON, but JavaScript object handling (and so validation) would drop or misread it.
+        if (name === '__proto__') return { path: [name], reason: 'reserved member name' };
+        q = JSON.stringify(name);
+        if (quoted.size < 4096 && name.length <= 64) quoted.set(name, q);
+      }
+      if (out) out.s += i > 0 ? `,${q}:` : `${q}:`;
+      const p = write(value[name], depth + 1, out);
+      if (p !== null) {
+        p.path.unshift(name);
+        return p;
+      }
     }
     if (out) out.s += '}';
   } else {
-    return { path: [...path], reason: 'not a JSON value' };
+    return { path: [], reason: 'not a JSON value' };
   }
   return null;
 }
 
-/** UTF-16 code unit order (what RFC 8785 prescribes; also what `<` does on strings). */
-function byCodeUnits(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
-
-// Member names repeat from record to record; their quoted forms are cached (bounded).
+// Quoted member names by name (bounded): names repeat from record to record, and only names
+// that passed the checks above are kept, so a hit needs no check.
 const quoted = new Map<string, string>();
-function quoteName(name: string): string {
-  let q = quoted.get(name);
-  if (q === undefined) {
-    q = JSON.stringify(name);
-    if (quoted.size < 4096 && name.length <= 64) quoted.set(name, q);
-  }
-  return q;
-}
 
 const ANY_SURROGATE = /[\uD800-\uDFFF]/;
 const LONE_SURROGATE_RE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;

@@ -13,6 +13,10 @@ export function parseStrictJson(text: string): unknown {
   } catch {
     throw new AuditlogError('BAD_REQUEST', 'body is not valid JSON');
   }
+  // Fast path: a repeated member name is the only way the text can name more members than
+  // the parsed value holds (JSON.parse keeps one of each, "__proto__" included as an own
+  // member), so equal counts prove there is none; only a mismatch pays for the full scan.
+  if (countMemberNames(text) === countMembers(value)) return value;
   const dup = findDuplicateMember(text);
   if (dup !== null)
     throw new AuditlogError(
@@ -20,6 +24,44 @@ export function parseStrictJson(text: string): unknown {
       `${dup.path || '(body)'}: duplicate member ${JSON.stringify(dup.name)}`,
     );
   return value;
+}
+
+/** Member names in valid JSON `text`: strings followed, after optional whitespace, by ':'. */
+export function countMemberNames(text: string): number {
+  let n = 0;
+  for (let i = text.indexOf('"'); i !== -1; i = text.indexOf('"', i + 1)) {
+    let j = i + 1;
+    for (let d = text.charCodeAt(j); d !== 0x22; d = text.charCodeAt(j)) j += d === 0x5c ? 2 : 1;
+    let k = j + 1;
+    for (
+      let d = text.charCodeAt(k);
+      d === 0x20 || d === 0x0a || d === 0x0d || d === 0x09;
+      d = text.charCodeAt(k)
+    )
+      k++;
+    if (text.charCodeAt(k) === 0x3a) n++;
+    i = j;
+  }
+  return n;
+}
+
+/**
+ * Own members of every object in a parsed JSON value; NaN below `maxDepth` levels of nesting
+ * (so the caller falls back to the iterative scan instead of overflowing the stack).
+ */
+export function countMembers(value: unknown, maxDepth = 64): number {
+  if (typeof value !== 'object' || value === null) return 0;
+  if (maxDepth === 0) return Number.NaN;
+  let n = 0;
+  if (Array.isArray(value)) {
+    for (const v of value) n += countMembers(v, maxDepth - 1);
+    return n;
+  }
+  for (const k in value) {
+    n++;
+    n += countMembers((value as Record<string, unknown>)[k], maxDepth - 1);
+  }
+  return n;
 }
 
 /**

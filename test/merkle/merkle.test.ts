@@ -59,14 +59,30 @@ describe('the hot-path hasher (libsodium below SODIUM_MAX_INPUT, node:crypto abo
       { numRuns: 300 },
     );
   });
-  it('returns a fresh array per hash (the scratch input is never handed out)', () => {
+  it('hands out hashes that never share bytes and never change (slab outputs, scratch inputs)', () => {
     const a = nodeHasher.hashLeaf(Uint8Array.of(1));
     const b = nodeHasher.hashLeaf(Uint8Array.of(2));
     const c = nodeHasher.hashChildren(a, b);
-    expect(hex(a)).toBe(hex(portableHasher.hashLeaf(Uint8Array.of(1))));
-    expect(hex(b)).toBe(hex(portableHasher.hashLeaf(Uint8Array.of(2))));
-    expect(hex(c)).toBe(hex(portableHasher.hashChildren(a, b)));
-    expect(a.buffer).not.toBe(b.buffer);
+    const want = [a, b, c].map(hex);
+    // Past several slab boundaries: later hashes must not overwrite earlier ones.
+    const later = Array.from({ length: 1000 }, (_, i) =>
+      nodeHasher.hashLeaf(Uint8Array.of(i & 0xff, i >> 8)),
+    );
+    expect([a, b, c].map(hex)).toEqual(want);
+    expect(want[0]).toBe(hex(portableHasher.hashLeaf(Uint8Array.of(1))));
+    expect(want[1]).toBe(hex(portableHasher.hashLeaf(Uint8Array.of(2))));
+    expect(want[2]).toBe(hex(portableHasher.hashChildren(a, b)));
+    for (const [i, h] of later.entries())
+      expect(hex(h)).toBe(hex(portableHasher.hashLeaf(Uint8Array.of(i & 0xff, i >> 8))));
+    const all = [a, b, c, ...later];
+    const spans = new Map<ArrayBufferLike, number[]>();
+    for (const h of all) {
+      expect(h.length).toBe(32);
+      const list = spans.get(h.buffer) ?? [];
+      list.push(h.byteOffset);
+      spans.set(h.buffer, list);
+    }
+    for (const offsets of spans.values()) expect(new Set(offsets).size).toBe(offsets.length);
   });
 });
 

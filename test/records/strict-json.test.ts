@@ -1,6 +1,11 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { findDuplicateMember, parseStrictJson } from '../../src/records/strict-json.js';
+import {
+  countMemberNames,
+  countMembers,
+  findDuplicateMember,
+  parseStrictJson,
+} from '../../src/records/strict-json.js';
 import { errorCode } from './helpers.js';
 
 describe('strict JSON bodies', () => {
@@ -22,6 +27,28 @@ describe('strict JSON bodies', () => {
         expect(findDuplicateMember(JSON.stringify(v, null, 2))).toBeNull();
       }),
     );
+  });
+
+  it('counts as many member names in the text as members in the parsed value, unless one repeats', () => {
+    fc.assert(
+      fc.property(fc.jsonValue(), (v) => {
+        const parsed = JSON.parse(JSON.stringify(v));
+        expect(countMemberNames(JSON.stringify(v))).toBe(countMembers(parsed));
+        expect(countMemberNames(JSON.stringify(v, null, '\t'))).toBe(countMembers(parsed));
+      }),
+    );
+    const dup = '{"a":{"b":1,"b" :2},"c":"\\":"}';
+    expect(countMemberNames(dup)).toBe(4);
+    expect(countMembers(JSON.parse(dup))).toBe(3);
+    expect(countMembers(JSON.parse('{"__proto__":1,"a":[{"x":{}}]}'))).toBe(3);
+    expect(countMembers(JSON.parse(`${'['.repeat(100)}{}${']'.repeat(100)}`))).toBeNaN();
+  });
+
+  it('finds a duplicate under nesting deeper than the fast path counts', async () => {
+    const deep = `${'{"a":'.repeat(80)}{"k":1,"k":2}${'}'.repeat(80)}`;
+    expect(await errorCode(() => parseStrictJson(deep))).toBe('BAD_REQUEST');
+    const flat = `${'['.repeat(5000)}1${']'.repeat(5000)}`;
+    expect(parseStrictJson(flat)).toBeDefined();
   });
 
   it('refuses invalid JSON and duplicates with BAD_REQUEST', async () => {
