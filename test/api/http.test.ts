@@ -40,7 +40,11 @@ function chunked(parts: Uint8Array[]): ReadableStream<Uint8Array> {
   });
 }
 
-async function getJSON(path: string): Promise<{ status: number; body: any; headers: Headers }> {
+/** A response's JSON body: what the assertions below check is its shape. */
+// biome-ignore lint/suspicious/noExplicitAny: the tests index into bodies whose shape they are checking.
+type JsonBody = any;
+
+async function getJSON(path: string): Promise<{ status: number; body: JsonBody; headers: Headers }> {
   const res = await fetch(`${server.url}${path}`);
   const text = await res.text();
   return { status: res.status, body: text ? JSON.parse(text) : undefined, headers: res.headers };
@@ -63,7 +67,7 @@ describe('acceptance: RFC 6962 vectors through the HTTP API', () => {
     for (let i = 0; i < 8; i++) {
       const { status, body } = (await submit(server.url, submitter, RFC6962_LEAVES[i]!)) as {
         status: number;
-        body: any;
+        body: JsonBody;
       };
       expect(status).toBe(200);
       expect(body.index).toBe(i);
@@ -118,7 +122,7 @@ describe('acceptance: RFC 6962 vectors through the HTTP API', () => {
       expect(hex(decodeBase64(eap.body.leaf_input))).toBe(hex(RFC6962_LEAVES[i]!));
     }
     const entries = await getJSON('/ct/v1/get-entries?start=0&end=100');
-    expect(entries.body.entries.map((e: any) => hex(decodeBase64(e.leaf_input)))).toEqual(
+    expect(entries.body.entries.map((e: JsonBody) => hex(decodeBase64(e.leaf_input)))).toEqual(
       RFC6962_LEAVES.map(hex),
     );
   });
@@ -147,7 +151,7 @@ describe('acceptance: RFC 6962 vectors through the HTTP API', () => {
       const r = await fetch(`${server.url}${p}`);
       expect(r.status, p).toBe(404);
     }
-    expect(((await fetch(`${server.url}/v1/log`).then((r) => r.json())) as any).tree_size).toBe(8);
+    expect(((await fetch(`${server.url}/v1/log`).then((r) => r.json())) as JsonBody).tree_size).toBe(8);
   });
 });
 
@@ -335,7 +339,7 @@ describe('bad input gets a 4xx problem and never changes the log', () => {
       const isC2SP = new URL(res.url).pathname.startsWith('/tile/');
       if (!isC2SP) {
         expect(res.headers.get('content-type')).toBe('application/problem+json');
-        const p = (await res.json()) as any;
+        const p = (await res.json()) as JsonBody;
         expect(p.status).toBe(status);
         expect(typeof p.detail).toBe('string');
       } else {
