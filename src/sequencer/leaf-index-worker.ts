@@ -21,6 +21,11 @@ const FORMAT = new Uint8Array([2]);
 const PREFIX_BYTES = 8;
 const KEY_BYTES = 1 + PREFIX_BYTES + 8;
 const EMPTY = new Uint8Array(0);
+/**
+ * Most keys a lookup reads. Keys sharing an 8-byte prefix belong to one leaf hash unless two
+ * hashes collide in 64 bits, so the first candidate nearly always verifies; the rest are slack.
+ */
+const LOOKUP_CANDIDATES = 16;
 
 const port = parentPort!;
 const location = (workerData as { location: string }).location;
@@ -63,7 +68,7 @@ async function open(): Promise<void> {
 type Msg =
   | { op: 'indexed'; id: number }
   | { op: 'add'; start: bigint; hashes: Uint8Array }
-  | { op: 'lookup'; id: number; hash: Uint8Array }
+  | { op: 'lookup'; id: number; hash: Uint8Array; below: bigint }
   | { op: 'close'; id: number };
 
 // One message at a time, in order: adds must land in sequence for the marker to be right.
@@ -103,13 +108,16 @@ async function handle(msg: Msg): Promise<void> {
       return;
     }
     case 'lookup': {
+      // Latest first, below the tree size asked about, and at most LOOKUP_CANDIDATES keys: an
+      // entry appended a million times must not make every lookup of it scan a million keys.
       const gte = new Uint8Array(KEY_BYTES);
       gte[0] = PREFIX;
       gte.set(msg.hash.subarray(0, PREFIX_BYTES), 1);
-      const lte = gte.slice();
-      lte.fill(0xff, 1 + PREFIX_BYTES);
+      const lt = gte.slice();
+      lt.set(u64(msg.below), 1 + PREFIX_BYTES);
       const found: bigint[] = [];
-      for await (const k of db.keys({ gte, lte })) found.push(readU64(k, 1 + PREFIX_BYTES));
+      for await (const k of db.keys({ gte, lt, reverse: true, limit: LOOKUP_CANDIDATES }))
+        found.push(readU64(k, 1 + PREFIX_BYTES));
       port.postMessage({ op: 'reply', id: msg.id, value: found });
       return;
     }

@@ -117,17 +117,15 @@ export class LeafIndex {
 
   /**
    * The latest index below `below` whose leaf hash is `leafHash`, if indexed (everything added
-   * before the call is). The worker returns every index whose hash shares the key's 8-byte
-   * prefix; each is confirmed against the stored level-0 tile, latest first.
+   * before the call is). The worker returns, latest first, up to 16 indices below `below` whose
+   * hashes share the key's 8-byte prefix; each is confirmed against the stored level-0 tile.
    * Requires `below` <= the committed tree size.
    */
   async lookup(leafHash: Uint8Array, below: bigint): Promise<bigint | undefined> {
     this.flush();
-    const found = (await this.call({ op: 'lookup', hash: leafHash.slice() })) as bigint[];
+    const found = (await this.call({ op: 'lookup', hash: leafHash.slice(), below })) as bigint[];
     const W = BigInt(TILE_WIDTH);
-    for (let i = found.length - 1; i >= 0; i--) {
-      const index = found[i]!;
-      if (index >= below) continue;
+    for (const index of found) {
       const tile = await this.readLeafTile(index / W);
       const at = Number(index % W) * HASH_SIZE;
       if (tile && tile.length >= at + HASH_SIZE && equalHashes(tile.subarray(at, at + HASH_SIZE), leafHash))

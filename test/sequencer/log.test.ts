@@ -201,6 +201,14 @@ describe('Log on a real LevelDB', () => {
     log = await Log.open({ dir });
     expect(await log.indexOfLeafHash(rs[7]!.leaf_hash)).toBe(7n);
     expect(await log.indexOfLeafHash(rs[250]!.leaf_hash)).toBe(250n);
+    // One entry appended 40 times (more than a lookup reads): the latest below the size asked.
+    const same = new TextEncoder().encode('the same entry, again and again');
+    const copies = await Promise.all(Array.from({ length: 40 }, () => log.append(same)));
+    const at = copies.map((c) => c.index).sort((a, b) => (a < b ? -1 : 1));
+    const h = copies[0]!.leaf_hash;
+    expect(await log.indexOfLeafHash(h)).toBe(at[39]);
+    expect(await log.indexOfLeafHash(h, at[4]! + 1n)).toBe(at[4]);
+    expect(await log.indexOfLeafHash(h, at[0]!)).toBeUndefined();
     await log.close();
   });
 
