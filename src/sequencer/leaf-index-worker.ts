@@ -56,17 +56,25 @@ function u64(v: bigint): Uint8Array {
   return b;
 }
 
+/** How far the index reaches: the next add must start here, or the marker would lie. */
+let next = 0n;
+
 /** Opens the database; an index in another key layout (or none) is cleared, to be rebuilt. */
 async function open(): Promise<void> {
   await db.open();
   const format = await db.get(KEY_FORMAT);
-  if (format?.length === 1 && format[0] === FORMAT[0]) return;
+  if (format?.length === 1 && format[0] === FORMAT[0]) {
+    const v = await db.get(KEY_INDEXED);
+    next = v ? readU64(v) : 0n;
+    return;
+  }
   await db.clear();
   await db.put(KEY_FORMAT, FORMAT, { sync: true });
 }
 
 type Msg =
   | { op: 'indexed'; id: number }
+  | { op: 'reset'; id: number }
   | { op: 'add'; start: bigint; hashes: Uint8Array }
   | { op: 'lookup'; id: number; hash: Uint8Array; below: bigint }
   | { op: 'close'; id: number };
@@ -84,14 +92,19 @@ port.on('message', (msg: Msg) => {
 async function handle(msg: Msg): Promise<void> {
   switch (msg.op) {
     case 'indexed': {
-      const v = await db.get(KEY_INDEXED);
-      port.postMessage({ op: 'reply', id: msg.id, value: v ? readU64(v) : 0n });
+      port.postMessage({ op: 'reply', id: msg.id, value: next });
       return;
     }
     case 'add': {
       // A chained batch (abstract-level's array form costs ~20 µs of JavaScript per operation),
       // keys cut from one buffer, indices in number arithmetic (the log refuses sizes past 2^53).
       const n = msg.hashes.length / 32;
+      if (msg.start !== next) {
+        // Never write past a gap: the marker would claim hashes that are not indexed.
+        port.postMessage({ op: 'error', message: `add at ${msg.start}, index reaches ${next}: skipped` });
+        port.postMessage({ op: 'done', value: n });
+        return;
+      }
       const start = Number(msg.start);
       const keys = new Uint8Array(n * KEY_BYTES);
       const batch = db.batch();
@@ -104,7 +117,15 @@ async function handle(msg: Msg): Promise<void> {
       }
       batch.put(KEY_INDEXED, u64(msg.start + BigInt(n)));
       await batch.write();
+      next = msg.start + BigInt(n);
       port.postMessage({ op: 'done', value: n });
+      return;
+    }
+    case 'reset': {
+      await db.clear();
+      await db.put(KEY_FORMAT, FORMAT, { sync: true });
+      next = 0n;
+      port.postMessage({ op: 'reply', id: msg.id, value: undefined });
       return;
     }
     case 'lookup': {

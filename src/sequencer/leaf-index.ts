@@ -6,20 +6,29 @@
  * thread that owns a separate LevelDB (`<data>/leaf-index/`, written without sync, with a
  * marker of how far the index reaches); at start-up the gap between the marker and the tree
  * size is re-indexed from the level-0 tiles. Committed hashes are handed over in runs of up to
- * FLUSH_AT (one message per run, not per batch), and the run is flushed before every lookup and
+ * flushAt (one message per run, not per batch), and the run is flushed before every lookup and
  * whenever the sequencer goes idle; the worker handles messages in order, so a lookup always
  * sees every hash committed before it was asked. The queue to the worker is bounded: past it,
  * indexing is left to the next start-up's catch-up.
+ *
+ * The catch-up (a gap between the index's marker and the tree size, e.g. a deleted or rebuilt
+ * index) runs in the background after start-up, a tile at a time with at most catchUpWindow
+ * hashes queued to the worker; hashes committed meanwhile wait and follow it, so the worker
+ * always receives them in order (its marker must never pass a hash it has not written).
+ * Lookups wait for the catch-up.
  */
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { equalHashes, HASH_SIZE } from '../merkle/rfc6962.js';
 import { TILE_WIDTH } from '../merkle/tiles.js';
 
-/** Most hashes handed to the worker and not yet written. */
-const MAX_PENDING = 1 << 20;
-/** Hashes gathered before they are handed to the worker in one message. */
-const FLUSH_AT = 4096;
+/**
+ * The bounds of the hand-over (exported so that tests can make them small):
+ * maxPending — most hashes handed to the worker and not yet written;
+ * flushAt — hashes gathered before they are handed over in one message;
+ * catchUpWindow — most catch-up hashes queued to the worker at once.
+ */
+export const LEAF_INDEX_LIMITS = { maxPending: 1 << 20, flushAt: 4096, catchUpWindow: 1 << 16 };
 
 export class LeafIndex {
   private readonly worker: Worker;
@@ -32,6 +41,11 @@ export class LeafIndex {
   private closing = false;
   /** Committed hashes not yet handed over, starting at `sent`. */
   private run: Uint8Array[] = [];
+  /** False while the start-up catch-up runs: until then, new hashes wait in `run`. */
+  private caughtUp = true;
+  private catchUp: Promise<void> = Promise.resolve();
+  /** Woken when the worker reports hashes written (the catch-up waits on it). */
+  private onDone: (() => void) | undefined;
 
   constructor(
     dataDir: string,
@@ -53,6 +67,7 @@ export class LeafIndex {
         process.stderr.write(`auditlog: leaf index: ${m.message}\n`);
       } else if (m.op === 'done') {
         this.pending -= m.value as number;
+        this.onDone?.();
       }
     });
   }
@@ -66,21 +81,54 @@ export class LeafIndex {
   }
 
   /**
-   * Reads the marker and hands the gap up to `size` (re-read from level-0 tiles) to the
-   * worker. Called once, before any append.
+   * Reads the marker and starts handing the gap up to `size` (re-read from level-0 tiles) to
+   * the worker in the background. Called once, before any append.
    */
   async start(size: bigint): Promise<void> {
-    const from = (await this.call({ op: 'indexed' })) as bigint;
+    let from = (await this.call({ op: 'indexed' })) as bigint;
+    if (from > size) {
+      // The index reaches past the tree (the log was restored from an older copy): rebuild.
+      await this.call({ op: 'reset' });
+      from = 0n;
+    }
+    this.sent = size;
+    if (from >= size) return;
+    this.caughtUp = false;
+    this.catchUp = this.runCatchUp(from, size).then(
+      (complete) => {
+        if (!complete) return; // closing: the next start-up goes on from the marker
+        this.caughtUp = true;
+        this.flush();
+      },
+      (err: unknown) => {
+        // Left to the next start-up; new hashes are not handed over past the gap.
+        this.stopped = true;
+        this.run = [];
+        process.stderr.write(`auditlog: leaf index catch-up failed: ${(err as Error).message}\n`);
+      },
+    );
+  }
+
+  /** Hands the gap [from, size) to the worker; false if the index is closed before the end. */
+  private async runCatchUp(from: bigint, size: bigint): Promise<boolean> {
     const W = BigInt(TILE_WIDTH);
     for (let t = from / W; t * W < size; t++) {
+      if (this.closing) return false;
+      while (this.pending > LEAF_INDEX_LIMITS.catchUpWindow) {
+        await new Promise<void>((r) => {
+          this.onDone = r;
+        });
+        this.onDone = undefined;
+      }
       const tile = await this.readLeafTile(t);
       const first = t * W > from ? t * W : from;
       const last = (t + 1n) * W < size ? (t + 1n) * W : size;
       const bytes = tile?.slice(Number(first - t * W) * HASH_SIZE, Number(last - t * W) * HASH_SIZE);
-      if (!bytes || bytes.length !== Number(last - first) * HASH_SIZE) break;
+      if (!bytes || bytes.length !== Number(last - first) * HASH_SIZE)
+        throw new Error(`level-0 tile ${t} missing or short`);
       this.post(first, bytes);
     }
-    this.sent = size;
+    return true;
   }
 
   private post(start: bigint, hashes: Uint8Array): void {
@@ -90,24 +138,25 @@ export class LeafIndex {
 
   /**
    * Takes the leaf hashes of a committed batch starting at `start`; they reach the worker with
-   * the next flush (at FLUSH_AT hashes, before a lookup, or when the sequencer goes idle).
+   * the next flush (at flushAt hashes, before a lookup, or when the sequencer goes idle).
    */
   add(start: bigint, hashes: Uint8Array[]): void {
     if (this.stopped || start !== this.sent + BigInt(this.run.length)) return;
     for (const h of hashes) this.run.push(h);
-    if (this.run.length >= FLUSH_AT) this.flush();
+    if (this.run.length >= LEAF_INDEX_LIMITS.flushAt) this.flush();
   }
 
-  /** Hands the gathered hashes to the worker (dropped, to be caught up at start-up, past MAX_PENDING). */
+  /** Hands the gathered hashes to the worker (dropped, to be caught up at start-up, past maxPending). */
   flush(): void {
     const n = this.run.length;
     if (this.stopped || n === 0) return;
-    if (this.pending + n > MAX_PENDING) {
+    if (this.pending + n > LEAF_INDEX_LIMITS.maxPending) {
       // Too far behind: stop indexing until the next start-up, which re-indexes from tiles.
       this.stopped = true;
       this.run = [];
       return;
     }
+    if (!this.caughtUp) return; // handed over after the catch-up, in order
     const buf = new Uint8Array(n * HASH_SIZE);
     for (let i = 0; i < n; i++) buf.set(this.run[i]!, i * HASH_SIZE);
     this.run = [];
@@ -122,6 +171,7 @@ export class LeafIndex {
    * Requires `below` <= the committed tree size.
    */
   async lookup(leafHash: Uint8Array, below: bigint): Promise<bigint | undefined> {
+    await this.catchUp;
     this.flush();
     const found = (await this.call({ op: 'lookup', hash: leafHash.slice(), below })) as bigint[];
     const W = BigInt(TILE_WIDTH);
@@ -138,6 +188,7 @@ export class LeafIndex {
   async stop(): Promise<void> {
     if (this.closing) return;
     this.closing = true;
+    await this.catchUp;
     this.flush();
     this.stopped = true;
     await this.call({ op: 'close' });

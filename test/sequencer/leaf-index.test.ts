@@ -1,0 +1,96 @@
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { Level } from 'level';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { LEAF_INDEX_LIMITS } from '../../src/sequencer/leaf-index.js';
+import { Log } from '../../src/sequencer/log.js';
+import type { Receipt } from '../../src/sequencer/receipt.js';
+import { tempDir } from '../helpers/server.js';
+
+// Small bounds, so that a few thousand entries exercise what a million would in production.
+// The worker (a separate thread) keeps its own defaults; these bound the hand-over to it.
+const DEFAULTS = { ...LEAF_INDEX_LIMITS };
+afterEach(() => Object.assign(LEAF_INDEX_LIMITS, DEFAULTS));
+
+const dirs: string[] = [];
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+function newDir(): string {
+  const d = tempDir();
+  dirs.push(d);
+  return join(d, 'log');
+}
+const entry = (i: number) => new TextEncoder().encode(`leaf index entry ${i}`);
+
+async function appendRange(log: Log, from: number, to: number): Promise<Receipt[]> {
+  const out: Receipt[] = [];
+  for (let i = from; i < to; i += 500) {
+    const batch = [];
+    for (let j = i; j < Math.min(to, i + 500); j++) batch.push(log.append(entry(j)));
+    out.push(...(await Promise.all(batch)));
+  }
+  return out;
+}
+
+async function expectFound(log: Log, receipts: Receipt[], sample: number[]): Promise<void> {
+  for (const i of sample) expect(await log.indexOfLeafHash(receipts[i]!.leaf_hash)).toBe(BigInt(i));
+}
+
+describe('leaf-hash index catch-up', () => {
+  it('rebuilds a deleted index in the background, in windows, while appends go on; every entry is found', async () => {
+    Object.assign(LEAF_INDEX_LIMITS, { maxPending: 2000, flushAt: 256, catchUpWindow: 512 });
+    const dir = newDir();
+    let log = await Log.open({ dir, origin: 'example.com/leaf-index-catch-up' });
+    const first = await appendRange(log, 0, 5000);
+    await log.close();
+    // A gap larger than maxPending: handed over all at once, it would stop indexing.
+    rmSync(join(dir, 'leaf-index'), { recursive: true, force: true });
+    log = await Log.open({ dir });
+    const more = await appendRange(log, 5000, 6000); // while the catch-up runs
+    const all = [...first, ...more];
+    await expectFound(log, all, [0, 1, 255, 256, 2047, 4999, 5000, 5500, 5999]);
+    const later = await appendRange(log, 6000, 6300); // after it: handed over as usual
+    all.push(...later);
+    await expectFound(log, all, [6000, 6299]);
+    await log.close();
+    log = await Log.open({ dir });
+    await expectFound(log, all, [3, 4321, 5999, 6299]);
+    await log.close();
+  });
+
+  it('closing during the catch-up leaves a marker the next start-up goes on from', async () => {
+    Object.assign(LEAF_INDEX_LIMITS, { catchUpWindow: 256 });
+    const dir = newDir();
+    let log = await Log.open({ dir, origin: 'example.com/leaf-index-close' });
+    const rs = await appendRange(log, 0, 4000);
+    await log.close();
+    rmSync(join(dir, 'leaf-index'), { recursive: true, force: true });
+    log = await Log.open({ dir });
+    const more = await appendRange(log, 4000, 4100);
+    await log.close(); // most likely mid catch-up
+    log = await Log.open({ dir });
+    await expectFound(log, [...rs, ...more], [0, 1000, 3999, 4000, 4099]);
+    await log.close();
+  });
+
+  it('rebuilds an index that reaches past the tree (a log restored from an older copy)', async () => {
+    const dir = newDir();
+    let log = await Log.open({ dir, origin: 'example.com/leaf-index-ahead' });
+    const rs = await appendRange(log, 0, 700);
+    await log.close();
+    const idx = new Level<Uint8Array, Uint8Array>(join(dir, 'leaf-index'), {
+      keyEncoding: 'view',
+      valueEncoding: 'view',
+    });
+    await idx.open();
+    const marker = new Uint8Array(8);
+    new DataView(marker.buffer).setBigUint64(0, 1_000_000n);
+    await idx.put(new Uint8Array([0x00]), marker);
+    await idx.close();
+    log = await Log.open({ dir });
+    const more = await appendRange(log, 700, 800);
+    await expectFound(log, [...rs, ...more], [0, 699, 700, 799]);
+    await log.close();
+  });
+});
