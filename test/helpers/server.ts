@@ -3,10 +3,11 @@
  * port 0, in a temporary data directory. Requires a build (`npm test` builds first).
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
+import { afterAll } from 'vitest';
 
 export const BIN = resolve(import.meta.dirname, '../../bin/auditlog.js');
 
@@ -45,6 +46,22 @@ export interface TestServer {
 
 export function tempDir(prefix = 'auditlog-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
+}
+
+/**
+ * For a test file: a function that returns a fresh `<temporary dir>/log` path per call; the
+ * temporary directories are removed after the file's tests.
+ */
+export function tempLogDirs(): () => string {
+  const dirs: string[] = [];
+  afterAll(() => {
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  });
+  return () => {
+    const d = tempDir();
+    dirs.push(d);
+    return join(d, 'log');
+  };
 }
 
 /** Starts `auditlog <command>` (default `serve`) and waits for its `listening on` line. */

@@ -1,26 +1,18 @@
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { Level } from 'level';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { LEAF_INDEX_LIMITS } from '../../src/sequencer/leaf-index.js';
 import { Log } from '../../src/sequencer/log.js';
 import type { Receipt } from '../../src/sequencer/receipt.js';
-import { tempDir } from '../helpers/server.js';
+import { tempLogDirs } from '../helpers/server.js';
 
 // Small bounds, so that a few thousand entries exercise what a million would in production.
 // The worker (a separate thread) keeps its own defaults; these bound the hand-over to it.
 const DEFAULTS = { ...LEAF_INDEX_LIMITS };
 afterEach(() => Object.assign(LEAF_INDEX_LIMITS, DEFAULTS));
 
-const dirs: string[] = [];
-afterAll(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
-function newDir(): string {
-  const d = tempDir();
-  dirs.push(d);
-  return join(d, 'log');
-}
+const newDir = tempLogDirs();
 const entry = (i: number) => new TextEncoder().encode(`leaf index entry ${i}`);
 
 async function appendRange(log: Log, from: number, to: number): Promise<Receipt[]> {

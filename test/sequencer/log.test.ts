@@ -1,7 +1,6 @@
-import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { AuditlogError } from '../../src/errors.js';
 import { formatTilePath, splitTile, TILE_WIDTH } from '../../src/merkle/tiles.js';
 import { verifyConsistency, verifyInclusion } from '../../src/merkle/verify.js';
@@ -11,18 +10,10 @@ import { withLatency } from '../../src/note/signer.js';
 import { Log } from '../../src/sequencer/log.js';
 import type { Receipt } from '../../src/sequencer/receipt.js';
 import type { LogState, LogStore } from '../../src/storage/store.js';
-import { tempDir } from '../helpers/server.js';
+import { tempLogDirs } from '../helpers/server.js';
 import * as model from '../merkle/model.js';
 
-const dirs: string[] = [];
-afterAll(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
-function newDir(): string {
-  const d = tempDir();
-  dirs.push(d);
-  return join(d, 'log');
-}
+const newDir = tempLogDirs();
 const entry = (i: number) => new TextEncoder().encode(`entry number ${i}`);
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 
