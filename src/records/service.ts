@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { AuditlogError } from '../errors.js';
 import type { Log } from '../sequencer/log.js';
-import { type ReceiptJSON, receiptToJSON } from '../sequencer/receipt.js';
+import { type Receipt, type ReceiptJSON, receiptToJSON } from '../sequencer/receipt.js';
 import { DB_DIR } from '../storage/data-dir.js';
 import { writeSideOps } from '../storage/level-store.js';
 import type { SideOp } from '../storage/store.js';
@@ -106,6 +106,12 @@ export class RecordService {
   private indexQueue: string[] = [];
   private indexFlush: Promise<void> | null = null;
   private readonly pendingIndex = new Map<string, bigint>();
+  /** Record appends between their log.append call and their index row being noted. */
+  private inFlight = 0;
+  private onIdle: (() => void) | undefined;
+  private closing = false;
+  /** Set when an append failed or an index row write failed since the last reindex. */
+  private rowsInDoubt = false;
   readonly now: () => number;
 
   private constructor(
@@ -230,9 +236,8 @@ export class RecordService {
     if (sealed.body !== null && key !== null) {
       ops.push(st.put(st.bodies, recordId, sealed.body), ...this.keys.opsFor(key));
     }
-    const receipt = await this.log.append(sealed.leafBytes, ops);
+    const receipt = await this.appendRecord(recordId, sealed.leafBytes, ops);
     if (key !== null) this.keys.markDurable(key);
-    this.noteIndex(recordId, receipt.index);
     return { record_id: recordId, entry: b64(sealed.leafBytes), ...receiptToJSON(receipt) };
   }
 
@@ -265,12 +270,33 @@ export class RecordService {
       has_body: false,
     };
     // Log records have no body; they are not archived (their leaves stay in the tree forever).
-    const receipt = await this.log.append(sealed.leafBytes, [
+    const receipt = await this.appendRecord(recordId, sealed.leafBytes, [
       ...sideOps,
       st.put(st.meta, recordId, json(meta)),
     ]);
-    this.noteIndex(recordId, receipt.index);
     return { record_id: recordId, entry: b64(sealed.leafBytes), ...receiptToJSON(receipt) };
+  }
+
+  /**
+   * Appends a record's leaf with its side operations and notes its index row. Counted while in
+   * flight, so that close() knows when every committed record of this layer has its row noted;
+   * a failed append may still have landed (a write applied but reported failed), so it makes
+   * close() scan the log instead of trusting the rows.
+   * @throws CLOSED once close() has begun, and whatever the log's append throws.
+   */
+  private async appendRecord(recordId: string, leafBytes: Uint8Array, ops: SideOp[]): Promise<Receipt> {
+    if (this.closing) throw new AuditlogError('CLOSED', 'the record layer is shutting down');
+    this.inFlight++;
+    try {
+      const receipt = await this.log.append(leafBytes, ops);
+      this.noteIndex(recordId, receipt.index);
+      return receipt;
+    } catch (err) {
+      this.rowsInDoubt = true;
+      throw err;
+    } finally {
+      if (--this.inFlight === 0) this.onIdle?.();
+    }
   }
 
   /**
@@ -293,7 +319,8 @@ export class RecordService {
           false,
         );
       } catch {
-        // reindex() at the next start-up or retention run fills the gap.
+        // reindex() at the next start-up, retention run or close fills the gap.
+        this.rowsInDoubt = true;
       }
       for (const id of ids) this.pendingIndex.delete(id);
     });
@@ -310,6 +337,18 @@ export class RecordService {
    * of an id, then records the size reached, durably.
    */
   async reindex(): Promise<void> {
+    // Doubts raised from here on concern entries this scan may not reach; a failed scan leaves
+    // its rows in doubt.
+    this.rowsInDoubt = false;
+    try {
+      await this.reindexFromMarker();
+    } catch (err) {
+      this.rowsInDoubt = true;
+      throw err;
+    }
+  }
+
+  private async reindexFromMarker(): Promise<void> {
     const st = this.store;
     const done = await st.get(st.state, 'reindexed');
     let from = done === undefined ? 0n : readU64(done);
@@ -683,10 +722,24 @@ export class RecordService {
     return asked;
   }
 
-  /** Records the reindex point and nothing else; the log is closed by its owner. */
+  /**
+   * Stops taking records, waits for those in flight, and records the reindex point; the log is
+   * closed by its owner. When every record appended since the layer opened (or last reindexed)
+   * has had its index row written, the point moves to the tree size without reading the log;
+   * otherwise (a failed append or row write) the entries since the last point are scanned,
+   * which costs ~25 µs per entry.
+   */
   async close(): Promise<void> {
+    this.closing = true;
+    while (this.inFlight > 0) {
+      await new Promise<void>((r) => {
+        this.onIdle = r;
+      });
+    }
+    this.onIdle = undefined;
     await this.settle();
-    await this.reindex();
+    if (this.rowsInDoubt) await this.reindex();
+    else await this.store.write([this.store.put(this.store.state, 'reindexed', u64(this.log.latest().size))]);
     await this.sealer.close();
   }
 

@@ -3,8 +3,12 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { decodeBase64 } from '../../src/note/encoding.js';
 import { parseLeaf, recordIdIn } from '../../src/records/leaf.js';
 import { parseRecord } from '../../src/records/schema.js';
-import type { Actor } from '../../src/records/service.js';
-import { subjectPrefix } from '../../src/records/store.js';
+import { type Actor, RecordService } from '../../src/records/service.js';
+import { parseRetentionConfig } from '../../src/records/retention-config.js';
+import { RecordStore, readU64, subjectPrefix } from '../../src/records/store.js';
+import { Log } from '../../src/sequencer/log.js';
+import type { LogStore } from '../../src/storage/store.js';
+import { tempDir } from '../helpers/server.js';
 import { exampleRecord } from './fixtures.js';
 import { errorCode, filesContaining, openLayer, verifyReceiptJSON } from './helpers.js';
 
@@ -208,17 +212,82 @@ describe('RecordService', () => {
   it('rebuilds index rows lost in a crash from the log at start-up', async () => {
     const { svc, dir, close } = await layer();
     const [r] = await svc.submit([parseRecord(exampleRecord())], submitterA);
-    // What a crash can lose: the unsynced index row (and the reindex point is behind it).
-    await svc.settle();
-    await svc.store.write([
-      svc.store.del(svc.store.index, r!.record_id),
-      svc.store.del(svc.store.state, 'reindexed'),
-    ]);
-    expect(await errorCode(svc.read(BigInt(r!.index), auditorA))).toBe('NOT_FOUND');
     await close();
+    // What a crash can lose: the unsynced index row, with the reindex point still behind it.
+    const log = await Log.open({ dir });
+    const store = new RecordStore(log.db);
+    await store.write([store.del(store.index, r!.record_id), store.del(store.state, 'reindexed')]);
+    expect(await store.getIndex(r!.record_id)).toBeUndefined();
+    await log.close();
     const again = await openLayer(dir);
     cleanups.push(() => again.close());
     expect((await again.svc.read(BigInt(r!.index), auditorA)).status).toBe('hot');
+  });
+
+  it('a clean close moves the reindex point to the tree size without reading the log, and refuses new records', async () => {
+    const { svc, log, dir, close } = await layer();
+    const out = await svc.submit(
+      Array.from({ length: 20 }, (_, i) => recordWith(`c${i}`)),
+      submitterA,
+    );
+    const size = log.latest().size;
+    let reads = 0;
+    const entries = log.entries.bind(log);
+    log.entries = (a, b) => {
+      reads++;
+      return entries(a, b);
+    };
+    await svc.close();
+    expect(reads).toBe(0);
+    await expect(svc.submit([recordWith('late')], submitterA)).rejects.toMatchObject({ code: 'CLOSED' });
+    expect(readU64((await svc.store.get(svc.store.state, 'reindexed'))!)).toBe(size);
+    await close().catch(() => {});
+    const again = await openLayer(dir);
+    cleanups.push(() => again.close());
+    for (const r of out) expect(await again.svc.indexOf(r.record_id)).toBe(BigInt(r.index));
+  });
+
+  it('after a failed append (which may have landed) close scans the log, so the landed record gets its row', async () => {
+    const dir = tempDir();
+    cleanups.push(async () => fs.rmSync(dir, { recursive: true, force: true }));
+    const fail = { after: false };
+    const log = await Log.open({
+      dir,
+      origin: 'localhost/records-test',
+      wrapStore: (s: LogStore): LogStore => ({
+        ...s,
+        readMeta: () => s.readMeta(),
+        writeMeta: (m) => s.writeMeta(m),
+        readState: () => s.readState(),
+        readTile: (l, i) => s.readTile(l, i),
+        readBundle: (i) => s.readBundle(i),
+        readBundleChunks: (i) => s.readBundleChunks(i),
+        close: () => s.close(),
+        async commit(b) {
+          await s.commit(b);
+          if (fail.after) throw new Error('injected: fsync reported failure');
+        },
+      }),
+    });
+    const svc = await RecordService.open({
+      log,
+      dataDir: dir,
+      retention: parseRetentionConfig(undefined, dir),
+    });
+    await svc.submit([recordWith('before')], submitterA);
+    fail.after = true;
+    await expect(svc.submit([recordWith('landed')], submitterA)).rejects.toMatchObject({ code: 'STORAGE' });
+    fail.after = false;
+    // The write was applied: the record is in the log (the log reloads it), with its meta row,
+    // but no index row. A raw entry appended after the recovery lands right behind it.
+    const probe = await log.append(new TextEncoder().encode('after the recovery'));
+    expect(probe.index).toBe(2n);
+    const [entry] = await log.entries(1n, 2n);
+    const landed = parseLeaf(entry!).record_id;
+    expect(await svc.store.getIndex(landed)).toBeUndefined();
+    await svc.close();
+    expect(await svc.store.getIndex(landed)).toBe(1n);
+    await log.close();
   });
 
   it('survives a restart: keys, holds and the index come back', async () => {
