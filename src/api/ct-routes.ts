@@ -38,7 +38,8 @@ export function ctRoutes(log: Log): Hono {
     const hash = parseHashParam('hash', c.req.query('hash'));
     const size = parseUint64Param('tree_size', c.req.query('tree_size'));
     if (size > log.latest().size) throw new AuditlogError('BAD_REQUEST', 'tree_size is beyond the tree size');
-    const index = await log.indexOfLeafHash(hash, size);
+    // During a start-up rebuild of the index: 503 with Retry-After rather than a request held open.
+    const index = await log.indexOfLeafHash(hash, size, { wait: false });
     if (index === undefined) {
       throw new AuditlogError('NOT_FOUND', 'no entry with that leaf hash in a tree of that size');
     }

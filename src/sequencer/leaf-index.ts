@@ -21,6 +21,7 @@ import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { equalHashes, HASH_SIZE } from '../merkle/rfc6962.js';
 import { TILE_WIDTH } from '../merkle/tiles.js';
+import { AuditlogError } from '../errors.js';
 
 /**
  * The bounds of the hand-over (exported so that tests can make them small):
@@ -168,9 +169,13 @@ export class LeafIndex {
    * The latest index below `below` whose leaf hash is `leafHash`, if indexed (everything added
    * before the call is). The worker returns, latest first, up to 16 indices below `below` whose
    * hashes share the key's 8-byte prefix; each is confirmed against the stored level-0 tile.
+   * While the start-up catch-up runs, waits for it, or with `wait` false throws UNAVAILABLE.
    * Requires `below` <= the committed tree size.
    */
-  async lookup(leafHash: Uint8Array, below: bigint): Promise<bigint | undefined> {
+  async lookup(leafHash: Uint8Array, below: bigint, wait = true): Promise<bigint | undefined> {
+    if (!this.caughtUp && !wait) {
+      throw new AuditlogError('UNAVAILABLE', 'the leaf-hash index is being rebuilt; retry later');
+    }
     await this.catchUp;
     this.flush();
     const found = (await this.call({ op: 'lookup', hash: leafHash.slice(), below })) as bigint[];

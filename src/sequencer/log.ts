@@ -492,11 +492,17 @@ export class Log {
 
   /**
    * Index of an entry with this leaf hash in the committed tree of size `below` (default: the
-   * latest), if any: the latest such index when the entry was appended more than once.
+   * latest), if any: the latest such index when the entry was appended more than once. While
+   * the index is being rebuilt at start-up this waits for it, or, with `opts.wait` false (the
+   * HTTP API), throws UNAVAILABLE.
    */
-  async indexOfLeafHash(leafHash: Uint8Array, below: bigint = this.state.size): Promise<bigint | undefined> {
+  async indexOfLeafHash(
+    leafHash: Uint8Array,
+    below: bigint = this.state.size,
+    opts: { wait?: boolean } = {},
+  ): Promise<bigint | undefined> {
     this.checkSize(below, 'tree size');
-    return this.leafIndex.lookup(leafHash, below);
+    return this.leafIndex.lookup(leafHash, below, opts.wait ?? true);
   }
 
   /**

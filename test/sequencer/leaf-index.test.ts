@@ -39,9 +39,14 @@ describe('leaf-hash index catch-up', () => {
     // A gap larger than maxPending: handed over all at once, it would stop indexing.
     rmSync(join(dir, 'leaf-index'), { recursive: true, force: true });
     log = await Log.open({ dir });
+    // Without waiting (the HTTP API's way), a lookup during the rebuild is UNAVAILABLE (503).
+    await expect(
+      log.indexOfLeafHash(first[10]!.leaf_hash, log.latest().size, { wait: false }),
+    ).rejects.toMatchObject({ code: 'UNAVAILABLE' });
     const more = await appendRange(log, 5000, 6000); // while the catch-up runs
     const all = [...first, ...more];
     await expectFound(log, all, [0, 1, 255, 256, 2047, 4999, 5000, 5500, 5999]);
+    expect(await log.indexOfLeafHash(first[10]!.leaf_hash, log.latest().size, { wait: false })).toBe(10n);
     const later = await appendRange(log, 6000, 6300); // after it: handed over as usual
     all.push(...later);
     await expectFound(log, all, [6000, 6299]);
