@@ -15,7 +15,8 @@
  * index) runs in the background after start-up, a tile at a time with at most catchUpWindow
  * hashes queued to the worker; hashes committed meanwhile wait and follow it, so the worker
  * always receives them in order (its marker must never pass a hash it has not written).
- * Lookups wait for the catch-up.
+ * Lookups wait for the catch-up (or, asked not to wait, throw UNAVAILABLE meanwhile); after a
+ * failed catch-up they throw UNAVAILABLE rather than answer from an incomplete index.
  */
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
@@ -169,14 +170,18 @@ export class LeafIndex {
    * The latest index below `below` whose leaf hash is `leafHash`, if indexed (everything added
    * before the call is). The worker returns, latest first, up to 16 indices below `below` whose
    * hashes share the key's 8-byte prefix; each is confirmed against the stored level-0 tile.
-   * While the start-up catch-up runs, waits for it, or with `wait` false throws UNAVAILABLE.
-   * Requires `below` <= the committed tree size.
+   * While the start-up catch-up runs, waits for it, or with `wait` false throws UNAVAILABLE;
+   * after a failed catch-up throws UNAVAILABLE. Requires `below` <= the committed tree size.
    */
   async lookup(leafHash: Uint8Array, below: bigint, wait = true): Promise<bigint | undefined> {
     if (!this.caughtUp && !wait) {
       throw new AuditlogError('UNAVAILABLE', 'the leaf-hash index is being rebuilt; retry later');
     }
     await this.catchUp;
+    if (!this.caughtUp) {
+      // The catch-up failed (or the index is closing): a miss here could be a false 404.
+      throw new AuditlogError('UNAVAILABLE', 'the leaf-hash index is incomplete until the next start-up');
+    }
     this.flush();
     const found = (await this.call({ op: 'lookup', hash: leafHash.slice(), below })) as bigint[];
     const W = BigInt(TILE_WIDTH);

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { Level } from 'level';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LEAF_INDEX_LIMITS } from '../../src/sequencer/leaf-index.js';
+import { tileKey } from '../../src/storage/keys.js';
 import { Log } from '../../src/sequencer/log.js';
 import type { Receipt } from '../../src/sequencer/receipt.js';
 import { tempLogDirs } from '../helpers/server.js';
@@ -88,6 +89,25 @@ describe('leaf-hash index catch-up', () => {
     log = await Log.open({ dir });
     const more = await appendRange(log, 700, 800);
     await expectFound(log, [...rs, ...more], [0, 699, 700, 799]);
+    await log.close();
+  });
+
+  it('answers UNAVAILABLE, not a false miss, when the catch-up cannot read a tile', async () => {
+    const dir = newDir();
+    let log = await Log.open({ dir, origin: 'example.com/leaf-index-broken' });
+    const rs = await appendRange(log, 0, 700);
+    await log.close();
+    rmSync(join(dir, 'leaf-index'), { recursive: true, force: true });
+    // Drop the full level-0 tile 0 (start-up needs only the right edge, so the log still opens).
+    const db = new Level<Uint8Array, Uint8Array>(join(dir, 'db'), {
+      keyEncoding: 'view',
+      valueEncoding: 'view',
+    });
+    await db.open();
+    await db.del(tileKey(0, 0n));
+    await db.close();
+    log = await Log.open({ dir });
+    await expect(log.indexOfLeafHash(rs[300]!.leaf_hash)).rejects.toMatchObject({ code: 'UNAVAILABLE' });
     await log.close();
   });
 });
