@@ -7,7 +7,7 @@ import { type Actor, RecordService } from '../../src/records/service.js';
 import { parseRetentionConfig } from '../../src/records/retention-config.js';
 import { RecordStore, readU64, subjectPrefix } from '../../src/records/store.js';
 import { Log } from '../../src/sequencer/log.js';
-import type { LogStore } from '../../src/storage/store.js';
+import { type CommitFault, faultyStore } from '../helpers/faulty-store.js';
 import { tempDir } from '../helpers/server.js';
 import { exampleRecord } from './fixtures.js';
 import { errorCode, filesContaining, openLayer, verifyReceiptJSON } from './helpers.js';
@@ -250,34 +250,17 @@ describe('RecordService', () => {
   it('after a failed append (which may have landed) close scans the log, so the landed record gets its row', async () => {
     const dir = tempDir();
     cleanups.push(async () => fs.rmSync(dir, { recursive: true, force: true }));
-    const fail = { after: false };
-    const log = await Log.open({
-      dir,
-      origin: 'localhost/records-test',
-      wrapStore: (s: LogStore): LogStore => ({
-        ...s,
-        readMeta: () => s.readMeta(),
-        writeMeta: (m) => s.writeMeta(m),
-        readState: () => s.readState(),
-        readTile: (l, i) => s.readTile(l, i),
-        readBundle: (i) => s.readBundle(i),
-        readBundleChunks: (i) => s.readBundleChunks(i),
-        close: () => s.close(),
-        async commit(b) {
-          await s.commit(b);
-          if (fail.after) throw new Error('injected: fsync reported failure');
-        },
-      }),
-    });
+    const fault = { fail: 'none' as CommitFault };
+    const log = await Log.open({ dir, origin: 'localhost/records-test', wrapStore: faultyStore(fault) });
     const svc = await RecordService.open({
       log,
       dataDir: dir,
       retention: parseRetentionConfig(undefined, dir),
     });
     await svc.submit([recordWith('before')], submitterA);
-    fail.after = true;
+    fault.fail = 'after';
     await expect(svc.submit([recordWith('landed')], submitterA)).rejects.toMatchObject({ code: 'STORAGE' });
-    fail.after = false;
+    fault.fail = 'none';
     // The write was applied: the record is in the log (the log reloads it), with its meta row,
     // but no index row. A raw entry appended after the recovery lands right behind it.
     const probe = await log.append(new TextEncoder().encode('after the recovery'));

@@ -10,6 +10,7 @@ import { withLatency } from '../../src/note/signer.js';
 import { Log } from '../../src/sequencer/log.js';
 import type { Receipt } from '../../src/sequencer/receipt.js';
 import type { LogState, LogStore } from '../../src/storage/store.js';
+import { faultyStore } from '../helpers/faulty-store.js';
 import { tempLogDirs } from '../helpers/server.js';
 import * as model from '../merkle/model.js';
 
@@ -224,23 +225,6 @@ describe('Log on a real LevelDB', () => {
 });
 
 /** A store whose commit fails on demand: before writing, or after writing (an fsync that errs late). */
-function faultyStore(mode: { fail: 'none' | 'before' | 'after' }) {
-  return (s: LogStore): LogStore => ({
-    readMeta: () => s.readMeta(),
-    writeMeta: (m) => s.writeMeta(m),
-    readState: () => s.readState(),
-    readTile: (l, i) => s.readTile(l, i),
-    readBundle: (i) => s.readBundle(i),
-    readBundleChunks: (i) => s.readBundleChunks(i),
-    close: () => s.close(),
-    async commit(b) {
-      if (mode.fail === 'before') throw new Error('injected: write refused');
-      await s.commit(b);
-      if (mode.fail === 'after') throw new Error('injected: fsync reported failure');
-    },
-  });
-}
-
 describe('fault injection on the commit path', () => {
   for (const where of ['before', 'after', 'signer'] as const) {
     it(`a failure ${where === 'signer' ? 'in the signer' : `${where} the write`} acknowledges nothing and the log recovers`, async () => {
