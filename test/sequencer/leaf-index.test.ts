@@ -26,6 +26,13 @@ async function appendRange(log: Log, from: number, to: number): Promise<Receipt[
   return out;
 }
 
+/** Opens a stopped log's LevelDB (the log core's or the index's) directly, to damage it. */
+async function openStopped(location: string): Promise<Level<Uint8Array, Uint8Array>> {
+  const db = new Level<Uint8Array, Uint8Array>(location, { keyEncoding: 'view', valueEncoding: 'view' });
+  await db.open();
+  return db;
+}
+
 async function expectFound(log: Log, receipts: Receipt[], sample: number[]): Promise<void> {
   for (const i of sample) expect(await log.indexOfLeafHash(receipts[i]!.leaf_hash)).toBe(BigInt(i));
 }
@@ -77,11 +84,7 @@ describe('leaf-hash index catch-up', () => {
     let log = await Log.open({ dir, origin: 'example.com/leaf-index-ahead' });
     const rs = await appendRange(log, 0, 700);
     await log.close();
-    const idx = new Level<Uint8Array, Uint8Array>(join(dir, 'leaf-index'), {
-      keyEncoding: 'view',
-      valueEncoding: 'view',
-    });
-    await idx.open();
+    const idx = await openStopped(join(dir, 'leaf-index'));
     const marker = new Uint8Array(8);
     new DataView(marker.buffer).setBigUint64(0, 1_000_000n);
     await idx.put(new Uint8Array([0x00]), marker);
@@ -99,11 +102,7 @@ describe('leaf-hash index catch-up', () => {
     await log.close();
     rmSync(join(dir, 'leaf-index'), { recursive: true, force: true });
     // Drop the full level-0 tile 0 (start-up needs only the right edge, so the log still opens).
-    const db = new Level<Uint8Array, Uint8Array>(join(dir, 'db'), {
-      keyEncoding: 'view',
-      valueEncoding: 'view',
-    });
-    await db.open();
+    const db = await openStopped(join(dir, 'db'));
     await db.del(tileKey(0, 0n));
     await db.close();
     log = await Log.open({ dir });
