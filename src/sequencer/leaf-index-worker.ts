@@ -6,8 +6,9 @@
  *
  * One key per leaf, `0x01 ‖ leaf hash[0:8] ‖ index (u64 BE)`, with an empty value: half the
  * bytes of a full-hash key with the index as value, so LevelDB has less to write and compact,
- * and a hash appended more than once keeps every index. A lookup scans the 8-byte prefix and
- * returns every candidate; the caller confirms each against the level-0 tiles.
+ * and a hash appended more than once keeps every index. A lookup returns, latest first, up to
+ * LOOKUP_CANDIDATES indices below the tree size asked about whose keys carry the hash's 8-byte
+ * prefix; the caller confirms each against the level-0 tiles.
  */
 import { mkdirSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
@@ -68,8 +69,14 @@ async function open(): Promise<void> {
     next = v ? readU64(v) : 0n;
     return;
   }
+  await clearIndex();
+}
+
+/** Empties the index (to be rebuilt from the tiles from index 0), keeping the layout version. */
+async function clearIndex(): Promise<void> {
   await db.clear();
   await db.put(KEY_FORMAT, FORMAT, { sync: true });
+  next = 0n;
 }
 
 type Msg =
@@ -97,7 +104,7 @@ async function handle(msg: Msg): Promise<void> {
     }
     case 'add': {
       // A chained batch (abstract-level's array form costs ~20 µs of JavaScript per operation),
-      // keys cut from one buffer, indices in number arithmetic (the log refuses sizes past 2^53).
+      // keys cut from one buffer, indices in number arithmetic (exact below 2^53 entries).
       const n = msg.hashes.length / 32;
       if (msg.start !== next) {
         // Never write past a gap: the marker would claim hashes that are not indexed.
@@ -122,9 +129,7 @@ async function handle(msg: Msg): Promise<void> {
       return;
     }
     case 'reset': {
-      await db.clear();
-      await db.put(KEY_FORMAT, FORMAT, { sync: true });
-      next = 0n;
+      await clearIndex();
       port.postMessage({ op: 'reply', id: msg.id, value: undefined });
       return;
     }
