@@ -1,83 +1,523 @@
 /**
- * The leaf-hash index's own thread and its own LevelDB (`<data>/leaf-index/`): random-key
- * inserts cost more CPU than everything else an append does, so they run on the second core,
- * off the sequencer's thread. Messages are described in leaf-index.ts; the key layout in
- * spec/storage.md.
+ * The leaf-hash index's own thread and its own LevelDB (`<data>/leaf-index/`): the index's
+ * CPU (sorting, encoding, LevelDB writes and compaction) runs on the second core, off the
+ * sequencer's thread. Messages are described in leaf-index.ts; the layout (normative) in
+ * spec/storage.md, "The leaf-hash index".
  *
- * One key per leaf, `0x01 ‖ leaf hash[0:8] ‖ index (u64 BE)`, with an empty value: half the
- * bytes of a full-hash key with the index as value, so LevelDB has less to write and compact,
- * and a hash appended more than once keeps every index. A lookup returns, latest first, up to
- * LOOKUP_CANDIDATES indices below the tree size asked about whose keys carry the hash's 8-byte
- * prefix; the caller confirms each against the level-0 tiles.
+ * An LSM of sorted runs. The hash prefixes of the current incomplete run (`runSize` leaves,
+ * aligned) stay in memory; a complete run is sorted by (8-byte hash prefix, index descending)
+ * and written as pages of `pageEntries` entries, one LevelDB key per page, in one batch with
+ * the marker. `fanout` runs of one level are merged, a chunk per batch, into one run of the
+ * next; the top level is never merged. Every entry is in exactly one page at every moment (a
+ * chunk writes the merged pages and deletes or trims their sources atomically), so a lookup
+ * reads each run that exists, one page (rarely a few) per run, and finds every entry once.
  */
 import { mkdirSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { Level } from 'level';
 
+/** Parameters recorded in the layout key: an index written with others is cleared and rebuilt. */
+export interface LeafIndexLayout {
+  /** Leaves per level-0 run; level-0 run r covers indices [r·runSize, (r+1)·runSize). */
+  runSize: number;
+  /** Runs of one level merged into one run of the next; a level-L run covers runSize·fanout^L leaves. */
+  fanout: number;
+  /** Levels 0 .. levels−1; runs of the top level are never merged. */
+  levels: number;
+  /** Entries per page (one LevelDB value); only a run's last page, or the first page left of a
+   * run being merged, holds fewer. */
+  pageEntries: number;
+}
+
+/** What leaf-index.ts hands the worker. */
+export interface LeafIndexWorkerData {
+  location: string;
+  layout: LeafIndexLayout;
+  /** About how many entries one merge step reads (a step holds up adds and lookups meanwhile). */
+  mergeChunkEntries: number;
+}
+
 const KEY_INDEXED = new Uint8Array([0x00]);
-const PREFIX = 0x01;
-const KEY_FORMAT = new Uint8Array([0x02]);
-/** Key layout version; an index written with another layout is cleared and rebuilt from tiles. */
-const FORMAT = new Uint8Array([2]);
-const PREFIX_BYTES = 8;
-const KEY_BYTES = 1 + PREFIX_BYTES + 8;
-const EMPTY = new Uint8Array(0);
+const KEY_LAYOUT = new Uint8Array([0x02]);
+const PAGE = 0x03;
+const MERGED = 0x04;
+/** Key layout version; 1 was `0x01 ‖ hash → index`, 2 was `0x01 ‖ hash[0:8] ‖ index`, one key per leaf. */
+const VERSION = 3;
+/** An entry in a page: hash[0:8], then the index minus the run's start (u32 BE). */
+const ENTRY_BYTES = 12;
 /**
- * Most keys a lookup reads. Keys sharing an 8-byte prefix belong to one leaf hash unless two
- * hashes collide in 64 bits, so the first candidate nearly always verifies; the rest are slack.
+ * Most indices a lookup returns. Entries sharing an 8-byte prefix belong to one leaf hash
+ * unless two hashes collide in 64 bits, so the first candidate nearly always verifies.
  */
 const LOOKUP_CANDIDATES = 16;
+/** Sorting packs a position below 2^21 next to a u32 into one exact double. */
+const POSITION_LIMIT = 2 ** 21;
 
 const port = parentPort!;
-const location = (workerData as { location: string }).location;
+const { location, layout, mergeChunkEntries } = workerData as LeafIndexWorkerData;
+const { runSize, fanout, levels, pageEntries } = layout;
+const TOP = levels - 1;
+/** Pages read from each source per merge step: at least 2, so that a step always writes a full page. */
+const CHUNK_PAGES = Math.max(2, Math.floor(mergeChunkEntries / (fanout * pageEntries)));
 mkdirSync(location, { recursive: true, mode: 0o700 });
 const db = new Level<Uint8Array, Uint8Array>(location, { keyEncoding: 'view', valueEncoding: 'view' });
 
-/** Writes `v` (a safe integer) as u64 big-endian at `off`. */
+// ---- numbers and keys ----
+
+/** Writes `v` (a non-negative safe integer) as u64 big-endian at `off`. */
 function writeU64(b: Uint8Array, off: number, v: number): void {
-  const hi = Math.floor(v / 2 ** 32);
-  const lo = v >>> 0;
-  b[off] = hi >>> 24;
-  b[off + 1] = (hi >>> 16) & 0xff;
-  b[off + 2] = (hi >>> 8) & 0xff;
-  b[off + 3] = hi & 0xff;
-  b[off + 4] = lo >>> 24;
-  b[off + 5] = (lo >>> 16) & 0xff;
-  b[off + 6] = (lo >>> 8) & 0xff;
-  b[off + 7] = lo & 0xff;
+  writeU32(b, off, Math.floor(v / 2 ** 32));
+  writeU32(b, off + 4, v >>> 0);
 }
 
-function readU64(b: Uint8Array, off = 0): bigint {
-  return new DataView(b.buffer, b.byteOffset, b.byteLength).getBigUint64(off);
+/** Writes `v` (0 <= v < 2^32) as u32 big-endian at `off`. */
+function writeU32(b: Uint8Array, off: number, v: number): void {
+  b[off] = v >>> 24;
+  b[off + 1] = (v >>> 16) & 0xff;
+  b[off + 2] = (v >>> 8) & 0xff;
+  b[off + 3] = v & 0xff;
 }
 
-function u64(v: bigint): Uint8Array {
+function readU32(b: Uint8Array, off: number): number {
+  return ((b[off]! << 24) | (b[off + 1]! << 16) | (b[off + 2]! << 8) | b[off + 3]!) >>> 0;
+}
+
+/** Reads a u64 big-endian value that must be a safe integer; undefined otherwise. */
+function readSafeU64(b: Uint8Array | undefined): number | undefined {
+  if (b?.length !== 8) return undefined;
+  const v = readU32(b, 0) * 2 ** 32 + readU32(b, 4);
+  return Number.isSafeInteger(v) ? v : undefined;
+}
+
+function u64(v: number): Uint8Array {
   const b = new Uint8Array(8);
-  new DataView(b.buffer).setBigUint64(0, v);
+  writeU64(b, 0, v);
   return b;
 }
 
-/** How far the index reaches: the next add must start here, or the marker would lie. */
-let next = 0n;
+/** Leaves covered by one run of `level`. */
+function runLength(level: number): number {
+  return runSize * fanout ** level;
+}
 
-/** Opens the database; an index in another key layout (or none) is cleared, to be rebuilt. */
+/** `0x03 ‖ level ‖ start (u64 BE)`: the prefix of every page key of that run. */
+function runPrefix(level: number, start: number): Uint8Array {
+  const k = new Uint8Array(10);
+  k[0] = PAGE;
+  k[1] = level;
+  writeU64(k, 2, start);
+  return k;
+}
+
+/**
+ * `0x03 ‖ level ‖ run start ‖ hash[0:8] ‖ (2^64 − 1 − index)`, all big-endian: the key of the
+ * page whose last entry is (hi ‖ lo, index). Byte order is the entries' order: prefix
+ * ascending, then index descending.
+ */
+function pageKey(level: number, start: number, hi: number, lo: number, index: number): Uint8Array {
+  const k = new Uint8Array(26);
+  k.set(runPrefix(level, start), 0);
+  writeU32(k, 10, hi);
+  writeU32(k, 14, lo);
+  writeU32(k, 18, 0xffffffff - Math.floor(index / 2 ** 32));
+  writeU32(k, 22, 0xffffffff - (index >>> 0));
+  return k;
+}
+
+function mergedKey(level: number): Uint8Array {
+  return new Uint8Array([MERGED, level]);
+}
+
+function layoutValue(): Uint8Array {
+  const v = new Uint8Array(14);
+  v[0] = VERSION;
+  writeU32(v, 1, runSize);
+  writeU32(v, 5, fanout);
+  v[9] = levels;
+  writeU32(v, 10, pageEntries);
+  return v;
+}
+
+// ---- entries and pages ----
+
+/** Entries as parallel arrays: the 8-byte hash prefix as two u32 halves, and the leaf index. */
+interface Entries {
+  hi: Uint32Array;
+  lo: Uint32Array;
+  index: Float64Array;
+}
+
+function newEntries(n: number): Entries {
+  return { hi: new Uint32Array(n), lo: new Uint32Array(n), index: new Float64Array(n) };
+}
+
+/**
+ * Positions 0..n−1 of `e` in entry order: prefix ascending, then index descending.
+ * Requires n <= 2^21 (prefix and position are packed into one double for a native sort).
+ */
+function sortOrder(e: Entries, n: number): Uint32Array {
+  const packed = new Float64Array(n);
+  for (let i = 0; i < n; i++) packed[i] = e.hi[i]! * POSITION_LIMIT + i;
+  packed.sort();
+  const order = new Uint32Array(n);
+  for (let i = 0; i < n; i++) order[i] = packed[i]! % POSITION_LIMIT;
+  // Equal high halves (rare but for duplicates): order those by low half, then index descending.
+  for (let a = 0; a < n; ) {
+    let b = a + 1;
+    while (b < n && e.hi[order[b]!] === e.hi[order[a]!]) b++;
+    if (b - a > 1) order.subarray(a, b).sort((x, y) => e.lo[x]! - e.lo[y]! || e.index[y]! - e.index[x]!);
+    a = b;
+  }
+  return order;
+}
+
+/** Puts entries order[from..to) of `e` into `batch` as pages of run (level, start). */
+function putPages(
+  batch: ReturnType<typeof db.batch>,
+  level: number,
+  start: number,
+  e: Entries,
+  order: Uint32Array,
+  from: number,
+  to: number,
+): void {
+  for (let a = from; a < to; a += pageEntries) {
+    const b = Math.min(to, a + pageEntries);
+    const page = new Uint8Array((b - a) * ENTRY_BYTES);
+    for (let i = a; i < b; i++) {
+      const j = order[i]!;
+      const off = (i - a) * ENTRY_BYTES;
+      writeU32(page, off, e.hi[j]!);
+      writeU32(page, off + 4, e.lo[j]!);
+      writeU32(page, off + 8, e.index[j]! - start);
+    }
+    const last = order[b - 1]!;
+    batch.put(pageKey(level, start, e.hi[last]!, e.lo[last]!, e.index[last]!), page);
+  }
+}
+
+/**
+ * Compares entry `i` of `page` (of a run starting at `start`) with (hi ‖ lo, index) in entry
+ * order: negative if the entry comes first.
+ */
+function compareEntry(
+  page: Uint8Array,
+  i: number,
+  start: number,
+  hi: number,
+  lo: number,
+  index: number,
+): number {
+  const off = i * ENTRY_BYTES;
+  return readU32(page, off) - hi || readU32(page, off + 4) - lo || index - (start + readU32(page, off + 8));
+}
+
+/** The first entry of `page` not before (hi ‖ lo, index); the page's length if none. */
+function lowerBound(page: Uint8Array, start: number, hi: number, lo: number, index: number): number {
+  let a = 0;
+  let b = page.length / ENTRY_BYTES;
+  while (a < b) {
+    const m = (a + b) >>> 1;
+    if (compareEntry(page, m, start, hi, lo, index) < 0) a = m + 1;
+    else b = m;
+  }
+  return a;
+}
+
+// ---- state ----
+
+/** Leaves [0, marker) are in runs on disk; a multiple of runSize. */
+let marker = 0;
+/** merged[L] (L < TOP): level-L runs below it have been merged into level L+1. */
+let merged: number[] = new Array(TOP).fill(0);
+/** Hash prefixes of leaves [marker, marker + memCount), the incomplete run. */
+const memHi = new Uint32Array(runSize);
+const memLo = new Uint32Array(runSize);
+let memCount = 0;
+/** Set when a run could not be written: adds are refused until the next start-up. */
+let failed = false;
+let closed = false;
+
+/** Opens the database; an index in another layout (or none, or damaged) is cleared, to be rebuilt. */
 async function open(): Promise<void> {
   await db.open();
-  const format = await db.get(KEY_FORMAT);
-  if (format?.length === 1 && format[0] === FORMAT[0]) {
-    const v = await db.get(KEY_INDEXED);
-    next = v ? readU64(v) : 0n;
-    return;
+  const stored = await db.get(KEY_LAYOUT);
+  if (stored && Buffer.from(stored).equals(layoutValue())) {
+    const raw = await db.get(KEY_INDEXED);
+    const m = raw === undefined ? 0 : readSafeU64(raw);
+    const p: (number | undefined)[] = [];
+    for (let l = 0; l < TOP; l++) {
+      const v = await db.get(mergedKey(l));
+      p.push(v === undefined ? 0 : readSafeU64(v));
+    }
+    if (m !== undefined && consistent(m, p)) {
+      marker = m;
+      merged = p as number[];
+      return;
+    }
   }
   await clearIndex();
 }
 
-/** Empties the index (to be rebuilt from the tiles from index 0), keeping the layout version. */
+/** Whether a marker and merge pointers can describe an index in this layout. */
+function consistent(m: number, p: (number | undefined)[]): boolean {
+  if (m % runSize !== 0) return false;
+  let upper = m;
+  for (let l = 0; l < TOP; l++) {
+    const v = p[l];
+    if (v === undefined || v % runLength(l + 1) !== 0 || v > upper) return false;
+    upper = v;
+  }
+  return true;
+}
+
+/** Empties the index (to be rebuilt from the tiles from index 0), keeping the layout. */
 async function clearIndex(): Promise<void> {
   await db.clear();
-  await db.put(KEY_FORMAT, FORMAT, { sync: true });
-  next = 0n;
+  await db.put(KEY_LAYOUT, layoutValue(), { sync: true });
+  marker = 0;
+  merged = new Array(TOP).fill(0);
+  memCount = 0;
+  failed = false;
 }
+
+// ---- adding ----
+
+/**
+ * Appends the leaf hashes `hashes` (32 bytes each, for the indices from marker + memCount on)
+ * to the incomplete run, writing each run as it completes.
+ */
+async function add(hashes: Uint8Array): Promise<void> {
+  const n = hashes.length / 32;
+  for (let i = 0; i < n; i++) {
+    memHi[memCount] = readU32(hashes, i * 32);
+    memLo[memCount] = readU32(hashes, i * 32 + 4);
+    memCount++;
+    if (memCount === runSize) await writeRun();
+  }
+}
+
+/** Writes the complete in-memory run as level-0 run `marker`, with the marker, in one batch. */
+async function writeRun(): Promise<void> {
+  const e: Entries = { hi: memHi, lo: memLo, index: new Float64Array(runSize) };
+  for (let i = 0; i < runSize; i++) e.index[i] = marker + i;
+  const batch = db.batch();
+  putPages(batch, 0, marker, e, sortOrder(e, runSize), 0, runSize);
+  batch.put(KEY_INDEXED, u64(marker + runSize));
+  await batch.write();
+  marker += runSize;
+  memCount = 0;
+  scheduleMerge();
+}
+
+// ---- runs and merging ----
+
+interface Run {
+  level: number;
+  start: number;
+  end: number;
+}
+
+/** The end of what level `level` covers: level-L runs lie in [merged[L], upper(L)). */
+function upper(level: number): number {
+  return level === 0 ? marker : merged[level - 1]!;
+}
+
+/** Whether level `level`'s next group (fanout runs from merged[level]) is complete and due to merge. */
+function isDue(level: number): boolean {
+  return level < TOP && merged[level]! + runLength(level + 1) <= upper(level);
+}
+
+/**
+ * Every run that may hold entries, latest end first: the runs of each level, and, for a merge
+ * under way, its target run as well as its sources (each entry is in one or the other).
+ */
+function runs(): Run[] {
+  const out: Run[] = [];
+  for (let l = 0; l <= TOP; l++) {
+    const len = runLength(l);
+    for (let s = l === TOP ? 0 : merged[l]!; s < upper(l); s += len)
+      out.push({ level: l, start: s, end: s + len });
+    if (l > 0 && isDue(l - 1)) out.push({ level: l, start: merged[l - 1]!, end: merged[l - 1]! + len });
+  }
+  return out.sort((a, b) => b.end - a.end);
+}
+
+let mergeQueued = false;
+
+/** Queues one merge step if a merge is due (steps run between messages, one at a time). */
+function scheduleMerge(): void {
+  if (mergeQueued || closed) return;
+  const level = merged.findIndex((_, l) => isDue(l));
+  if (level < 0) return;
+  mergeQueued = true;
+  enqueue(async () => {
+    mergeQueued = false;
+    if (closed || !isDue(level)) return;
+    await mergeStep(level);
+    scheduleMerge();
+  });
+}
+
+interface Source {
+  pages: [Uint8Array, Uint8Array][];
+  start: number;
+  /** Whether `pages` are all the run has left. */
+  exhausted: boolean;
+}
+
+/** A position in entry order: (hash prefix hi ‖ lo, leaf index). */
+interface Bound {
+  hi: number;
+  lo: number;
+  index: number;
+}
+
+/**
+ * One step of merging the fanout runs of level `level` starting at merged[level] into one
+ * run of level+1: reads at most CHUNK_PAGES pages left in each source, writes the entries up
+ * to a bound below which every source has been read (whole pages) to the target, deletes
+ * or trims the source pages, and, when the sources are empty, advances merged[level]; all
+ * in one batch. Requires isDue(level).
+ */
+async function mergeStep(level: number): Promise<void> {
+  const group = merged[level]!;
+  const sources: Source[] = [];
+  for (let s = group; s < group + runLength(level + 1); s += runLength(level)) {
+    const pages = await db
+      .iterator({ gte: runPrefix(level, s), lt: runPrefix(level, s + 1), limit: CHUNK_PAGES + 1 })
+      .all();
+    sources.push({ pages: pages.slice(0, CHUNK_PAGES), start: s, exhausted: pages.length <= CHUNK_PAGES });
+  }
+  let bound = readBound(sources);
+  const { e, n } = entriesUpTo(sources, bound);
+  const order = sortOrder(e, n);
+  // Whole pages only, unless this is the end: a short page is only ever a run's last.
+  const cut = bound && n >= pageEntries ? n - (n % pageEntries) : n;
+  if (bound) {
+    const j = order[cut - 1]!;
+    bound = { hi: e.hi[j]!, lo: e.lo[j]!, index: e.index[j]! };
+  }
+  const batch = db.batch();
+  putPages(batch, level + 1, group, e, order, 0, cut);
+  for (const src of sources) trimSource(batch, src, bound);
+  if (!bound) batch.put(mergedKey(level), u64(group + runLength(level + 1)));
+  await batch.write();
+  if (!bound) merged[level] = group + runLength(level + 1);
+}
+
+/**
+ * The least, over sources with pages left after those read, of the last entry read: every
+ * entry up to it has been read. Undefined when every source has been read to its end.
+ */
+function readBound(sources: Source[]): Bound | undefined {
+  let bound: Bound | undefined;
+  for (const src of sources) {
+    if (src.exhausted) continue;
+    const page = src.pages[src.pages.length - 1]![1];
+    const i = page.length / ENTRY_BYTES - 1;
+    const b = {
+      hi: readU32(page, i * ENTRY_BYTES),
+      lo: readU32(page, i * ENTRY_BYTES + 4),
+      index: src.start + readU32(page, i * ENTRY_BYTES + 8),
+    };
+    if (!bound || compareBounds(b, bound) < 0) bound = b;
+  }
+  return bound;
+}
+
+function compareBounds(a: Bound, b: Bound): number {
+  return a.hi - b.hi || a.lo - b.lo || b.index - a.index;
+}
+
+/** How many entries of `page` (of a run starting at `start`) come up to `bound` inclusive. */
+function countUpTo(page: Uint8Array, start: number, bound: Bound | undefined): number {
+  if (!bound) return page.length / ENTRY_BYTES;
+  // The first entry after bound is the lower bound of the entry just after it in order.
+  return lowerBound(page, start, bound.hi, bound.lo, bound.index - 1);
+}
+
+/** The sources' read entries up to `bound` (all when undefined), unsorted. */
+function entriesUpTo(sources: Source[], bound: Bound | undefined): { e: Entries; n: number } {
+  let total = 0;
+  for (const src of sources) for (const [, page] of src.pages) total += page.length / ENTRY_BYTES;
+  const e = newEntries(total);
+  let n = 0;
+  for (const src of sources) {
+    for (const [, page] of src.pages) {
+      const k = countUpTo(page, src.start, bound);
+      for (let i = 0; i < k; i++) {
+        e.hi[n] = readU32(page, i * ENTRY_BYTES);
+        e.lo[n] = readU32(page, i * ENTRY_BYTES + 4);
+        e.index[n] = src.start + readU32(page, i * ENTRY_BYTES + 8);
+        n++;
+      }
+    }
+  }
+  return { e, n };
+}
+
+/** Deletes the source's read pages that lie up to `bound`, and trims the one it cuts. */
+function trimSource(batch: ReturnType<typeof db.batch>, src: Source, bound: Bound | undefined): void {
+  for (const [key, page] of src.pages) {
+    const k = countUpTo(page, src.start, bound);
+    if (k * ENTRY_BYTES === page.length) batch.del(key);
+    else if (k > 0) batch.put(key, page.slice(k * ENTRY_BYTES)); // same last entry, same key
+  }
+}
+
+// ---- lookups ----
+
+/**
+ * Up to LOOKUP_CANDIDATES indices below `below` whose leaf hashes start with hash[0:8],
+ * latest first: from the incomplete run in memory, then from each run on disk, latest first,
+ * until no run left can hold a later index than those found.
+ */
+async function lookup(hash: Uint8Array, below: number): Promise<number[]> {
+  const hi = readU32(hash, 0);
+  const lo = readU32(hash, 4);
+  const found: number[] = [];
+  for (let i = Math.min(memCount, below - marker) - 1; i >= 0 && found.length < LOOKUP_CANDIDATES; i--)
+    if (memHi[i] === hi && memLo[i] === lo) found.push(marker + i);
+  for (const run of runs()) {
+    if (run.start >= below) continue;
+    if (found.length >= LOOKUP_CANDIDATES && found[LOOKUP_CANDIDATES - 1]! >= run.end) break;
+    const more = await lookupRun(run, hi, lo, Math.min(below, run.end) - 1);
+    if (more.length === 0) continue;
+    found.push(...more);
+    found.sort((a, b) => b - a);
+    found.length = Math.min(found.length, LOOKUP_CANDIDATES);
+  }
+  return found;
+}
+
+/**
+ * Up to LOOKUP_CANDIDATES indices <= `last` in `run` whose prefix is (hi ‖ lo), latest
+ * first: from the page holding the first entry not before (hi ‖ lo, last), and the pages after
+ * it while they go on with that prefix.
+ */
+async function lookupRun(run: Run, hi: number, lo: number, last: number): Promise<number[]> {
+  const out: number[] = [];
+  const it = db.values({
+    gte: pageKey(run.level, run.start, hi, lo, last),
+    lt: runPrefix(run.level, run.start + 1),
+  });
+  try {
+    for (let page = await it.next(); page; page = await it.next()) {
+      const n = page.length / ENTRY_BYTES;
+      for (let i = lowerBound(page, run.start, hi, lo, last); i < n; i++) {
+        if (readU32(page, i * ENTRY_BYTES) !== hi || readU32(page, i * ENTRY_BYTES + 4) !== lo) return out;
+        out.push(run.start + readU32(page, i * ENTRY_BYTES + 8));
+        if (out.length === LOOKUP_CANDIDATES) return out;
+      }
+    }
+    return out;
+  } finally {
+    await it.close();
+  }
+}
+
+// ---- messages ----
 
 type Msg =
   | { op: 'indexed'; id: number }
@@ -86,72 +526,81 @@ type Msg =
   | { op: 'lookup'; id: number; hash: Uint8Array; below: bigint }
   | { op: 'close'; id: number };
 
-// One message at a time, in order: adds must land in sequence for the marker to be right.
-let chain: Promise<void> = open();
-port.on('message', (msg: Msg) => {
-  chain = chain
-    .then(() => handle(msg))
-    .catch((err) => {
+// One task at a time, in order: adds must land in sequence for the marker to be right, and a
+// merge step must not interleave with another task's reads.
+const tasks: (() => Promise<void>)[] = [];
+let draining = false;
+
+function enqueue(task: () => Promise<void>): void {
+  tasks.push(task);
+  if (!draining) void drain();
+}
+
+async function drain(): Promise<void> {
+  draining = true;
+  while (tasks.length > 0) {
+    try {
+      await tasks.shift()!();
+    } catch (err) {
       port.postMessage({ op: 'error', message: (err as Error).message });
-    });
+    }
+  }
+  draining = false;
+}
+
+let opened: Promise<void> = Promise.resolve();
+enqueue(() => {
+  opened = open();
+  return opened.then(scheduleMerge);
 });
+port.on('message', (msg: Msg) => enqueue(() => handle(msg)));
+
+/** Answers a request with `value`, or with the error when `f` fails. */
+async function reply(id: number, f: () => Promise<unknown>): Promise<void> {
+  try {
+    await opened;
+    port.postMessage({ op: 'reply', id, value: await f() });
+  } catch (err) {
+    port.postMessage({ op: 'reply', id, error: (err as Error).message });
+  }
+}
 
 async function handle(msg: Msg): Promise<void> {
   switch (msg.op) {
-    case 'indexed': {
-      port.postMessage({ op: 'reply', id: msg.id, value: next });
-      return;
+    case 'indexed':
+      return reply(msg.id, async () => BigInt(marker));
+    case 'add':
+      return handleAdd(msg.start, msg.hashes);
+    case 'reset':
+      return reply(msg.id, clearIndex);
+    case 'lookup':
+      return reply(msg.id, async () => {
+        const found = await lookup(msg.hash, Number(msg.below));
+        return found.map((i) => BigInt(i));
+      });
+    case 'close':
+      closed = true;
+      return reply(msg.id, async () => {
+        await db.close();
+        setImmediate(() => port.close());
+      });
+  }
+}
+
+/** Adds a run of hashes; refuses one not starting at the index's reach, or after a failed write. */
+async function handleAdd(start: bigint, hashes: Uint8Array): Promise<void> {
+  try {
+    await opened;
+    const reach = BigInt(marker + memCount);
+    // Never write past a gap: the marker would claim hashes that are not indexed.
+    if (failed || start !== reach) throw new Error(`add at ${start}, index reaches ${reach}: skipped`);
+    try {
+      await add(hashes);
+    } catch (err) {
+      failed = true; // the incomplete run is in an unknown state: left to the next start-up
+      throw err;
     }
-    case 'add': {
-      // A chained batch (abstract-level's array form costs ~20 µs of JavaScript per operation),
-      // keys cut from one buffer, indices in number arithmetic (exact below 2^53 entries).
-      const n = msg.hashes.length / 32;
-      if (msg.start !== next) {
-        // Never write past a gap: the marker would claim hashes that are not indexed.
-        port.postMessage({ op: 'error', message: `add at ${msg.start}, index reaches ${next}: skipped` });
-        port.postMessage({ op: 'done', value: n });
-        return;
-      }
-      const start = Number(msg.start);
-      const keys = new Uint8Array(n * KEY_BYTES);
-      const batch = db.batch();
-      for (let i = 0; i < n; i++) {
-        const off = i * KEY_BYTES;
-        keys[off] = PREFIX;
-        keys.set(msg.hashes.subarray(i * 32, i * 32 + PREFIX_BYTES), off + 1);
-        writeU64(keys, off + 1 + PREFIX_BYTES, start + i);
-        batch.put(keys.subarray(off, off + KEY_BYTES), EMPTY);
-      }
-      batch.put(KEY_INDEXED, u64(msg.start + BigInt(n)));
-      await batch.write();
-      next = msg.start + BigInt(n);
-      port.postMessage({ op: 'done', value: n });
-      return;
-    }
-    case 'reset': {
-      await clearIndex();
-      port.postMessage({ op: 'reply', id: msg.id, value: undefined });
-      return;
-    }
-    case 'lookup': {
-      // Latest first, below the tree size asked about, and at most LOOKUP_CANDIDATES keys: an
-      // entry appended a million times must not make every lookup of it scan a million keys.
-      const gte = new Uint8Array(KEY_BYTES);
-      gte[0] = PREFIX;
-      gte.set(msg.hash.subarray(0, PREFIX_BYTES), 1);
-      const lt = gte.slice();
-      lt.set(u64(msg.below), 1 + PREFIX_BYTES);
-      const found: bigint[] = [];
-      for await (const k of db.keys({ gte, lt, reverse: true, limit: LOOKUP_CANDIDATES }))
-        found.push(readU64(k, 1 + PREFIX_BYTES));
-      port.postMessage({ op: 'reply', id: msg.id, value: found });
-      return;
-    }
-    case 'close': {
-      await db.close();
-      port.postMessage({ op: 'reply', id: msg.id, value: undefined });
-      port.close();
-      return;
-    }
+  } finally {
+    port.postMessage({ op: 'done', value: hashes.length / 32 });
   }
 }

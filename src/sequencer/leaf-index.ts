@@ -1,11 +1,13 @@
 /**
  * The leaf-hash → index map behind RFC 6962 get-proof-by-hash (spec/storage.md).
  *
- * It is derived data, so it stays off the commit path: a random-key LevelDB insert costs more
- * than everything else an append does. After each commit the new leaf hashes go to a worker
- * thread that owns a separate LevelDB (`<data>/leaf-index/`, written without sync, with a
- * marker of how far the index reaches); at start-up the gap between the marker and the tree
- * size is re-indexed from the level-0 tiles. Committed hashes are handed over in runs of up to
+ * It is derived data, so it stays off the commit path. After each commit the new leaf hashes
+ * go to a worker thread that owns a separate LevelDB (`<data>/leaf-index/`, written without
+ * sync): sorted runs of hash prefixes, merged LSM-style (leaf-index-worker.ts), with a marker
+ * of how far the runs on disk reach. The incomplete run lives only in the worker's memory, so
+ * at start-up the gap between the marker and the tree size is re-indexed from the level-0
+ * tiles: at most one run's worth after a restart (done before start() returns), or the
+ * whole tree for a deleted index (in the background, below). Committed hashes are handed over in runs of up to
  * flushAt (one message per run, not per batch), and the run is flushed before every lookup and
  * whenever the sequencer goes idle; the worker handles messages in order, so a lookup always
  * sees every hash committed before it was asked. The queue to the worker is bounded: past it,
@@ -22,20 +24,60 @@ import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { equalHashes, HASH_SIZE } from '../merkle/rfc6962.js';
 import { TILE_WIDTH } from '../merkle/tiles.js';
-import { AuditlogError } from '../errors.js';
+import { AuditlogError, check } from '../errors.js';
+import type { LeafIndexWorkerData } from './leaf-index-worker.js';
 
 /**
- * The bounds of the hand-over (exported so that tests can make them small):
+ * The bounds of the hand-over and the index's layout (exported so that tests can make them
+ * small; the layout and mergeChunkEntries are read when a LeafIndex is constructed):
  * maxPending — most hashes handed to the worker and not yet written;
  * flushAt — hashes gathered before they are handed over in one message;
- * catchUpWindow — most catch-up hashes queued to the worker at once.
+ * catchUpWindow — most catch-up hashes queued to the worker at once;
+ * runSize, fanout, levels, pageEntries — the layout (spec/storage.md): leaves per level-0 run,
+ *   runs merged into one of the next level, levels (the top one never merged), entries per
+ *   page; an index written with other values is cleared and rebuilt from the tiles;
+ * mergeChunkEntries — about how many entries one merge step reads (each step holds up the
+ *   worker's adds and lookups meanwhile).
  */
-export const LEAF_INDEX_LIMITS = { maxPending: 1 << 20, flushAt: 4096, catchUpWindow: 1 << 16 };
+export const LEAF_INDEX_LIMITS = {
+  maxPending: 1 << 20,
+  flushAt: 4096,
+  catchUpWindow: 1 << 16,
+  runSize: 4096,
+  fanout: 16,
+  levels: 3,
+  pageEntries: 256,
+  mergeChunkEntries: 1 << 14,
+};
+
+/** The worker's parameters from LEAF_INDEX_LIMITS, checked against what its encoding can hold. */
+function workerParams(location: string): LeafIndexWorkerData {
+  const { runSize, fanout, levels, pageEntries, mergeChunkEntries } = LEAF_INDEX_LIMITS;
+  const whole = (v: number, min: number) => Number.isSafeInteger(v) && v >= min;
+  check(
+    whole(runSize, 1) && whole(fanout, 2) && whole(levels, 1) && levels <= 8 && whole(pageEntries, 1),
+    'INTERNAL',
+    'leaf index layout: runSize, pageEntries >= 1, fanout >= 2, 1 <= levels <= 8',
+  );
+  // Offsets within a run are u32; a merge step sorts at most 2^21 entries.
+  check(
+    runSize * fanout ** (levels - 1) <= 2 ** 32,
+    'INTERNAL',
+    'leaf index top-level runs over 2^32 leaves',
+  );
+  const chunkPages = Math.max(2, Math.floor(mergeChunkEntries / (fanout * pageEntries)));
+  check(
+    whole(mergeChunkEntries, 1) && runSize <= 2 ** 21 && fanout * chunkPages * pageEntries <= 2 ** 21,
+    'INTERNAL',
+    'leaf index merge steps over 2^21 entries',
+  );
+  return { location, layout: { runSize, fanout, levels, pageEntries }, mergeChunkEntries };
+}
 
 export class LeafIndex {
   private readonly worker: Worker;
   private nextId = 1;
-  private readonly waiting = new Map<number, (v: unknown) => void>();
+  private readonly waiting = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   /** How far hashes have been handed to the worker. */
   private sent = 0n;
   private pending = 0;
@@ -48,6 +90,8 @@ export class LeafIndex {
   private catchUp: Promise<void> = Promise.resolve();
   /** Woken when the worker reports hashes written (the catch-up waits on it). */
   private onDone: (() => void) | undefined;
+  /** Leaves per level-0 run: the worker's marker lags the hashes handed over by less. */
+  private readonly runSize: bigint;
 
   constructor(
     dataDir: string,
@@ -59,32 +103,41 @@ export class LeafIndex {
     const url = import.meta.url.endsWith('.ts')
       ? new URL('../../dist/src/sequencer/leaf-index-worker.js', import.meta.url)
       : new URL('./leaf-index-worker.js', import.meta.url);
-    this.worker = new Worker(url, { workerData: { location: join(dataDir, 'leaf-index') } });
+    const params = workerParams(join(dataDir, 'leaf-index'));
+    this.runSize = BigInt(params.layout.runSize);
+    this.worker = new Worker(url, { workerData: params });
     this.worker.unref();
-    this.worker.on('message', (m: { op: string; id?: number; value?: unknown; message?: string }) => {
-      if (m.op === 'reply') {
-        this.waiting.get(m.id!)?.(m.value);
-        this.waiting.delete(m.id!);
-      } else if (m.op === 'error') {
-        process.stderr.write(`auditlog: leaf index: ${m.message}\n`);
-      } else if (m.op === 'done') {
-        this.pending -= m.value as number;
-        this.onDone?.();
-      }
-    });
+    this.worker.on(
+      'message',
+      (m: { op: string; id?: number; value?: unknown; error?: string; message?: string }) => {
+        if (m.op === 'reply') {
+          const w = this.waiting.get(m.id!);
+          this.waiting.delete(m.id!);
+          if (m.error === undefined) w?.resolve(m.value);
+          else w?.reject(new AuditlogError('UNAVAILABLE', `leaf-hash index: ${m.error}`));
+        } else if (m.op === 'error') {
+          process.stderr.write(`auditlog: leaf index: ${m.message}\n`);
+        } else if (m.op === 'done') {
+          this.pending -= m.value as number;
+          this.onDone?.();
+        }
+      },
+    );
   }
 
   private call(msg: object): Promise<unknown> {
     const id = this.nextId++;
-    return new Promise((resolve) => {
-      this.waiting.set(id, resolve);
+    return new Promise((resolve, reject) => {
+      this.waiting.set(id, { resolve, reject });
       this.worker.postMessage({ ...msg, id });
     });
   }
 
   /**
    * Reads the marker and starts handing the gap up to `size` (re-read from level-0 tiles) to
-   * the worker in the background. Called once, before any append.
+   * the worker: in the background, or, when the gap is no more than one run (the incomplete
+   * run, which is never on disk, as after every restart), before returning. Called once,
+   * before any append.
    */
   async start(size: bigint): Promise<void> {
     let from = (await this.call({ op: 'indexed' })) as bigint;
@@ -109,6 +162,7 @@ export class LeafIndex {
         process.stderr.write(`auditlog: leaf index catch-up failed: ${(err as Error).message}\n`);
       },
     );
+    if (size - from <= this.runSize) await this.catchUp;
   }
 
   /** Hands the gap [from, size) to the worker; false if the index is closed before the end. */

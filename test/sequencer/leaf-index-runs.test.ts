@@ -1,0 +1,232 @@
+/**
+ * The leaf-hash index's sorted runs (spec/storage.md, "The leaf-hash index"), driven through
+ * LeafIndex with leaf hashes chosen here (so that hashes can share 8-byte prefixes) and a
+ * level-0 tile reader over them, on a real LevelDB: a model-based property test, a close and a
+ * kill in the middle of a merge, and indexes in older or damaged layouts.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { rmSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import fc from 'fast-check';
+import { Level } from 'level';
+import { afterEach, describe, expect, it } from 'vitest';
+import { LEAF_INDEX_LIMITS, LeafIndex } from '../../src/sequencer/leaf-index.js';
+import { tempLogDirs } from '../helpers/server.js';
+
+const DEFAULTS = { ...LEAF_INDEX_LIMITS };
+afterEach(() => Object.assign(LEAF_INDEX_LIMITS, DEFAULTS));
+
+/**
+ * Tiny runs, pages and merge steps, so that a few hundred leaves go through merges at every
+ * level: runs of 4, 8, 16 and (top, never merged) 32 leaves, pages of 2 entries.
+ */
+const SMALL = {
+  runSize: 4,
+  fanout: 2,
+  levels: 4,
+  pageEntries: 2,
+  mergeChunkEntries: 1,
+  flushAt: 3,
+  catchUpWindow: 8,
+  maxPending: 1 << 20,
+};
+
+const newDir = tempLogDirs();
+
+/** The committed leaf hashes, and the level-0 tiles over them as the store would return them. */
+class Leaves {
+  readonly hashes: Uint8Array[] = [];
+  readonly readTile = async (t: bigint): Promise<Uint8Array | undefined> => {
+    const from = Number(t) * 256;
+    if (from >= this.hashes.length) return undefined;
+    const part = this.hashes.slice(from, from + 256);
+    const tile = new Uint8Array(part.length * 32);
+    for (let i = 0; i < part.length; i++) tile.set(part[i]!, i * 32);
+    return tile;
+  };
+  get size(): bigint {
+    return BigInt(this.hashes.length);
+  }
+}
+
+const samePrefix = (a: Uint8Array, b: Uint8Array) => Buffer.compare(a.subarray(0, 8), b.subarray(0, 8)) === 0;
+
+/**
+ * What lookup must answer, straight from its contract: of the (at most 16) latest indices
+ * below `below` whose leaf hashes share the hash's first 8 bytes, the first whose leaf hash
+ * is the hash. Without two different hashes sharing 8 bytes, that is the latest index below
+ * `below` with the hash.
+ */
+function expected(leaves: Uint8Array[], hash: Uint8Array, below: number): bigint | undefined {
+  let candidates = 0;
+  for (let i = below - 1; i >= 0 && candidates < 16; i--) {
+    if (!samePrefix(leaves[i]!, hash)) continue;
+    if (Buffer.compare(leaves[i]!, hash) === 0) return BigInt(i);
+    candidates++;
+  }
+  return undefined;
+}
+
+async function openDb(location: string): Promise<Level<Uint8Array, Uint8Array>> {
+  const db = new Level<Uint8Array, Uint8Array>(location, { keyEncoding: 'view', valueEncoding: 'view' });
+  await db.open();
+  return db;
+}
+
+const u32 = (b: Uint8Array, off: number) => new DataView(b.buffer, b.byteOffset).getUint32(off);
+const u64 = (b: Uint8Array, off = 0) => Number(new DataView(b.buffer, b.byteOffset).getBigUint64(off));
+
+interface Layout {
+  marker: number;
+  merged: number[];
+  /** Run start → page count, per level. */
+  runs: Map<number, number>[];
+  /** Whether a merge was cut off: a target run and its sources both have pages. */
+  midMerge: boolean;
+}
+
+/**
+ * Reads a stopped index's LevelDB as spec/storage.md describes it and checks it: pages in
+ * entry order, each key naming its page's last entry, each entry in its run's range and
+ * carrying its leaf's 8-byte prefix, every index below the marker exactly once.
+ */
+async function checkLayout(dir: string, leaves: Uint8Array[], limits = SMALL): Promise<Layout> {
+  const db = await openDb(join(dir, 'leaf-index'));
+  const runLength = (level: number) => limits.runSize * limits.fanout ** level;
+  const out: Layout = { marker: 0, merged: [], runs: [], midMerge: false };
+  for (let l = 0; l < limits.levels; l++) out.runs.push(new Map());
+  const seen = new Set<number>();
+  try {
+    for await (const [k, v] of db.iterator()) {
+      if (k[0] === 0x00) out.marker = u64(v);
+      else if (k[0] === 0x04) out.merged[k[1]!] = u64(v);
+      else if (k[0] === 0x03) {
+        const level = k[1]!;
+        const start = u64(k, 2);
+        const runs = out.runs[level]!;
+        runs.set(start, (runs.get(start) ?? 0) + 1);
+        expect(v.length % 12).toBe(0);
+        expect(v.length).toBeGreaterThan(0);
+        expect(v.length).toBeLessThanOrEqual(12 * limits.pageEntries);
+        let prev: [number, number, number] | undefined;
+        for (let off = 0; off < v.length; off += 12) {
+          const entry: [number, number, number] = [u32(v, off), u32(v, off + 4), start + u32(v, off + 8)];
+          const index = entry[2];
+          expect(index - start).toBeLessThan(runLength(level));
+          expect(seen.has(index)).toBe(false);
+          seen.add(index);
+          expect(Buffer.from(v.subarray(off, off + 8))).toEqual(Buffer.from(leaves[index]!.subarray(0, 8)));
+          if (prev)
+            expect(
+              prev[0] < entry[0] ||
+                (prev[0] === entry[0] && (prev[1] < entry[1] || (prev[1] === entry[1] && prev[2] > index))),
+            ).toBe(true);
+          prev = entry;
+        }
+        expect(Buffer.from(k.subarray(10, 18))).toEqual(Buffer.from(v.subarray(v.length - 12, v.length - 4)));
+        expect(2n ** 64n - 1n - new DataView(k.buffer, k.byteOffset).getBigUint64(18)).toBe(BigInt(prev![2]));
+      }
+    }
+  } finally {
+    await db.close();
+  }
+  expect(seen.size).toBe(out.marker);
+  for (let i = 0; i < out.marker; i++) expect(seen.has(i)).toBe(true);
+  for (let l = 0; l + 1 < limits.levels; l++) {
+    const group = out.merged[l] ?? 0;
+    const targetHasPages = out.runs[l + 1]!.has(group);
+    const sourcesHavePages = [...out.runs[l]!.keys()].some((s) => s >= group && s < group + runLength(l + 1));
+    if (targetHasPages && sourcesHavePages) out.midMerge = true;
+  }
+  return out;
+}
+
+/** A 32-byte hash: `prefix` picks the first 8 bytes, `rest` the others. */
+function hashOf(prefix: number, rest: number): Uint8Array {
+  const h = new Uint8Array(32);
+  h.set(createHash('sha256').update(`prefix ${prefix}`).digest().subarray(0, 8), 0);
+  h.set(createHash('sha256').update(`rest ${rest}`).digest().subarray(0, 24), 8);
+  return h;
+}
+
+type Op =
+  | { op: 'append'; hashes: [number, number][] }
+  | { op: 'lookup'; hash: [number, number]; below: number }
+  | { op: 'restart' }
+  | { op: 'rebuild' };
+
+// Few prefixes and few rests: duplicates, and different hashes sharing 8-byte prefixes.
+const hashId = fc.tuple(fc.integer({ min: 0, max: 7 }), fc.integer({ min: 0, max: 3 }));
+const opArb: fc.Arbitrary<Op> = fc.oneof(
+  {
+    weight: 6,
+    arbitrary: fc.record({
+      op: fc.constant('append' as const),
+      hashes: fc.array(hashId, { minLength: 1, maxLength: 40 }),
+    }),
+  },
+  {
+    weight: 6,
+    arbitrary: fc.record({
+      op: fc.constant('lookup' as const),
+      hash: hashId,
+      below: fc.double({ min: 0, max: 1, noNaN: true }),
+    }),
+  },
+  { weight: 1, arbitrary: fc.constant({ op: 'restart' as const }) },
+  { weight: 1, arbitrary: fc.constant({ op: 'rebuild' as const }) },
+);
+
+describe('leaf-hash index runs', () => {
+  it('answers as the model does through appends, lookups at random sizes, restarts and rebuilds from tiles (property)', async () => {
+    Object.assign(LEAF_INDEX_LIMITS, SMALL);
+    const levelsMerged = new Set<number>();
+    const noteLevels = (layout: Layout) =>
+      layout.runs.forEach((runs, l) => {
+        if (l > 0 && runs.size > 0) levelsMerged.add(l);
+      });
+    await fc.assert(
+      fc.asyncProperty(fc.array(opArb, { minLength: 5, maxLength: 40 }), async (ops) => {
+        const dir = newDir();
+        const leaves = new Leaves();
+        let idx = new LeafIndex(dir, leaves.readTile);
+        await idx.start(0n);
+        try {
+          for (const o of ops) {
+            if (o.op === 'append') {
+              const start = leaves.size;
+              const hs = o.hashes.map(([p, r]) => hashOf(p, r));
+              leaves.hashes.push(...hs);
+              idx.add(start, hs);
+            } else if (o.op === 'lookup') {
+              const below = Math.floor(o.below * (leaves.hashes.length + 1));
+              const hash = hashOf(...o.hash);
+              expect(await idx.lookup(hash, BigInt(below))).toBe(expected(leaves.hashes, hash, below));
+            } else {
+              await idx.stop();
+              if (o.op === 'rebuild') rmSync(join(dir, 'leaf-index'), { recursive: true, force: true });
+              else noteLevels(await checkLayout(dir, leaves.hashes));
+              idx = new LeafIndex(dir, leaves.readTile);
+              await idx.start(leaves.size);
+            }
+          }
+          // Every hash appended, at the full size.
+          for (let p = 0; p < 8; p++)
+            for (let r = 0; r < 4; r++) {
+              const hash = hashOf(p, r);
+              expect(await idx.lookup(hash, leaves.size)).toBe(
+                expected(leaves.hashes, hash, leaves.hashes.length),
+              );
+            }
+        } finally {
+          await idx.stop();
+        }
+        noteLevels(await checkLayout(dir, leaves.hashes));
+      }),
+      { numRuns: 25 },
+    );
+    // Runs were merged into every level above 0 (the top one included).
+    expect([...levelsMerged].sort()).toEqual([1, 2, 3]);
+  }, 120_000);
+});
