@@ -372,7 +372,7 @@ export class Log {
    */
   private async stage(batch: Pending[]): Promise<Staged> {
     const startSize = this.tree.size;
-    const leafHashes: Uint8Array[] = [];
+    let leafHashes: Uint8Array[] = [];
     const commit: CommitBatch = {
       tiles: [],
       bundles: [],
@@ -406,7 +406,7 @@ export class Log {
       const entries: Uint8Array[] = new Array(batch.length);
       for (let i = 0; i < batch.length; i++) entries[i] = batch[i]!.entry;
       const flat = hashLeaves(entries);
-      for (const h of splitHashes(flat)) leafHashes.push(h);
+      leafHashes = splitHashes(flat);
       this.tree.appendLeaves(flat, leafHashes);
     }
     for (let i = 0; i < batch.length; i++) {
