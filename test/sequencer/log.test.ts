@@ -340,6 +340,50 @@ describe('fault injection on the commit path', () => {
     await log.close();
   });
 
+  it('a batch waiting behind one whose signing failed is not staged on the half-appended tree', async () => {
+    const dir = newDir();
+    const first = await Log.open({ dir, origin: 'example.com/pipeline3' });
+    const signer = first.signer;
+    await first.close();
+    let calls = 0;
+    const failSecond = {
+      name: signer.name,
+      publicKey: signer.publicKey,
+      sign: async (m: Uint8Array) => {
+        calls++;
+        if (calls === 2) throw new Error('injected: KMS unavailable');
+        return signer.sign(m);
+      },
+    };
+    const slow = (st: LogStore): LogStore => ({
+      ...faultyStore({ fail: 'none' })(st),
+      async commit(b) {
+        await new Promise((r) => setTimeout(r, 50));
+        await st.commit(b);
+      },
+    });
+    const log = await Log.open({ dir, signer: failSecond, wrapStore: slow, maxBatchSize: 10 });
+    // Three batches: the first on the disk, the second's signature fails, the third waiting.
+    const results = await Promise.allSettled(Array.from({ length: 30 }, (_, i) => log.append(entry(i))));
+    const ok = results
+      .filter((r) => r.status === 'fulfilled')
+      .map((r) => (r as PromiseFulfilledResult<Receipt>).value);
+    expect(results.slice(10, 20).every((r) => r.status === 'rejected')).toBe(true);
+    // Whatever was answered is in the log, at the indices its receipts name, and nothing else is.
+    const answered = ok.map((r) => Number(r.index));
+    expect(answered).toEqual(Array.from({ length: answered.length }, (_, i) => i));
+    expect(log.latest().size).toBe(BigInt(answered.length));
+    const byIndex = results.flatMap((r, i) => (r.status === 'fulfilled' ? [entry(i)] : []));
+    for (const r of ok) checkReceipt(r, log.vkey);
+    expect(hex(log.latest().root)).toBe(hex(model.mth(byIndex.map((e) => model.leafHash(e)))));
+    await log.close();
+    // And the stored tree is whole: reopening checks the tiles against the signed root.
+    const reopened = await Log.open({ dir });
+    expect(reopened.latest().size).toBe(BigInt(answered.length));
+    expect(await reopened.entries(0n, reopened.latest().size)).toEqual(byIndex);
+    await reopened.close();
+  });
+
   it('a slow signer (remote KMS) still commits one checkpoint per batch, and batches grow with load', async () => {
     const dir = newDir();
     const base = await Log.open({ dir, origin: 'example.com/kms' });
