@@ -14,6 +14,7 @@ import { Level } from 'level';
 import sodium from 'sodium-native';
 import type { MachineInfo } from './results.js';
 import { nowMs, rateLoop } from './stats.js';
+import { hashLeaves, hashNodePairs } from '../src/merkle/sha256x4.js';
 
 ed.hashes.sha512 = sha512;
 
@@ -84,6 +85,20 @@ export function sha256SodiumRate(size: number, minMs: number): number {
     256,
     minMs,
   );
+}
+
+/**
+ * Hashes/s of the append path's bulk hasher (src/merkle/sha256x4.ts, four SIMD lanes), 256 at
+ * a time as a batch is: for size 65, interior nodes over 64-byte child pairs; otherwise leaves
+ * of (size - 1)-byte entries, so that the message hashed is `size` bytes like the other rows.
+ */
+export function sha256LanesRate(size: number, minMs: number): number {
+  if (size === 65) {
+    const pairs = new Uint8Array(randomBytes(256 * 64));
+    return rateLoop(() => hashNodePairs(pairs, 256), 256, minMs);
+  }
+  const entries = Array.from({ length: 256 }, () => new Uint8Array(randomBytes(size - 1)));
+  return rateLoop(() => hashLeaves(entries), 256, minMs);
 }
 
 /** SHA-256 hashes/s of `size`-byte messages through @noble/hashes. */

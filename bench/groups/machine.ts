@@ -4,6 +4,7 @@ import {
   ed25519NobleRate,
   ed25519NodeRate,
   levelSyncedBatchRate,
+  sha256LanesRate,
   sha256NobleRate,
   sha256NodeRate,
   sha256SodiumRate,
@@ -38,6 +39,13 @@ export async function machineBench(ctx: Context, batchSizes: number[], entrySize
       params: { bytes: size },
       unit: 'hashes/s',
       value: ctx.repeatSync(() => sha256SodiumRate(size, cpuMs)),
+    });
+    ctx.add({
+      group: 'machine',
+      name: 'sha256 four lanes (wasm)',
+      params: { bytes: size },
+      unit: 'hashes/s',
+      value: ctx.repeatSync(() => sha256LanesRate(size, cpuMs)),
     });
     ctx.add({
       group: 'machine',

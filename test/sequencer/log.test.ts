@@ -384,6 +384,22 @@ describe('fault injection on the commit path', () => {
     await reopened.close();
   });
 
+  it('the per-entry signing baseline answers each entry against its own signed checkpoint', async () => {
+    const log = await Log.open({
+      dir: newDir(),
+      origin: 'example.com/per-entry',
+      signPerEntry: true,
+      maxBatchSize: 10,
+    });
+    const receipts = await appendAll(log, 0, 37, 37);
+    expect(receipts.map((r) => r.tree_size)).toEqual(receipts.map((r) => r.index + 1n));
+    expect(new Set(receipts.map((r) => r.checkpoint)).size).toBe(37);
+    for (const r of receipts) checkReceipt(r, log.vkey);
+    expect(log.latest().size).toBe(37n);
+    expect(log.latest().note).toBe(receipts.at(-1)!.checkpoint);
+    await log.close();
+  });
+
   it('a slow signer (remote KMS) still commits one checkpoint per batch, and batches grow with load', async () => {
     const dir = newDir();
     const base = await Log.open({ dir, origin: 'example.com/kms' });
