@@ -50,8 +50,6 @@ const ENTRY_BYTES = 12;
  * unless two hashes collide in 64 bits, so the first candidate nearly always verifies.
  */
 const LOOKUP_CANDIDATES = 16;
-/** Sorting packs a position below 2^21 next to a u32 into one exact double. */
-const POSITION_LIMIT = 2 ** 21;
 
 const port = parentPort!;
 const { location, layout, mergeChunkEntries } = workerData as LeafIndexWorkerData;
@@ -60,7 +58,19 @@ const TOP = levels - 1;
 /** Pages read from each source per merge step: at least 2, so that a step always writes a full page. */
 const CHUNK_PAGES = Math.max(2, Math.floor(mergeChunkEntries / (fanout * pageEntries)));
 mkdirSync(location, { recursive: true, mode: 0o700 });
-const db = new Level<Uint8Array, Uint8Array>(location, { keyEncoding: 'view', valueEncoding: 'view' });
+/**
+ * Pages are mostly random hash prefixes, which Snappy cannot shrink. A 16 MiB memtable (the
+ * default is 4 MiB) and 8 MiB tables halve LevelDB's compaction work here (measured: ~0.47 →
+ * ~0.26 ms of compaction CPU per 1000 leaves); the price is up to 16 MiB more write-ahead
+ * log to replay after a crash.
+ */
+const db = new Level<Uint8Array, Uint8Array>(location, {
+  keyEncoding: 'view',
+  valueEncoding: 'view',
+  compression: false,
+  writeBufferSize: 16 << 20,
+  maxFileSize: 8 << 20,
+});
 
 // ---- numbers and keys ----
 
@@ -147,28 +157,72 @@ interface Entries {
   index: Float64Array;
 }
 
-function newEntries(n: number): Entries {
-  return { hi: new Uint32Array(n), lo: new Uint32Array(n), index: new Float64Array(n) };
+/**
+ * Scratch space for a merge step's entries and for encoding pages, reused from step to step:
+ * allocating (and the kernel zeroing) a few hundred KiB per step costs more than the merge.
+ */
+let scratch: Entries = { hi: new Uint32Array(0), lo: new Uint32Array(0), index: new Float64Array(0) };
+let pageBytes = new Uint8Array(0);
+
+/** Scratch entries for at least n entries (their contents are left over from earlier steps). */
+function scratchEntries(n: number): Entries {
+  if (scratch.hi.length < n)
+    scratch = { hi: new Uint32Array(n), lo: new Uint32Array(n), index: new Float64Array(n) };
+  return scratch;
 }
 
+/** Counts per bucket for sortOrder, reused (2^16 buckets at most). */
+const bucketStarts = new Uint32Array((1 << 16) + 1);
+
 /**
- * Positions 0..n−1 of `e` in entry order: prefix ascending, then index descending.
- * Requires n <= 2^21 (prefix and position are packed into one double for a native sort).
+ * Positions 0..n−1 of `e` in entry order (prefix ascending, then index descending): a
+ * counting sort on the prefix's top bits, about one entry per bucket for random hashes, then
+ * a sort within each bucket (duplicates and shared prefixes land in one).
  */
 function sortOrder(e: Entries, n: number): Uint32Array {
-  const packed = new Float64Array(n);
-  for (let i = 0; i < n; i++) packed[i] = e.hi[i]! * POSITION_LIMIT + i;
-  packed.sort();
+  if (n === 0) return new Uint32Array(0);
+  // Bucket on the top bits of hi − least hi: a merge step's entries span a slice of prefixes.
+  let least = 0xffffffff;
+  let most = 0;
+  for (let i = 0; i < n; i++) {
+    least = Math.min(least, e.hi[i]!);
+    most = Math.max(most, e.hi[i]!);
+  }
+  const bits = Math.min(16, Math.max(1, Math.ceil(Math.log2(n + 1))));
+  const shift = Math.max(0, 32 - Math.clz32(most - least) - bits);
+  const buckets = ((most - least) >>> shift) + 1;
+  const starts = bucketStarts.subarray(0, buckets + 1).fill(0);
+  for (let i = 0; i < n; i++) starts[((e.hi[i]! - least) >>> shift) + 1]!++;
+  for (let b = 0; b < buckets; b++) starts[b + 1]! += starts[b]!;
   const order = new Uint32Array(n);
-  for (let i = 0; i < n; i++) order[i] = packed[i]! % POSITION_LIMIT;
-  // Equal high halves (rare but for duplicates): order those by low half, then index descending.
-  for (let a = 0; a < n; ) {
-    let b = a + 1;
-    while (b < n && e.hi[order[b]!] === e.hi[order[a]!]) b++;
-    if (b - a > 1) order.subarray(a, b).sort((x, y) => e.lo[x]! - e.lo[y]! || e.index[y]! - e.index[x]!);
-    a = b;
+  // Fill each bucket from its start, leaving starts[b] at the bucket's end (= start of b + 1).
+  for (let i = 0; i < n; i++) order[starts[(e.hi[i]! - least) >>> shift]!++] = i;
+  let from = 0;
+  for (let b = 0; b < buckets; b++) {
+    const to = starts[b]!;
+    if (to - from > 1) sortBucket(e, order, from, to);
+    from = to;
   }
   return order;
+}
+
+/** Whether entry x comes after entry y: positive if so (prefix ascending, index descending). */
+function entryAfter(e: Entries, x: number, y: number): number {
+  return e.hi[x]! - e.hi[y]! || e.lo[x]! - e.lo[y]! || e.index[y]! - e.index[x]!;
+}
+
+/** Sorts order[from..to) in entry order: insertion sort when short, else the built-in sort. */
+function sortBucket(e: Entries, order: Uint32Array, from: number, to: number): void {
+  if (to - from > 16) {
+    order.subarray(from, to).sort((x, y) => entryAfter(e, x, y));
+    return;
+  }
+  for (let i = from + 1; i < to; i++) {
+    const x = order[i]!;
+    let j = i - 1;
+    for (; j >= from && entryAfter(e, order[j]!, x) > 0; j--) order[j + 1] = order[j]!;
+    order[j + 1] = x;
+  }
 }
 
 /** Puts entries order[from..to) of `e` into `batch` as pages of run (level, start). */
@@ -181,18 +235,22 @@ function putPages(
   from: number,
   to: number,
 ): void {
+  // LevelDB copies a value into the batch when it is put: one buffer serves every page.
+  if (pageBytes.length < (to - from) * ENTRY_BYTES) pageBytes = new Uint8Array((to - from) * ENTRY_BYTES);
+  const bytes = pageBytes;
+  const view = new DataView(bytes.buffer);
+  for (let i = from; i < to; i++) {
+    const j = order[i]!;
+    const off = (i - from) * ENTRY_BYTES;
+    view.setUint32(off, e.hi[j]!);
+    view.setUint32(off + 4, e.lo[j]!);
+    view.setUint32(off + 8, e.index[j]! - start);
+  }
   for (let a = from; a < to; a += pageEntries) {
     const b = Math.min(to, a + pageEntries);
-    const page = new Uint8Array((b - a) * ENTRY_BYTES);
-    for (let i = a; i < b; i++) {
-      const j = order[i]!;
-      const off = (i - a) * ENTRY_BYTES;
-      writeU32(page, off, e.hi[j]!);
-      writeU32(page, off + 4, e.lo[j]!);
-      writeU32(page, off + 8, e.index[j]! - start);
-    }
     const last = order[b - 1]!;
-    batch.put(pageKey(level, start, e.hi[last]!, e.lo[last]!, e.index[last]!), page);
+    const key = pageKey(level, start, e.hi[last]!, e.lo[last]!, e.index[last]!);
+    batch.put(key, bytes.subarray((a - from) * ENTRY_BYTES, (b - from) * ENTRY_BYTES));
   }
 }
 
@@ -279,6 +337,7 @@ async function clearIndex(): Promise<void> {
   merged = new Array(TOP).fill(0);
   memCount = 0;
   failed = false;
+  mergeFailed = false;
 }
 
 // ---- adding ----
@@ -307,7 +366,7 @@ async function writeRun(): Promise<void> {
   await batch.write();
   marker += runSize;
   memCount = 0;
-  scheduleMerge();
+  mergeFailed = false;
 }
 
 // ---- runs and merging ----
@@ -343,20 +402,9 @@ function runs(): Run[] {
   return out.sort((a, b) => b.end - a.end);
 }
 
-let mergeQueued = false;
-
-/** Queues one merge step if a merge is due (steps run between messages, one at a time). */
-function scheduleMerge(): void {
-  if (mergeQueued || closed) return;
-  const level = merged.findIndex((_, l) => isDue(l));
-  if (level < 0) return;
-  mergeQueued = true;
-  enqueue(async () => {
-    mergeQueued = false;
-    if (closed || !isDue(level)) return;
-    await mergeStep(level);
-    scheduleMerge();
-  });
+/** The lowest level whose next group is due to merge, or −1. */
+function dueLevel(): number {
+  return merged.findIndex((_, l) => isDue(l));
 }
 
 interface Source {
@@ -382,13 +430,7 @@ interface Bound {
  */
 async function mergeStep(level: number): Promise<void> {
   const group = merged[level]!;
-  const sources: Source[] = [];
-  for (let s = group; s < group + runLength(level + 1); s += runLength(level)) {
-    const pages = await db
-      .iterator({ gte: runPrefix(level, s), lt: runPrefix(level, s + 1), limit: CHUNK_PAGES + 1 })
-      .all();
-    sources.push({ pages: pages.slice(0, CHUNK_PAGES), start: s, exhausted: pages.length <= CHUNK_PAGES });
-  }
+  const sources = await readSources(level, group, await mergedUpTo(level, group));
   let bound = readBound(sources);
   const { e, n } = entriesUpTo(sources, bound);
   const order = sortOrder(e, n);
@@ -404,6 +446,52 @@ async function mergeStep(level: number): Promise<void> {
   if (!bound) batch.put(mergedKey(level), u64(group + runLength(level + 1)));
   await batch.write();
   if (!bound) merged[level] = group + runLength(level + 1);
+}
+
+/**
+ * Where the merge of level `level`'s group at `group` has got to: the last entry of its target
+ * run (the last 16 bytes of its last page key, in entry order), undefined before the first step.
+ */
+async function mergedUpTo(level: number, group: number): Promise<Uint8Array | undefined> {
+  const [last] = await db
+    .keys({ gte: runPrefix(level + 1, group), lt: runPrefix(level + 1, group + 1), reverse: true, limit: 1 })
+    .all();
+  return last?.slice(10);
+}
+
+/**
+ * The first pages (at most CHUNK_PAGES) left in each run of level `level` in the group at
+ * `group`, through one iterator (creating one costs more than a seek). Each seek starts past
+ * `after` (the entries already merged): LevelDB would otherwise step over the deleted pages'
+ * tombstones again in every step.
+ */
+async function readSources(level: number, group: number, after: Uint8Array | undefined): Promise<Source[]> {
+  const sources: Source[] = [];
+  const it = db.iterator({
+    gte: runPrefix(level, group),
+    lt: runPrefix(level, group + runLength(level + 1)),
+    // nextv stops early past this many bytes; room for the pages asked for.
+    highWaterMarkBytes: 2 * (CHUNK_PAGES + 1) * (pageEntries * ENTRY_BYTES + 64),
+  });
+  try {
+    for (let s = group; s < group + runLength(level + 1); s += runLength(level)) {
+      const prefix = runPrefix(level, s);
+      const from = new Uint8Array(26);
+      from.set(prefix, 0);
+      if (after) from.set(after, 10); // no page ends at `after` any more: it was deleted
+      it.seek(after ? from : prefix);
+      const pages = (await it.nextv(CHUNK_PAGES + 1)).filter(([k]) => startsWith(k, prefix));
+      sources.push({ pages: pages.slice(0, CHUNK_PAGES), start: s, exhausted: pages.length <= CHUNK_PAGES });
+    }
+  } finally {
+    await it.close();
+  }
+  return sources;
+}
+
+function startsWith(key: Uint8Array, prefix: Uint8Array): boolean {
+  for (let i = 0; i < prefix.length; i++) if (key[i] !== prefix[i]) return false;
+  return true;
 }
 
 /**
@@ -441,15 +529,16 @@ function countUpTo(page: Uint8Array, start: number, bound: Bound | undefined): n
 function entriesUpTo(sources: Source[], bound: Bound | undefined): { e: Entries; n: number } {
   let total = 0;
   for (const src of sources) for (const [, page] of src.pages) total += page.length / ENTRY_BYTES;
-  const e = newEntries(total);
+  const e = scratchEntries(total);
   let n = 0;
   for (const src of sources) {
     for (const [, page] of src.pages) {
+      const view = new DataView(page.buffer, page.byteOffset, page.byteLength);
       const k = countUpTo(page, src.start, bound);
-      for (let i = 0; i < k; i++) {
-        e.hi[n] = readU32(page, i * ENTRY_BYTES);
-        e.lo[n] = readU32(page, i * ENTRY_BYTES + 4);
-        e.index[n] = src.start + readU32(page, i * ENTRY_BYTES + 8);
+      for (let off = 0; off < k * ENTRY_BYTES; off += ENTRY_BYTES) {
+        e.hi[n] = view.getUint32(off);
+        e.lo[n] = view.getUint32(off + 4);
+        e.index[n] = src.start + view.getUint32(off + 8);
         n++;
       }
     }
@@ -471,7 +560,8 @@ function trimSource(batch: ReturnType<typeof db.batch>, src: Source, bound: Boun
 /**
  * Up to LOOKUP_CANDIDATES indices below `below` whose leaf hashes start with hash[0:8],
  * latest first: from the incomplete run in memory, then from each run on disk, latest first,
- * until no run left can hold a later index than those found.
+ * until no run left can hold a later index than those found. One iterator serves every run
+ * (a seek per run costs less than creating an iterator per run).
  */
 async function lookup(hash: Uint8Array, below: number): Promise<number[]> {
   const hi = readU32(hash, 0);
@@ -479,42 +569,57 @@ async function lookup(hash: Uint8Array, below: number): Promise<number[]> {
   const found: number[] = [];
   for (let i = Math.min(memCount, below - marker) - 1; i >= 0 && found.length < LOOKUP_CANDIDATES; i--)
     if (memHi[i] === hi && memLo[i] === lo) found.push(marker + i);
-  for (const run of runs()) {
-    if (run.start >= below) continue;
-    if (found.length >= LOOKUP_CANDIDATES && found[LOOKUP_CANDIDATES - 1]! >= run.end) break;
-    const more = await lookupRun(run, hi, lo, Math.min(below, run.end) - 1);
-    if (more.length === 0) continue;
-    found.push(...more);
-    found.sort((a, b) => b - a);
-    found.length = Math.min(found.length, LOOKUP_CANDIDATES);
+  const it = pageIterator();
+  try {
+    for (const run of runs()) {
+      if (run.start >= below) continue;
+      if (found.length >= LOOKUP_CANDIDATES && found[LOOKUP_CANDIDATES - 1]! >= run.end) break;
+      const more = await lookupRun(it, run, hi, lo, Math.min(below, run.end) - 1);
+      if (more.length === 0) continue;
+      found.push(...more);
+      found.sort((a, b) => b - a);
+      found.length = Math.min(found.length, LOOKUP_CANDIDATES);
+    }
+  } finally {
+    await it.close();
   }
   return found;
+}
+
+/** An iterator over every page, reading ahead at most two pages after a seek. */
+function pageIterator() {
+  return db.iterator<Uint8Array, Uint8Array>({
+    gte: new Uint8Array([PAGE]),
+    lt: new Uint8Array([PAGE + 1]),
+    highWaterMarkBytes: 2 * pageEntries * ENTRY_BYTES,
+  });
 }
 
 /**
  * Up to LOOKUP_CANDIDATES indices <= `last` in `run` whose prefix is (hi ‖ lo), latest
  * first: from the page holding the first entry not before (hi ‖ lo, last), and the pages after
- * it while they go on with that prefix.
+ * it while they go on with that prefix. `it` iterates over every page.
  */
-async function lookupRun(run: Run, hi: number, lo: number, last: number): Promise<number[]> {
+async function lookupRun(
+  it: ReturnType<typeof pageIterator>,
+  run: Run,
+  hi: number,
+  lo: number,
+  last: number,
+): Promise<number[]> {
   const out: number[] = [];
-  const it = db.values({
-    gte: pageKey(run.level, run.start, hi, lo, last),
-    lt: runPrefix(run.level, run.start + 1),
-  });
-  try {
-    for (let page = await it.next(); page; page = await it.next()) {
-      const n = page.length / ENTRY_BYTES;
-      for (let i = lowerBound(page, run.start, hi, lo, last); i < n; i++) {
-        if (readU32(page, i * ENTRY_BYTES) !== hi || readU32(page, i * ENTRY_BYTES + 4) !== lo) return out;
-        out.push(run.start + readU32(page, i * ENTRY_BYTES + 8));
-        if (out.length === LOOKUP_CANDIDATES) return out;
-      }
+  const prefix = runPrefix(run.level, run.start);
+  it.seek(pageKey(run.level, run.start, hi, lo, last));
+  for (let entry = await it.next(); entry && startsWith(entry[0], prefix); entry = await it.next()) {
+    const page = entry[1];
+    const n = page.length / ENTRY_BYTES;
+    for (let i = lowerBound(page, run.start, hi, lo, last); i < n; i++) {
+      if (readU32(page, i * ENTRY_BYTES) !== hi || readU32(page, i * ENTRY_BYTES + 4) !== lo) return out;
+      out.push(run.start + readU32(page, i * ENTRY_BYTES + 8));
+      if (out.length === LOOKUP_CANDIDATES) return out;
     }
-    return out;
-  } finally {
-    await it.close();
   }
+  return out;
 }
 
 // ---- messages ----
@@ -527,9 +632,13 @@ type Msg =
   | { op: 'close'; id: number };
 
 // One task at a time, in order: adds must land in sequence for the marker to be right, and a
-// merge step must not interleave with another task's reads.
+// merge step must not interleave with another task's reads. After each task, and while idle,
+// one merge step if one is due: merges keep pace with adds, and a message waits for at most
+// one step.
 const tasks: (() => Promise<void>)[] = [];
 let draining = false;
+/** Set when a merge step failed: merging waits for the next run written (or reset). */
+let mergeFailed = false;
 
 function enqueue(task: () => Promise<void>): void {
   tasks.push(task);
@@ -538,20 +647,34 @@ function enqueue(task: () => Promise<void>): void {
 
 async function drain(): Promise<void> {
   draining = true;
-  while (tasks.length > 0) {
-    try {
-      await tasks.shift()!();
-    } catch (err) {
-      port.postMessage({ op: 'error', message: (err as Error).message });
-    }
+  for (;;) {
+    const task = tasks.shift();
+    if (task) await runTask(task);
+    const level = closed || mergeFailed ? -1 : dueLevel();
+    if (level >= 0) {
+      await runTask(() =>
+        mergeStep(level).catch((err: unknown) => {
+          mergeFailed = true;
+          throw err;
+        }),
+      );
+    } else if (!task) break;
   }
   draining = false;
+}
+
+async function runTask(task: () => Promise<void>): Promise<void> {
+  try {
+    await task();
+  } catch (err) {
+    port.postMessage({ op: 'error', message: (err as Error).message });
+  }
 }
 
 let opened: Promise<void> = Promise.resolve();
 enqueue(() => {
   opened = open();
-  return opened.then(scheduleMerge);
+  return opened;
 });
 port.on('message', (msg: Msg) => enqueue(() => handle(msg)));
 

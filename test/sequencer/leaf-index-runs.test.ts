@@ -6,13 +6,13 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { rmSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import fc from 'fast-check';
 import { Level } from 'level';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LEAF_INDEX_LIMITS, LeafIndex } from '../../src/sequencer/leaf-index.js';
-import { tempLogDirs } from '../helpers/server.js';
+import { tempDir, tempLogDirs } from '../helpers/server.js';
 
 const DEFAULTS = { ...LEAF_INDEX_LIMITS };
 afterEach(() => Object.assign(LEAF_INDEX_LIMITS, DEFAULTS));
@@ -178,6 +178,88 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 1, arbitrary: fc.constant({ op: 'rebuild' as const }) },
 );
 
+/** Appends n hashes drawn from a few prefixes and rests, pausing (a lookup) now and then so that merges interleave. */
+async function appendHashes(idx: LeafIndex, leaves: Leaves, n: number): Promise<void> {
+  for (let done = 0; done < n; ) {
+    const k = Math.min(n - done, 7);
+    const start = leaves.size;
+    const hs = Array.from({ length: k }, (_, j) =>
+      hashOf((leaves.hashes.length + j) % 11, (leaves.hashes.length + j) % 3),
+    );
+    leaves.hashes.push(...hs);
+    idx.add(start, hs);
+    done += k;
+    if (done % 35 === 0) await idx.lookup(hs[0]!, leaves.size);
+  }
+}
+
+/** Every distinct hash appended, looked up at the full size and at a few smaller ones. */
+async function expectAll(idx: LeafIndex, leaves: Leaves): Promise<void> {
+  const distinct = new Map(leaves.hashes.map((h) => [Buffer.from(h).toString('hex'), h]));
+  const n = leaves.hashes.length;
+  for (const below of [n, n - 1, Math.floor(n / 2), Math.floor(n / 3) + 1]) {
+    for (const h of distinct.values())
+      expect(await idx.lookup(h, BigInt(below))).toBe(expected(leaves.hashes, h, below));
+  }
+}
+
+/** Leaf i of the killed process (its hashes are a function of the index, so both sides agree). */
+function killedLeaf(i: number): Uint8Array {
+  return hashOf(i % 50, i % 7);
+}
+
+const DIST = resolve(import.meta.dirname, '../../dist/src/sequencer/leaf-index.js');
+
+/**
+ * Runs a process that indexes killedLeaf(0), killedLeaf(1), … through LeafIndex with `limits`,
+ * and kills it (SIGKILL) once it has handed over at least `after` leaves.
+ */
+async function killWhileIndexing(dir: string, limits: object, after: number): Promise<void> {
+  const code = `
+    import { createHash } from 'node:crypto';
+    const { LEAF_INDEX_LIMITS, LeafIndex } = await import(${JSON.stringify(DIST)});
+    Object.assign(LEAF_INDEX_LIMITS, ${JSON.stringify(limits)});
+    const part = (s, n) => createHash('sha256').update(s).digest().subarray(0, n);
+    const leaf = (i) => { const h = new Uint8Array(32); h.set(part('prefix ' + (i % 50), 8)); h.set(part('rest ' + (i % 7), 24), 8); return h; };
+    const idx = new LeafIndex(${JSON.stringify(dir)}, async () => undefined);
+    await idx.start(0n);
+    for (let n = 0; ; n += 13) {
+      const hs = Array.from({ length: 13 }, (_, k) => leaf(n + k));
+      idx.add(BigInt(n), hs);
+      await idx.lookup(hs[0], BigInt(n + 13));
+      process.stdout.write(n + 13 + '\\n');
+    }`;
+  const script = join(tempDir(), 'indexer.mjs');
+  writeFileSync(script, code);
+  const proc: ChildProcess = spawn(process.execPath, [script], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  await new Promise<void>((res, rej) => {
+    let out = '';
+    proc.stdout!.on('data', (d) => {
+      out += d;
+      const lines = out.trim().split('\n');
+      if (Number(lines[lines.length - 1]) >= after) {
+        proc.kill('SIGKILL');
+      }
+    });
+    proc.on('exit', (_code, signal) =>
+      signal === 'SIGKILL' ? res() : rej(new Error(`indexer exited: ${_code}`)),
+    );
+  });
+}
+
+/** The marker of a stopped index. */
+async function readMarker(dir: string): Promise<{ marker: number }> {
+  const db = await openDb(join(dir, 'leaf-index'));
+  try {
+    const v = await db.get(new Uint8Array([0x00]));
+    return { marker: v ? u64(v) : 0 };
+  } finally {
+    await db.close();
+  }
+}
+
 describe('leaf-hash index runs', () => {
   it('answers as the model does through appends, lookups at random sizes, restarts and rebuilds from tiles (property)', async () => {
     Object.assign(LEAF_INDEX_LIMITS, SMALL);
@@ -229,4 +311,82 @@ describe('leaf-hash index runs', () => {
     // Runs were merged into every level above 0 (the top one included).
     expect([...levelsMerged].sort()).toEqual([1, 2, 3]);
   }, 120_000);
+
+  it('a close in the middle of a merge leaves an index that the next start-up completes', async () => {
+    // Runs of 4, 16 and 64 leaves (top); a merge into level 2 takes several steps.
+    const limits = { ...SMALL, fanout: 4, levels: 3 };
+    Object.assign(LEAF_INDEX_LIMITS, limits);
+    let cutOff = false;
+    for (let attempt = 0; attempt < 20 && !cutOff; attempt++) {
+      const dir = newDir();
+      const leaves = new Leaves();
+      let idx = new LeafIndex(dir, leaves.readTile);
+      await idx.start(0n);
+      await appendHashes(idx, leaves, 64 * 3 + 5 * attempt);
+      await idx.stop(); // merge steps still queued are left undone
+      const layout = await checkLayout(dir, leaves.hashes, limits);
+      cutOff ||= layout.midMerge;
+      // The next start-up goes on: every lookup answers as before, more appends merge on.
+      idx = new LeafIndex(dir, leaves.readTile);
+      await idx.start(leaves.size);
+      await expectAll(idx, leaves);
+      await appendHashes(idx, leaves, 200);
+      await expectAll(idx, leaves);
+      await idx.stop();
+      const after = await checkLayout(dir, leaves.hashes, limits);
+      expect(after.marker).toBeGreaterThan(layout.marker);
+    }
+    expect(cutOff).toBe(true);
+  });
+
+  it('a killed process in the middle of a merge leaves an index that the next start-up completes', async () => {
+    const limits = { ...SMALL, fanout: 4, levels: 3 };
+    Object.assign(LEAF_INDEX_LIMITS, limits);
+    let cutOff = false;
+    for (let attempt = 0; attempt < 10 && !cutOff; attempt++) {
+      const dir = newDir();
+      await killWhileIndexing(dir, limits, 300 + 97 * attempt);
+      // Whatever it wrote last is there whole: each batch is atomic.
+      const { marker } = await readMarker(dir);
+      const leaves = new Leaves();
+      for (let i = 0; i < marker + 30; i++) leaves.hashes.push(killedLeaf(i));
+      const layout = await checkLayout(dir, leaves.hashes, limits);
+      cutOff ||= layout.midMerge;
+      const idx = new LeafIndex(dir, leaves.readTile);
+      await idx.start(leaves.size); // catches up the 30 leaves and the run lost with the process
+      await expectAll(idx, leaves);
+      await appendHashes(idx, leaves, 100);
+      await expectAll(idx, leaves);
+      await idx.stop();
+      await checkLayout(dir, leaves.hashes, limits);
+    }
+    expect(cutOff).toBe(true);
+  });
+
+  it('finds the latest copy below any size of a hash appended many times, past the candidate limit', async () => {
+    Object.assign(LEAF_INDEX_LIMITS, SMALL);
+    const dir = newDir();
+    const leaves = new Leaves();
+    const idx = new LeafIndex(dir, leaves.readTile);
+    await idx.start(0n);
+    const same = hashOf(100, 100);
+    const other = hashOf(100, 101); // the same 8-byte prefix
+    for (let i = 0; i < 600; i++) {
+      const h = i % 50 === 49 ? other : same;
+      leaves.hashes.push(h);
+      idx.add(BigInt(i), [h]);
+    }
+    try {
+      for (const below of [600, 599, 550, 551, 400, 123, 50, 49, 1, 0]) {
+        expect(await idx.lookup(same, BigInt(below))).toBe(expected(leaves.hashes, same, below));
+        expect(await idx.lookup(other, BigInt(below))).toBe(expected(leaves.hashes, other, below));
+      }
+      // The documented limit: 16 later entries sharing the 8-byte prefix hide an older one.
+      expect(expected(leaves.hashes, other, 599)).toBeUndefined();
+      expect(await idx.lookup(other, 599n)).toBeUndefined();
+    } finally {
+      await idx.stop();
+    }
+    await checkLayout(dir, leaves.hashes);
+  });
 });
