@@ -74,6 +74,11 @@ async function openDb(location: string): Promise<Level<Uint8Array, Uint8Array>> 
   return db;
 }
 
+const u64Bytes = (v: number) => {
+  const b = new Uint8Array(8);
+  new DataView(b.buffer).setBigUint64(0, BigInt(v));
+  return b;
+};
 const u32 = (b: Uint8Array, off: number) => new DataView(b.buffer, b.byteOffset).getUint32(off);
 const u64 = (b: Uint8Array, off = 0) => Number(new DataView(b.buffer, b.byteOffset).getBigUint64(off));
 
@@ -388,5 +393,81 @@ describe('leaf-hash index runs', () => {
       await idx.stop();
     }
     await checkLayout(dir, leaves.hashes);
+  });
+});
+
+describe('leaf-hash index in an older or damaged layout', () => {
+  /** A stopped index over n hashes (with shared prefixes), in the small layout. */
+  async function built(n: number): Promise<{ dir: string; leaves: Leaves }> {
+    const dir = newDir();
+    const leaves = new Leaves();
+    const idx = new LeafIndex(dir, leaves.readTile);
+    await idx.start(0n);
+    await appendHashes(idx, leaves, n);
+    await idx.stop();
+    return { dir, leaves };
+  }
+
+  /** Opens the index at the leaves' size, checks every lookup, stops, and checks the layout. */
+  async function reopenAndCheck(dir: string, leaves: Leaves, limits = SMALL): Promise<Layout> {
+    const idx = new LeafIndex(dir, leaves.readTile);
+    await idx.start(leaves.size);
+    try {
+      await expectAll(idx, leaves);
+    } finally {
+      await idx.stop();
+    }
+    return checkLayout(dir, leaves.hashes, limits);
+  }
+
+  it('clears an index in layout 2 (one key per leaf) and rebuilds it from the tiles', async () => {
+    Object.assign(LEAF_INDEX_LIMITS, SMALL);
+    const dir = newDir();
+    const leaves = new Leaves();
+    for (let i = 0; i < 300; i++) leaves.hashes.push(hashOf(i % 11, i % 3));
+    // Layout 2: 0x02 → [2], 0x00 → marker, 0x01 ‖ hash[0:8] ‖ index (u64 BE) → empty.
+    const db = await openDb(join(dir, 'leaf-index'));
+    await db.put(new Uint8Array([0x02]), new Uint8Array([2]));
+    await db.put(new Uint8Array([0x00]), u64Bytes(300));
+    for (let i = 0; i < 300; i++)
+      await db.put(
+        new Uint8Array([0x01, ...leaves.hashes[i]!.subarray(0, 8), ...u64Bytes(i)]),
+        new Uint8Array(0),
+      );
+    await db.close();
+    const layout = await reopenAndCheck(dir, leaves);
+    expect(layout.marker).toBe(300);
+    const after = await openDb(join(dir, 'leaf-index'));
+    try {
+      expect(await after.keys({ gte: new Uint8Array([0x01]), lt: new Uint8Array([0x02]) }).all()).toEqual([]);
+      expect((await after.get(new Uint8Array([0x02])))![0]).toBe(3);
+    } finally {
+      await after.close();
+    }
+  });
+
+  it('clears an index whose marker or merge pointers cannot be right, or in other layout parameters', async () => {
+    Object.assign(LEAF_INDEX_LIMITS, SMALL);
+    const damages: [string, (db: Level<Uint8Array, Uint8Array>) => Promise<void>][] = [
+      ['a marker inside a run', (db) => db.put(new Uint8Array([0x00]), u64Bytes(298))],
+      ['a marker of 7 bytes', (db) => db.put(new Uint8Array([0x00]), new Uint8Array(7))],
+      ['a merge pointer past the marker', (db) => db.put(new Uint8Array([0x04, 0]), u64Bytes(1 << 20))],
+      ['a merge pointer inside a run', (db) => db.put(new Uint8Array([0x04, 1]), u64Bytes(8))],
+      ['no layout key', (db) => db.del(new Uint8Array([0x02]))],
+    ];
+    for (const [what, damage] of damages) {
+      const { dir, leaves } = await built(300);
+      const db = await openDb(join(dir, 'leaf-index'));
+      await damage(db);
+      await db.close();
+      const layout = await reopenAndCheck(dir, leaves);
+      expect(layout.marker, what).toBe(300);
+    }
+    // Other parameters: the runs on disk mean nothing in them; rebuilt in the new ones.
+    const { dir, leaves } = await built(300);
+    const other = { ...SMALL, runSize: 8, fanout: 3 };
+    Object.assign(LEAF_INDEX_LIMITS, other);
+    const layout = await reopenAndCheck(dir, leaves, other);
+    expect(layout.marker).toBe(296);
   });
 });

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import fc from 'fast-check';
+import type { Level } from 'level';
 import { describe, expect, it } from 'vitest';
 import { AuditlogError } from '../../src/errors.js';
 import { formatTilePath, splitTile, TILE_WIDTH } from '../../src/merkle/tiles.js';
@@ -7,6 +8,7 @@ import { verifyConsistency, verifyInclusion } from '../../src/merkle/verify.js';
 import { openCheckpoint } from '../../src/note/checkpoint.js';
 import { parseVerifierKey } from '../../src/note/keys.js';
 import { withLatency } from '../../src/note/signer.js';
+import { LEAF_INDEX_LIMITS } from '../../src/sequencer/leaf-index.js';
 import { Log } from '../../src/sequencer/log.js';
 import type { Receipt } from '../../src/sequencer/receipt.js';
 import type { LogState, LogStore } from '../../src/storage/store.js';
@@ -158,50 +160,56 @@ describe('Log on a real LevelDB', () => {
   });
 
   it('finds leaves by hash whose 8-byte key prefixes collide, and rebuilds an index in an older layout', async () => {
-    const dir = newDir();
-    let log = await Log.open({ dir, origin: 'example.com/leaf-index' });
-    const rs = await appendAll(log, 0, 300, 300);
-    await log.close();
-    // Rewrite the index as the previous layout left it (0x01 ‖ full hash → u64, no format
-    // key), plus keys that share entry 7's prefix but point at entries with another hash.
-    const { Level } = await import('level');
-    const idx = new Level<Uint8Array, Uint8Array>(join(dir, 'leaf-index'), {
-      keyEncoding: 'view',
-      valueEncoding: 'view',
-    });
-    await idx.open();
-    await idx.clear();
-    const u64 = (v: number) => {
-      const b = new Uint8Array(8);
-      new DataView(b.buffer).setBigUint64(0, BigInt(v));
-      return b;
-    };
-    await idx.put(new Uint8Array([0x00]), u64(300));
-    await idx.put(new Uint8Array([0x01, ...rs[5]!.leaf_hash]), u64(5));
-    await idx.close();
-    log = await Log.open({ dir });
-    for (const i of [0, 5, 7, 255, 256, 299])
-      expect(await log.indexOfLeafHash(rs[i]!.leaf_hash)).toBe(BigInt(i));
-    await log.close();
-    await idx.open();
-    const key = (prefixOf: number, index: number) =>
-      new Uint8Array([0x01, ...rs[prefixOf]!.leaf_hash.subarray(0, 8), ...u64(index)]);
-    await idx.put(key(7, 3), new Uint8Array(0));
-    await idx.put(key(7, 250), new Uint8Array(0));
-    await idx.put(key(7, 9999), new Uint8Array(0));
-    await idx.close();
-    log = await Log.open({ dir });
-    expect(await log.indexOfLeafHash(rs[7]!.leaf_hash)).toBe(7n);
-    expect(await log.indexOfLeafHash(rs[250]!.leaf_hash)).toBe(250n);
-    // One entry appended 40 times (more than a lookup reads): the latest below the size asked.
-    const same = new TextEncoder().encode('the same entry, again and again');
-    const copies = await Promise.all(Array.from({ length: 40 }, () => log.append(same)));
-    const at = copies.map((c) => c.index).sort((a, b) => (a < b ? -1 : 1));
-    const h = copies[0]!.leaf_hash;
-    expect(await log.indexOfLeafHash(h)).toBe(at[39]);
-    expect(await log.indexOfLeafHash(h, at[4]! + 1n)).toBe(at[4]);
-    expect(await log.indexOfLeafHash(h, at[0]!)).toBeUndefined();
-    await log.close();
+    // Runs of 16 leaves, so that 300 entries put runs (and a merge) on disk to forge entries in.
+    const limits = { ...LEAF_INDEX_LIMITS };
+    LEAF_INDEX_LIMITS.runSize = 16;
+    try {
+      const dir = newDir();
+      let log = await Log.open({ dir, origin: 'example.com/leaf-index' });
+      const rs = await appendAll(log, 0, 300, 300);
+      await log.close();
+      // Rewrite the index as the first layout left it (0x01 ‖ full hash → u64, no layout key).
+      const { Level } = await import('level');
+      const idx = new Level<Uint8Array, Uint8Array>(join(dir, 'leaf-index'), {
+        keyEncoding: 'view',
+        valueEncoding: 'view',
+      });
+      await idx.open();
+      await idx.clear();
+      const u64 = (v: number) => {
+        const b = new Uint8Array(8);
+        new DataView(b.buffer).setBigUint64(0, BigInt(v));
+        return b;
+      };
+      await idx.put(new Uint8Array([0x00]), u64(300));
+      await idx.put(new Uint8Array([0x01, ...rs[5]!.leaf_hash]), u64(5));
+      await idx.close();
+      log = await Log.open({ dir });
+      for (const i of [0, 5, 7, 255, 256, 299])
+        expect(await log.indexOfLeafHash(rs[i]!.leaf_hash)).toBe(BigInt(i));
+      await log.close();
+      // Entries that share entry 7's 8-byte prefix but are at indices whose leaves have other
+      // hashes (as a 64-bit prefix collision would be): candidates, refused by the tiles.
+      await idx.open();
+      await forgeEntry(idx, rs[7]!.leaf_hash, 3);
+      await forgeEntry(idx, rs[7]!.leaf_hash, 250);
+      await idx.close();
+      log = await Log.open({ dir });
+      expect(await log.indexOfLeafHash(rs[7]!.leaf_hash)).toBe(7n);
+      expect(await log.indexOfLeafHash(rs[250]!.leaf_hash)).toBe(250n);
+      expect(await log.indexOfLeafHash(rs[3]!.leaf_hash)).toBe(3n);
+      // One entry appended 40 times (more than a lookup reads): the latest below the size asked.
+      const same = new TextEncoder().encode('the same entry, again and again');
+      const copies = await Promise.all(Array.from({ length: 40 }, () => log.append(same)));
+      const at = copies.map((c) => c.index).sort((a, b) => (a < b ? -1 : 1));
+      const h = copies[0]!.leaf_hash;
+      expect(await log.indexOfLeafHash(h)).toBe(at[39]);
+      expect(await log.indexOfLeafHash(h, at[4]! + 1n)).toBe(at[4]);
+      expect(await log.indexOfLeafHash(h, at[0]!)).toBeUndefined();
+      await log.close();
+    } finally {
+      Object.assign(LEAF_INDEX_LIMITS, limits);
+    }
   });
 
   it('rejects oversized entries and a full queue with the right codes', async () => {
@@ -414,3 +422,36 @@ describe('fault injection on the commit path', () => {
     await log.close();
   });
 });
+
+/**
+ * Adds to the leaf-hash index page (layout 3, spec/storage.md) that holds `index` an entry
+ * claiming that leaf `index` starts with `hash`'s 8 bytes, keeping the page in entry order.
+ */
+async function forgeEntry(db: Level<Uint8Array, Uint8Array>, hash: Uint8Array, index: number): Promise<void> {
+  const pages = await db.iterator({ gte: new Uint8Array([0x03]), lt: new Uint8Array([0x04]) }).all();
+  for (const [key, value] of pages) {
+    const start = Number(new DataView(key.buffer, key.byteOffset).getBigUint64(2));
+    const entries: Uint8Array[] = [];
+    for (let off = 0; off < value.length; off += 12) entries.push(value.slice(off, off + 12));
+    const offset = (e: Uint8Array) => new DataView(e.buffer, e.byteOffset).getUint32(8);
+    if (!entries.some((e) => start + offset(e) === index)) continue;
+    const forged = new Uint8Array(12);
+    forged.set(hash.subarray(0, 8));
+    new DataView(forged.buffer).setUint32(8, index - start);
+    entries.push(forged);
+    entries.sort((a, b) => Buffer.compare(a.subarray(0, 8), b.subarray(0, 8)) || offset(b) - offset(a));
+    const last = entries[entries.length - 1]!;
+    const newKey = new Uint8Array(26);
+    newKey.set(key.subarray(0, 10));
+    newKey.set(last.subarray(0, 8), 10);
+    new DataView(newKey.buffer).setBigUint64(18, 2n ** 64n - 1n - BigInt(start + offset(last)));
+    const page = new Uint8Array(entries.length * 12);
+    for (let i = 0; i < entries.length; i++) page.set(entries[i]!, i * 12);
+    await db.batch([
+      { type: 'del', key },
+      { type: 'put', key: newKey, value: page },
+    ]);
+    return;
+  }
+  throw new Error(`no index page holds leaf ${index}`);
+}
