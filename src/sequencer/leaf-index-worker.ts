@@ -7,10 +7,11 @@
  * An LSM of sorted runs. The hash prefixes of the current incomplete run (`runSize` leaves,
  * aligned) stay in memory; a complete run is sorted by (8-byte hash prefix, index descending)
  * and written as pages of `pageEntries` entries, one LevelDB key per page, in one batch with
- * the marker. `fanout` runs of one level are merged, a chunk per batch, into one run of the
- * next; the top level is never merged. Every entry is in exactly one page at every moment (a
- * chunk writes the merged pages and deletes or trims their sources atomically), so a lookup
- * reads each run that exists, one page (rarely a few) per run, and finds every entry once.
+ * the marker. `fanout` runs of one level are merged, a step (one batch) at a time between
+ * messages, into one run of the next; the top level is never merged. Every entry is in
+ * exactly one page at every moment (a step writes the merged pages and deletes or trims their
+ * sources atomically), so a lookup reads each run that exists, one page (rarely a few) per
+ * run, and finds every entry once.
  */
 import { mkdirSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
@@ -338,6 +339,7 @@ async function clearIndex(): Promise<void> {
   memCount = 0;
   failed = false;
   mergeFailed = false;
+  clearDirectories();
 }
 
 // ---- adding ----
@@ -445,7 +447,10 @@ async function mergeStep(level: number): Promise<void> {
   for (const src of sources) trimSource(batch, src, bound);
   if (!bound) batch.put(mergedKey(level), u64(group + runLength(level + 1)));
   await batch.write();
-  if (!bound) merged[level] = group + runLength(level + 1);
+  if (!bound) {
+    merged[level] = group + runLength(level + 1);
+    for (const src of sources) dropDirectory(level, src.start);
+  }
 }
 
 /**
@@ -558,10 +563,85 @@ function trimSource(batch: ReturnType<typeof db.batch>, src: Source, bound: Boun
 // ---- lookups ----
 
 /**
+ * Page directories: for a run whose pages do not change (not in a merge under way), the key
+ * tail (hash[0:8] ‖ 2^64 − 1 − index, 16 bytes) of each page, in order. With them a lookup
+ * names the one page it needs in each run and reads them all with one getMany, instead of a
+ * seek per run. Built from the run's keys when a lookup first needs it, at most
+ * DIRECTORY_BUILD_PAGES pages' worth per lookup (so that no lookup waits long for them), and
+ * kept up to DIRECTORY_BYTES in all (16 bytes per page: 1 MiB per 2^24 leaves, so up to ~10^9
+ * leaves); runs without one are read with a seek.
+ */
+const directories = new Map<string, Uint8Array>();
+let directoryBytes = 0;
+const DIRECTORY_BYTES = 64 << 20;
+const DIRECTORY_BUILD_PAGES = 2048;
+const SK_BYTES = 16;
+
+function runName(level: number, start: number): string {
+  return `${level}:${start}`;
+}
+
+function dropDirectory(level: number, start: number): void {
+  const d = directories.get(runName(level, start));
+  if (d) directoryBytes -= d.length;
+  directories.delete(runName(level, start));
+}
+
+function clearDirectories(): void {
+  directories.clear();
+  directoryBytes = 0;
+}
+
+/** Whether `run` is a source or the target of a merge under way (its pages may change). */
+function changing(run: Run): boolean {
+  const l = run.level;
+  if (l < TOP && isDue(l) && run.start < merged[l]! + runLength(l + 1) && run.start >= merged[l]!)
+    return true;
+  return l > 0 && isDue(l - 1) && run.start === merged[l - 1]!;
+}
+
+/**
+ * The directory of `run` (which must not be changing), read from its keys if not kept and
+ * `budget.pages` allows; undefined otherwise.
+ */
+async function directory(run: Run, budget: { pages: number }): Promise<Uint8Array | undefined> {
+  const name = runName(run.level, run.start);
+  const kept = directories.get(name);
+  if (kept || budget.pages <= 0 || directoryBytes >= DIRECTORY_BYTES) return kept;
+  const keys = await db
+    .keys({ gte: runPrefix(run.level, run.start), lt: runPrefix(run.level, run.start + 1) })
+    .all();
+  const d = new Uint8Array(keys.length * SK_BYTES);
+  for (let i = 0; i < keys.length; i++) d.set(keys[i]!.subarray(10), i * SK_BYTES);
+  budget.pages -= keys.length;
+  directories.set(name, d);
+  directoryBytes += d.length;
+  return d;
+}
+
+/** The key of the first page of `run` listed in `d` whose last entry is not before (hi ‖ lo, index). */
+function pageFor(d: Uint8Array, run: Run, hi: number, lo: number, index: number): Uint8Array | undefined {
+  const target = pageKey(run.level, run.start, hi, lo, index).subarray(10);
+  let a = 0;
+  let b = d.length / SK_BYTES;
+  while (a < b) {
+    const m = (a + b) >>> 1;
+    if (Buffer.compare(d.subarray(m * SK_BYTES, (m + 1) * SK_BYTES), target) < 0) a = m + 1;
+    else b = m;
+  }
+  if (a === d.length / SK_BYTES) return undefined;
+  const key = new Uint8Array(10 + SK_BYTES);
+  key.set(runPrefix(run.level, run.start), 0);
+  key.set(d.subarray(a * SK_BYTES, (a + 1) * SK_BYTES), 10);
+  return key;
+}
+
+/**
  * Up to LOOKUP_CANDIDATES indices below `below` whose leaf hashes start with hash[0:8],
- * latest first: from the incomplete run in memory, then from each run on disk, latest first,
- * until no run left can hold a later index than those found. One iterator serves every run
- * (a seek per run costs less than creating an iterator per run).
+ * latest first: from the incomplete run in memory and from each run on disk that starts
+ * below `below`. Each run contributes its latest LOOKUP_CANDIDATES such entries at most:
+ * runs with a directory through one getMany (one page each), the others, and those whose
+ * entries go on past that page, through one iterator with a seek per run.
  */
 async function lookup(hash: Uint8Array, below: number): Promise<number[]> {
   const hi = readU32(hash, 0);
@@ -569,21 +649,63 @@ async function lookup(hash: Uint8Array, below: number): Promise<number[]> {
   const found: number[] = [];
   for (let i = Math.min(memCount, below - marker) - 1; i >= 0 && found.length < LOOKUP_CANDIDATES; i--)
     if (memHi[i] === hi && memLo[i] === lo) found.push(marker + i);
-  const it = pageIterator();
-  try {
-    for (const run of runs()) {
-      if (run.start >= below) continue;
-      if (found.length >= LOOKUP_CANDIDATES && found[LOOKUP_CANDIDATES - 1]! >= run.end) break;
-      const more = await lookupRun(it, run, hi, lo, Math.min(below, run.end) - 1);
-      if (more.length === 0) continue;
-      found.push(...more);
-      found.sort((a, b) => b - a);
-      found.length = Math.min(found.length, LOOKUP_CANDIDATES);
+  const budget = { pages: DIRECTORY_BUILD_PAGES };
+  const direct: { run: Run; key: Uint8Array }[] = [];
+  const seek: Run[] = [];
+  for (const run of runs()) {
+    if (run.start >= below) continue;
+    const last = Math.min(below, run.end) - 1;
+    const d = changing(run) ? undefined : await directory(run, budget);
+    if (!d) seek.push(run);
+    else {
+      const key = pageFor(d, run, hi, lo, last);
+      if (key) direct.push({ run, key });
     }
-  } finally {
-    await it.close();
   }
+  const pages = direct.length > 0 ? await db.getMany(direct.map((r) => r.key)) : [];
+  for (let i = 0; i < direct.length; i++) {
+    const { run } = direct[i]!;
+    const page = pages[i];
+    const more = page ? entriesIn(page, run, hi, lo, Math.min(below, run.end) - 1) : undefined;
+    if (more) found.push(...more);
+    else seek.push(run); // the entries go on past the page
+  }
+  if (seek.length > 0) {
+    const it = pageIterator();
+    try {
+      for (const run of seek) found.push(...(await lookupRun(it, run, hi, lo, Math.min(below, run.end) - 1)));
+    } finally {
+      await it.close();
+    }
+  }
+  found.sort((a, b) => b - a);
+  found.length = Math.min(found.length, LOOKUP_CANDIDATES);
   return found;
+}
+
+/**
+ * The indices <= `last` with prefix (hi ‖ lo) in `page` of `run`, latest first, from the
+ * first entry not before (hi ‖ lo, last): at most LOOKUP_CANDIDATES; undefined if they may go
+ * on in the next page.
+ */
+function entriesIn(page: Uint8Array, run: Run, hi: number, lo: number, last: number): number[] | undefined {
+  const out: number[] = [];
+  return collect(page, run, hi, lo, last, out) ? out : undefined;
+}
+
+/**
+ * Appends to `out` the indices <= `last` with prefix (hi ‖ lo) in `page` of `run`, from the
+ * first entry not before (hi ‖ lo, last). True when done: the prefix ended in the page or
+ * `out` holds LOOKUP_CANDIDATES; false if the entries may go on in the next page.
+ */
+function collect(page: Uint8Array, run: Run, hi: number, lo: number, last: number, out: number[]): boolean {
+  const n = page.length / ENTRY_BYTES;
+  for (let i = lowerBound(page, run.start, hi, lo, last); i < n; i++) {
+    if (out.length === LOOKUP_CANDIDATES) return true;
+    if (readU32(page, i * ENTRY_BYTES) !== hi || readU32(page, i * ENTRY_BYTES + 4) !== lo) return true;
+    out.push(run.start + readU32(page, i * ENTRY_BYTES + 8));
+  }
+  return out.length === LOOKUP_CANDIDATES;
 }
 
 /** An iterator over every page, reading ahead at most two pages after a seek. */
@@ -610,15 +732,8 @@ async function lookupRun(
   const out: number[] = [];
   const prefix = runPrefix(run.level, run.start);
   it.seek(pageKey(run.level, run.start, hi, lo, last));
-  for (let entry = await it.next(); entry && startsWith(entry[0], prefix); entry = await it.next()) {
-    const page = entry[1];
-    const n = page.length / ENTRY_BYTES;
-    for (let i = lowerBound(page, run.start, hi, lo, last); i < n; i++) {
-      if (readU32(page, i * ENTRY_BYTES) !== hi || readU32(page, i * ENTRY_BYTES + 4) !== lo) return out;
-      out.push(run.start + readU32(page, i * ENTRY_BYTES + 8));
-      if (out.length === LOOKUP_CANDIDATES) return out;
-    }
-  }
+  for (let entry = await it.next(); entry && startsWith(entry[0], prefix); entry = await it.next())
+    if (collect(entry[1], run, hi, lo, last, out)) break;
   return out;
 }
 

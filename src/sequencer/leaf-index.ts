@@ -30,7 +30,7 @@ import type { LeafIndexWorkerData } from './leaf-index-worker.js';
 /**
  * The bounds of the hand-over and the index's layout (exported so that tests can make them
  * small; the layout and mergeChunkEntries are read when a LeafIndex is constructed):
- * maxPending — most hashes handed to the worker and not yet written;
+ * maxPending — most hashes handed to the worker and not yet taken in by it;
  * flushAt — hashes gathered before they are handed over in one message;
  * catchUpWindow — most catch-up hashes queued to the worker at once;
  * runSize, fanout, levels, pageEntries — the layout (spec/storage.md): leaves per level-0 run,
