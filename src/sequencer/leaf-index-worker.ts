@@ -46,6 +46,8 @@ const MERGED = 0x04;
 const VERSION = 3;
 /** An entry in a page: hash[0:8], then the index minus the run's start (u32 BE). */
 const ENTRY_BYTES = 12;
+/** A page key's tail: its last entry in entry order, hash[0:8] ‖ 2^64 − 1 − index. */
+const SK_BYTES = 16;
 /**
  * Most indices a lookup returns. Entries sharing an 8-byte prefix belong to one leaf hash
  * unless two hashes collide in 64 bits, so the first candidate nearly always verifies.
@@ -226,7 +228,10 @@ function sortBucket(e: Entries, order: Uint32Array, from: number, to: number): v
   }
 }
 
-/** Puts entries order[from..to) of `e` into `batch` as pages of run (level, start). */
+/**
+ * Puts entries order[from..to) of `e` into `batch` as pages of run (level, start); returns
+ * the pages' key tails (16 bytes each, in order) for the run's page directory.
+ */
 function putPages(
   batch: ReturnType<typeof db.batch>,
   level: number,
@@ -235,7 +240,7 @@ function putPages(
   order: Uint32Array,
   from: number,
   to: number,
-): void {
+): Uint8Array {
   // LevelDB copies a value into the batch when it is put: one buffer serves every page.
   if (pageBytes.length < (to - from) * ENTRY_BYTES) pageBytes = new Uint8Array((to - from) * ENTRY_BYTES);
   const bytes = pageBytes;
@@ -247,12 +252,15 @@ function putPages(
     view.setUint32(off + 4, e.lo[j]!);
     view.setUint32(off + 8, e.index[j]! - start);
   }
+  const tails = new Uint8Array(Math.ceil((to - from) / pageEntries) * SK_BYTES);
   for (let a = from; a < to; a += pageEntries) {
     const b = Math.min(to, a + pageEntries);
     const last = order[b - 1]!;
     const key = pageKey(level, start, e.hi[last]!, e.lo[last]!, e.index[last]!);
     batch.put(key, bytes.subarray((a - from) * ENTRY_BYTES, (b - from) * ENTRY_BYTES));
+    tails.set(key.subarray(10), ((a - from) / pageEntries) * SK_BYTES);
   }
+  return tails;
 }
 
 /**
@@ -363,9 +371,10 @@ async function writeRun(): Promise<void> {
   const e: Entries = { hi: memHi, lo: memLo, index: new Float64Array(runSize) };
   for (let i = 0; i < runSize; i++) e.index[i] = marker + i;
   const batch = db.batch();
-  putPages(batch, 0, marker, e, sortOrder(e, runSize), 0, runSize);
+  const tails = putPages(batch, 0, marker, e, sortOrder(e, runSize), 0, runSize);
   batch.put(KEY_INDEXED, u64(marker + runSize));
   await batch.write();
+  keepDirectory(0, marker, tails);
   marker += runSize;
   memCount = 0;
   mergeFailed = false;
@@ -432,7 +441,8 @@ interface Bound {
  */
 async function mergeStep(level: number): Promise<void> {
   const group = merged[level]!;
-  const sources = await readSources(level, group, await mergedUpTo(level, group));
+  const after = await mergedUpTo(level, group);
+  const sources = await readSources(level, group, after);
   let bound = readBound(sources);
   const { e, n } = entriesUpTo(sources, bound);
   const order = sortOrder(e, n);
@@ -443,14 +453,31 @@ async function mergeStep(level: number): Promise<void> {
     bound = { hi: e.hi[j]!, lo: e.lo[j]!, index: e.index[j]! };
   }
   const batch = db.batch();
-  putPages(batch, level + 1, group, e, order, 0, cut);
+  const tails = putPages(batch, level + 1, group, e, order, 0, cut);
   for (const src of sources) trimSource(batch, src, bound);
   if (!bound) batch.put(mergedKey(level), u64(group + runLength(level + 1)));
   await batch.write();
+  // The target's page directory, if this process wrote all of its pages.
+  const target = runName(level + 1, group);
+  if (!after) building.set(target, []);
+  building.get(target)?.push(tails);
   if (!bound) {
     merged[level] = group + runLength(level + 1);
     for (const src of sources) dropDirectory(level, src.start);
+    const parts = building.get(target);
+    building.delete(target);
+    if (parts) keepDirectory(level + 1, group, concat(parts));
   }
+}
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let off = 0;
+  for (const p of parts) {
+    out.set(p, off);
+    off += p.length;
+  }
+  return out;
 }
 
 /**
@@ -566,16 +593,18 @@ function trimSource(batch: ReturnType<typeof db.batch>, src: Source, bound: Boun
  * Page directories: for a run whose pages do not change (not in a merge under way), the key
  * tail (hash[0:8] ‖ 2^64 − 1 − index, 16 bytes) of each page, in order. With them a lookup
  * names the one page it needs in each run and reads them all with one getMany, instead of a
- * seek per run. Built from the run's keys when a lookup first needs it, at most
+ * seek per run. Kept as runs are written (and merged, when this process did the whole merge);
+ * otherwise, as after a restart, built from the run's keys when a lookup first needs it, at most
  * DIRECTORY_BUILD_PAGES pages' worth per lookup (so that no lookup waits long for them), and
  * kept up to DIRECTORY_BYTES in all (16 bytes per page: 1 MiB per 2^24 leaves, so up to ~10^9
  * leaves); runs without one are read with a seek.
  */
 const directories = new Map<string, Uint8Array>();
 let directoryBytes = 0;
+/** Key tails of the pages written so far to the targets of merges this process began. */
+const building = new Map<string, Uint8Array[]>();
 const DIRECTORY_BYTES = 64 << 20;
 const DIRECTORY_BUILD_PAGES = 2048;
-const SK_BYTES = 16;
 
 function runName(level: number, start: number): string {
   return `${level}:${start}`;
@@ -589,7 +618,16 @@ function dropDirectory(level: number, start: number): void {
 
 function clearDirectories(): void {
   directories.clear();
+  building.clear();
   directoryBytes = 0;
+}
+
+/** Keeps `d` as the directory of run (level, start), room permitting. */
+function keepDirectory(level: number, start: number, d: Uint8Array): void {
+  if (directoryBytes + d.length > DIRECTORY_BYTES) return;
+  dropDirectory(level, start);
+  directories.set(runName(level, start), d);
+  directoryBytes += d.length;
 }
 
 /** Whether `run` is a source or the target of a merge under way (its pages may change). */
@@ -614,8 +652,7 @@ async function directory(run: Run, budget: { pages: number }): Promise<Uint8Arra
   const d = new Uint8Array(keys.length * SK_BYTES);
   for (let i = 0; i < keys.length; i++) d.set(keys[i]!.subarray(10), i * SK_BYTES);
   budget.pages -= keys.length;
-  directories.set(name, d);
-  directoryBytes += d.length;
+  keepDirectory(run.level, run.start, d);
   return d;
 }
 
