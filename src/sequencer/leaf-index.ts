@@ -6,17 +6,18 @@
  * sync): sorted runs of hash prefixes, merged LSM-style (leaf-index-worker.ts), with a marker
  * of how far the runs on disk reach. The incomplete run lives only in the worker's memory, so
  * at start-up the gap between the marker and the tree size is re-indexed from the level-0
- * tiles: at most one run's worth after a restart (done before start() returns), or the
- * whole tree for a deleted index (in the background, below). Committed hashes are handed over in runs of up to
- * flushAt (one message per run, not per batch), and the run is flushed before every lookup and
- * whenever the sequencer goes idle; the worker handles messages in order, so a lookup always
- * sees every hash committed before it was asked. The queue to the worker is bounded: past it,
- * indexing is left to the next start-up's catch-up.
+ * tiles: at most one run's worth after a restart (done before start() returns), or the whole
+ * tree for a deleted index (in the background, below). Committed hashes are handed over in
+ * runs of up to flushAt (one message per run, not per batch), and the run is flushed before
+ * every lookup and whenever the sequencer goes idle; the worker handles messages in order, so
+ * a lookup always sees every hash committed before it was asked (the worker searches the run
+ * in its memory too). The queue to the worker is bounded: past it, indexing is left to the
+ * next start-up's catch-up.
  *
- * The catch-up (a gap between the index's marker and the tree size, e.g. a deleted or rebuilt
- * index) runs in the background after start-up, a tile at a time with at most catchUpWindow
- * hashes queued to the worker; hashes committed meanwhile wait and follow it, so the worker
- * always receives them in order (its marker must never pass a hash it has not written).
+ * A larger catch-up (e.g. a deleted or rebuilt index) runs in the background after start-up,
+ * a tile at a time with at most catchUpWindow hashes queued to the worker; hashes committed
+ * meanwhile wait and follow it, so the worker always receives them in order (its marker must
+ * never pass a hash it has not written).
  * Lookups wait for the catch-up (or, asked not to wait, throw UNAVAILABLE meanwhile); after a
  * failed catch-up they throw UNAVAILABLE rather than answer from an incomplete index.
  */
@@ -59,7 +60,7 @@ function workerParams(location: string): LeafIndexWorkerData {
     'INTERNAL',
     'leaf index layout: runSize, pageEntries >= 1, fanout >= 2, 1 <= levels <= 8',
   );
-  // Offsets within a run are u32; a merge step sorts at most 2^21 entries.
+  // Offsets within a run are u32; the run in memory and a merge step hold at most 2^21 entries.
   check(
     runSize * fanout ** (levels - 1) <= 2 ** 32,
     'INTERNAL',
@@ -88,7 +89,7 @@ export class LeafIndex {
   /** False while the start-up catch-up runs: until then, new hashes wait in `run`. */
   private caughtUp = true;
   private catchUp: Promise<void> = Promise.resolve();
-  /** Woken when the worker reports hashes written (the catch-up waits on it). */
+  /** Woken when the worker reports hashes taken in (the catch-up waits on it). */
   private onDone: (() => void) | undefined;
   /** Leaves per level-0 run: the worker's marker lags the hashes handed over by less. */
   private readonly runSize: bigint;
@@ -223,7 +224,8 @@ export class LeafIndex {
   /**
    * The latest index below `below` whose leaf hash is `leafHash`, if indexed (everything added
    * before the call is). The worker returns, latest first, up to 16 indices below `below` whose
-   * hashes share the key's 8-byte prefix; each is confirmed against the stored level-0 tile.
+   * hashes share the first 8 bytes of `leafHash`; each is confirmed against the stored level-0
+   * tile. Throws UNAVAILABLE if the worker fails to answer.
    * While the start-up catch-up runs, waits for it, or with `wait` false throws UNAVAILABLE;
    * after a failed catch-up throws UNAVAILABLE. Requires `below` <= the committed tree size.
    */
