@@ -7,12 +7,12 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { rmSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import fc from 'fast-check';
 import { Level } from 'level';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LEAF_INDEX_LIMITS, LeafIndex } from '../../src/sequencer/leaf-index.js';
-import { tempDir, tempLogDirs } from '../helpers/server.js';
+import { tempLogDirs } from '../helpers/server.js';
 
 const DEFAULTS = { ...LEAF_INDEX_LIMITS };
 afterEach(() => Object.assign(LEAF_INDEX_LIMITS, DEFAULTS));
@@ -234,11 +234,13 @@ async function killWhileIndexing(dir: string, limits: object, after: number): Pr
       await idx.lookup(hs[0], BigInt(n + 13));
       process.stdout.write(n + 13 + '\\n');
     }`;
-  const script = join(tempDir(), 'indexer.mjs');
+  const script = join(dirname(dir), 'indexer.mjs'); // removed with the test's directories
   writeFileSync(script, code);
   const proc: ChildProcess = spawn(process.execPath, [script], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
+  // Killed in any case within 20 s, so that no indexer outlives a failing test.
+  const timer = setTimeout(() => proc.kill('SIGKILL'), 20_000);
   await new Promise<void>((res, rej) => {
     let out = '';
     proc.stdout!.on('data', (d) => {
@@ -251,7 +253,7 @@ async function killWhileIndexing(dir: string, limits: object, after: number): Pr
     proc.on('exit', (_code, signal) =>
       signal === 'SIGKILL' ? res() : rej(new Error(`indexer exited: ${_code}`)),
     );
-  });
+  }).finally(() => clearTimeout(timer));
 }
 
 /** The marker of a stopped index. */
