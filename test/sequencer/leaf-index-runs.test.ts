@@ -176,7 +176,7 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
     arbitrary: fc.record({
       op: fc.constant('lookup' as const),
       hash: hashId,
-      below: fc.double({ min: 0, max: 1, noNaN: true }),
+      below: fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }),
     }),
   },
   { weight: 1, arbitrary: fc.constant({ op: 'restart' as const }) },
