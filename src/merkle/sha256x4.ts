@@ -12,6 +12,7 @@
  * blocks are hashed one at a time by `hashLeaf` (node:crypto is as fast per byte there).
  * Where WebAssembly SIMD is missing, everything falls back to one-at-a-time hashing.
  */
+import { AuditlogError } from '../errors.js';
 import { HASH_SIZE, hashChildren, hashLeaf } from './rfc6962.js';
 import { SHA256X4_WASM_BASE64, SHA256X4_WASM_PAGES } from './sha256x4-wasm.js';
 
@@ -156,6 +157,9 @@ function hashLeafChunk(entries: readonly Uint8Array[], from: number, to: number)
  * Requires children.length >= 64 · count.
  */
 export function hashNodePairs(children: Uint8Array, count: number): Uint8Array {
+  if (children.length < count * 2 * HASH_SIZE) {
+    throw new AuditlogError('INTERNAL', `hashNodePairs: ${children.length} bytes for ${count} pairs`);
+  }
   const out = new Uint8Array(count * HASH_SIZE);
   if (!wasm) {
     for (let j = 0; j < count; j++) {

@@ -6,6 +6,11 @@
 import { decodeBase64 } from '../note/encoding.js';
 import { AuditlogError } from '../errors.js';
 
+/**
+ * The hash arrays of a receipt from `Log.append` are views of the log's own memory (the batch's
+ * leaf hashes, tile nodes), shared with other receipts and with the tiles still to be written:
+ * callers must not modify them (copy first). Receipts parsed from JSON own theirs.
+ */
 export interface Receipt {
   origin: string;
   index: bigint;

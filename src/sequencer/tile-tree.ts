@@ -62,6 +62,9 @@ export class TileTree {
    * `node` need not hash it again. Requires it to be the node's true hash.
    */
   setNode(r: number, j: number, hash: Uint8Array): void {
+    if (r < 1 || r > TILE_HEIGHT || j < 0 || j >= TILE_WIDTH >> r || hash.length !== HASH_SIZE) {
+      throw new AuditlogError('INTERNAL', `tile node ${r}/${j} out of range`);
+    }
     const i = ROW_START[r]! + j;
     this.innerBuffer().set(hash, i * HASH_SIZE);
     this.known![i] = 1;

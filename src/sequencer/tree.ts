@@ -92,7 +92,9 @@ export class Tree {
 
   /** Root of the tree of the current (in-memory) size. */
   root(): Uint8Array {
-    return foldRight(nodeHasher, this.frontier);
+    // A fresh array: a single frontier node would otherwise be handed out (and stored in the
+    // state) by reference.
+    return this.frontier.length === 1 ? this.frontier[0]!.slice() : foldRight(nodeHasher, this.frontier);
   }
 
   /**
@@ -132,6 +134,9 @@ export class Tree {
    */
   appendLeaves(flat: Uint8Array, leaves: readonly Uint8Array[]): void {
     const n = leaves.length;
+    if (flat.length !== n * HASH_SIZE) {
+      throw new AuditlogError('INTERNAL', `appendLeaves: ${flat.length} bytes for ${n} leaf hashes`);
+    }
     if (n === 0) return;
     if (this.size + BigInt(n) >= 2n ** 53n) {
       for (const leaf of leaves) this.appendLeaf(leaf);
@@ -154,6 +159,7 @@ export class Tree {
       this.handToTiles(level, first, nodes);
       // Pair the new nodes, the first with its left sibling from the frontier if it is a right child.
       const left = first % 2 === 1 ? old[level] : undefined;
+      if (first % 2 === 1 && !left) throw new AuditlogError('INTERNAL', `frontier lacks level ${level}`);
       const pairs = Math.floor((nodes.length + (left ? 1 : 0)) / 2);
       if (pairs === 0) break;
       let children = bytes;

@@ -94,6 +94,32 @@ describe('four-lane SHA-256 (WebAssembly SIMD)', () => {
     expect(want[0]).toBe(hex(nodeCryptoHasher.hashLeaf(Uint8Array.of(1))));
   });
 
+  it('falls back to one hash at a time, with the same results, where WebAssembly SIMD is missing', () => {
+    // V8 validates SIMD modules only with SSE4.1; without it the module does not instantiate.
+    if (process.arch !== 'x64') return;
+    const dist = resolve(import.meta.dirname, '../../dist/src/merkle/sha256x4.js');
+    const script = `
+      import { createHash } from 'node:crypto';
+      const m = await import(${JSON.stringify(dist)});
+      const sha = (b) => createHash('sha256').update(b).digest('hex');
+      const entries = [0, 1, 55, 56, 128, 2039, 3000].map((n) => new Uint8Array(n).fill(n & 0xff));
+      const leaves = m.splitHashes(m.hashLeaves(entries)).map((h) => Buffer.from(h).toString('hex'));
+      const want = entries.map((e) => sha(Buffer.concat([Buffer.from([0]), e])));
+      const pairs = new Uint8Array(64 * 5).map((_, i) => i);
+      const nodes = m.splitHashes(m.hashNodePairs(pairs, 5)).map((h) => Buffer.from(h).toString('hex'));
+      const wantNodes = [0, 1, 2, 3, 4].map((j) => sha(Buffer.concat([Buffer.from([1]), pairs.subarray(64 * j, 64 * j + 64)])));
+      console.log(JSON.stringify({ lanes: m.lanesAvailable, ok: JSON.stringify(leaves) === JSON.stringify(want) && JSON.stringify(nodes) === JSON.stringify(wantNodes) }));
+    `;
+    const out = execFileSync(process.execPath, ['--no-enable-sse4-1', '--input-type=module', '-e', script], {
+      encoding: 'utf8',
+    });
+    expect(JSON.parse(out)).toEqual({ lanes: false, ok: true });
+  });
+
+  it('refuses a pair count its input does not hold', () => {
+    expect(() => hashNodePairs(new Uint8Array(64 * 3 - 1), 3)).toThrow(/bytes for 3 pairs/);
+  });
+
   it('the committed module is what tools/sha256x4/generate.mjs builds', () => {
     const script = resolve(import.meta.dirname, '../../tools/sha256x4/generate.mjs');
     expect(() => execFileSync(process.execPath, [script, '--check'], { stdio: 'pipe' })).not.toThrow();

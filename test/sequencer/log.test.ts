@@ -392,6 +392,20 @@ describe('fault injection on the commit path', () => {
     await reopened.close();
   });
 
+  it('entries of every length around the padding and lane boundaries, in one batch, hash and prove right', async () => {
+    const log = await Log.open({ dir: newDir(), origin: 'example.com/lengths' });
+    const sizes = [0, 1, 54, 55, 56, 63, 64, 119, 127, 128, 500, 2037, 2038, 2039, 5000, 65_535];
+    const entries = [...sizes, ...sizes.slice().reverse(), 7, 128, 128, 128, 128, 128].map((n, i) =>
+      Uint8Array.from({ length: n }, (_, k) => (k * 31 + i) & 0xff),
+    );
+    const receipts = await Promise.all(entries.map((e) => log.append(e)));
+    for (const r of receipts) checkReceipt(r, log.vkey);
+    const leaves = entries.map((e) => model.leafHash(e));
+    expect(receipts.map((r) => hex(r.leaf_hash))).toEqual(leaves.map(hex));
+    expect(hex(log.latest().root)).toBe(hex(model.mth(leaves)));
+    await log.close();
+  });
+
   it('the per-entry signing baseline answers each entry against its own signed checkpoint', async () => {
     const log = await Log.open({
       dir: newDir(),
@@ -403,6 +417,12 @@ describe('fault injection on the commit path', () => {
     expect(receipts.map((r) => r.tree_size)).toEqual(receipts.map((r) => r.index + 1n));
     expect(new Set(receipts.map((r) => r.checkpoint)).size).toBe(37);
     for (const r of receipts) checkReceipt(r, log.vkey);
+    // Entry i's checkpoint commits to exactly entries 0..i.
+    const leaves = Array.from({ length: 37 }, (_, i) => model.leafHash(entry(i)));
+    for (const [i, r] of receipts.entries()) {
+      const { checkpoint } = openCheckpoint(r.checkpoint, parseVerifierKey(log.vkey));
+      expect(hex(checkpoint.root)).toBe(hex(model.mth(leaves.slice(0, i + 1))));
+    }
     expect(log.latest().size).toBe(37n);
     expect(log.latest().note).toBe(receipts.at(-1)!.checkpoint);
     await log.close();

@@ -14,8 +14,9 @@
  *     Reads the byte before src and up to 3 bytes past the last pair (ignored).
  *
  * The text is built here and assembled by wabt (a dev dependency); the binary is committed
- * as base64 so that the runtime needs neither. `npm test` regenerates it and fails when the
- * committed copy differs (test/merkle/sha256x4.test.ts).
+ * as base64 so that the runtime needs neither. `npm test` checks that regenerating gives the
+ * committed copy (test/merkle/sha256x4.test.ts); a wabt release that encodes the same text
+ * differently fails that check until the copy is regenerated (and re-tested) on purpose.
  *
  * Usage: node tools/sha256x4/generate.mjs [--check]
  */
