@@ -57,6 +57,34 @@ export class TileTree {
     this.count++;
   }
 
+  /** Appends the packed hashes `bytes` to row 0 (copied). Requires width + bytes/32 <= 256. */
+  pushMany(bytes: Uint8Array): void {
+    const k = bytes.length / HASH_SIZE;
+    if (!Number.isInteger(k) || this.count + k > TILE_WIDTH) {
+      throw new AuditlogError(
+        'INTERNAL',
+        `${bytes.length} bytes do not fit tile row 0 at width ${this.count}`,
+      );
+    }
+    this.row0.set(bytes, this.count * HASH_SIZE);
+    this.count += k;
+  }
+
+  /**
+   * Records nodes j, j+1, ... of row r (r >= 1), packed in `bytes`, computed elsewhere (the
+   * tree's batch append), so that `node` need not hash them again. Requires them to be the
+   * nodes' true hashes.
+   */
+  setNodes(r: number, j: number, bytes: Uint8Array): void {
+    const k = bytes.length / HASH_SIZE;
+    if (r < 1 || r > TILE_HEIGHT || j < 0 || !Number.isInteger(k) || j + k > TILE_WIDTH >> r) {
+      throw new AuditlogError('INTERNAL', `tile nodes ${r}/${j}+${k} out of range`);
+    }
+    const i = ROW_START[r]! + j;
+    this.innerBuffer().set(bytes, i * HASH_SIZE);
+    this.known!.fill(1, i, i + k);
+  }
+
   /**
    * Records node j of row r (r >= 1), computed elsewhere (the tree's frontier merge), so that
    * `node` need not hash it again. Requires it to be the node's true hash.

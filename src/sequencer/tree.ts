@@ -7,7 +7,7 @@
  * committed tree sizes, and a complete node never changes, so they can share this object.
  */
 import { HASH_SIZE, hashChildren, nodeHasher } from '../merkle/rfc6962.js';
-import { hashNodePairs, splitHashes } from '../merkle/sha256x4.js';
+import { hashNodePairs } from '../merkle/sha256x4.js';
 import { foldRight, perfectSubtrees } from '../merkle/proof.js';
 import { TILE_HEIGHT, TILE_WIDTH } from '../merkle/tiles.js';
 import { AuditlogError } from '../errors.js';
@@ -147,20 +147,20 @@ export class Tree {
     /** The old frontier by level (its node at level h is the last complete one of oldSize). */
     const old: Uint8Array[] = [];
     for (let i = 0; i < this.frontier.length; i++) old[this.frontierLevels[i]!] = this.frontier[i]!;
-    /** Per level, the first new node's index and the new nodes. */
+    /** Per level, the first new node's index and the new nodes, packed (no view per node). */
     const firsts: number[] = [];
-    const news: Uint8Array[][] = [];
+    const news: Uint8Array[] = [];
     let first = oldSize;
-    let nodes: readonly Uint8Array[] = leaves;
     let bytes = flat;
     for (let level = 0; ; level++) {
+      const count = bytes.length / HASH_SIZE;
       firsts.push(first);
-      news.push(nodes as Uint8Array[]);
-      this.handToTiles(level, first, nodes);
+      news.push(bytes);
+      this.handToTiles(level, first, bytes);
       // Pair the new nodes, the first with its left sibling from the frontier if it is a right child.
       const left = first % 2 === 1 ? old[level] : undefined;
       if (first % 2 === 1 && !left) throw new AuditlogError('INTERNAL', `frontier lacks level ${level}`);
-      const pairs = Math.floor((nodes.length + (left ? 1 : 0)) / 2);
+      const pairs = Math.floor((count + (left ? 1 : 0)) / 2);
       if (pairs === 0) break;
       let children = bytes;
       if (left) {
@@ -169,7 +169,6 @@ export class Tree {
         children.set(bytes.subarray(0, (2 * pairs - 1) * HASH_SIZE), HASH_SIZE);
       }
       bytes = hashNodePairs(children, pairs);
-      nodes = splitHashes(bytes);
       first = Math.floor(first / 2);
     }
     // The new frontier: for each set bit h of newSize, node (newSize >> h) - 1 of level h.
@@ -182,7 +181,9 @@ export class Tree {
       if (count % 2 === 0) continue;
       const index = count - 1;
       // New if this level produced it; otherwise it is the old frontier's node of this level.
-      const hash = h < news.length && index >= firsts[h]! ? news[h]![index - firsts[h]!] : old[h];
+      const at = index - (firsts[h] ?? Number.POSITIVE_INFINITY);
+      const hash =
+        h < news.length && at >= 0 ? news[h]!.subarray(at * HASH_SIZE, (at + 1) * HASH_SIZE) : old[h];
       if (!hash) throw new AuditlogError('INTERNAL', `frontier node ${h}/${index} unknown`);
       this.frontier.push(hash);
       this.frontierLevels.push(h);
@@ -191,37 +192,48 @@ export class Tree {
   }
 
   /**
-   * Gives the new nodes of tree `level` (indices first, first+1, ...) to their tiles: row 0 of
-   * the tile level when the level is a multiple of 8, else the memo of the tile holding them.
+   * Gives the new nodes of tree `level` (indices first, first+1, ..., packed in `bytes`) to
+   * their tiles, one copy per tile: row 0 of the tile level when the level is a multiple of 8,
+   * else the memo of the tile holding them (consecutive nodes of one row are adjacent there).
    */
-  private handToTiles(level: number, first: number, nodes: readonly Uint8Array[]): void {
+  private handToTiles(level: number, first: number, bytes: Uint8Array): void {
     const r = level % TILE_HEIGHT;
     const tileLevel = (level - r) / TILE_HEIGHT;
+    const count = bytes.length / HASH_SIZE;
     if (r === 0) {
-      for (const node of nodes) this.pushToLevel(tileLevel, node);
+      for (let i = 0; i < count; ) {
+        const tile = this.rightTile(tileLevel);
+        const k = Math.min(count - i, TILE_WIDTH - tile.width);
+        tile.pushMany(bytes.subarray(i * HASH_SIZE, (i + k) * HASH_SIZE));
+        i += k;
+        this.afterPush(tileLevel, tile);
+      }
       return;
     }
-    let tile: TileTree | undefined;
-    let tileIndex = -1;
-    for (let i = 0; i < nodes.length; i++) {
-      const start = (first + i) * 2 ** r; // first node of the subtree at tree level 8·tileLevel
-      const t = Math.floor(start / TILE_WIDTH);
-      if (t !== tileIndex) {
-        tileIndex = t;
-        tile = this.tileSync(tileLevel, BigInt(t));
-      }
-      // A tile evicted from the cache meanwhile just recomputes the node if it is ever asked.
-      tile?.setNode(r, (start - t * TILE_WIDTH) >> r, nodes[i]!);
+    const perTile = TILE_WIDTH >> r; // nodes of row r in one tile
+    for (let i = 0; i < count; ) {
+      const node = first + i;
+      const t = Math.floor(node / perTile);
+      const j = node - t * perTile;
+      const k = Math.min(count - i, perTile - j);
+      // A tile evicted from the cache meanwhile just recomputes the nodes if they are ever asked.
+      this.tileSync(tileLevel, BigInt(t))?.setNodes(r, j, bytes.subarray(i * HASH_SIZE, (i + k) * HASH_SIZE));
+      i += k;
     }
   }
 
-  private pushToLevel(level: number, hash: Uint8Array): void {
+  /** The right-edge tile of `level`, created (index 0) for a level the tree has just reached. */
+  private rightTile(level: number): TileTree {
     let tile = this.right[level];
     if (!tile) {
       tile = this.right[level] = new TileTree();
       this.rightIndex[level] = 0n;
     }
-    tile.push(hash);
+    return tile;
+  }
+
+  /** Bookkeeping after hashes were pushed to `tile`, the right edge of `level`: a full tile moves to the cache. */
+  private afterPush(level: number, tile: TileTree): void {
     this.lastPushed[level] = tile;
     this.dirtyLevels.add(level);
     if (tile.width === TILE_WIDTH) {
@@ -231,6 +243,12 @@ export class Tree {
       this.right[level] = new TileTree();
       this.rightIndex[level] = index + 1n;
     }
+  }
+
+  private pushToLevel(level: number, hash: Uint8Array): void {
+    const tile = this.rightTile(level);
+    tile.push(hash);
+    this.afterPush(level, tile);
   }
 
   /** The tiles to write for everything appended since the last call (full ones, then right edges). */
