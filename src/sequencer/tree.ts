@@ -418,7 +418,7 @@ export class Tree {
   private memoNode(level: number, index: number, memo: ProofMemo): Uint8Array | undefined {
     const r = level % TILE_HEIGHT;
     const tileLevel = (level - r) / TILE_HEIGHT;
-    const first = index * 2 ** r; // first node of the subtree at tree level 8·tileLevel
+    const first = index * (1 << r); // first node of the subtree at tree level 8·tileLevel
     const tileIndex = Math.floor(first / TILE_WIDTH);
     let hit = memo.tiles[tileLevel];
     if (hit === undefined || hit.index !== tileIndex) {
