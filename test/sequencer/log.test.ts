@@ -26,6 +26,42 @@ function checkReceipt(r: Receipt, vkey: string) {
   verifyInclusion(r.index, r.tree_size, r.leaf_hash, r.inclusion_proof, checkpoint.root);
 }
 
+/**
+ * A log in `dir` whose second signature fails, on a store whose commits take 50 ms, so that
+ * the second batch is staged (and its signing fails) while the first one is on the disk.
+ * `counts.writes` counts finished commits; `counts.atFailure` is how many had finished when
+ * the signature failed.
+ */
+async function openFailingSecondSignature(dir: string, origin: string) {
+  const first = await Log.open({ dir, origin });
+  const signer = first.signer;
+  await first.close();
+  const counts = { writes: 0, atFailure: -1 };
+  let calls = 0;
+  const failSecond = {
+    name: signer.name,
+    publicKey: signer.publicKey,
+    sign: async (m: Uint8Array) => {
+      calls++;
+      if (calls === 2) {
+        counts.atFailure = counts.writes;
+        throw new Error('injected: KMS unavailable');
+      }
+      return signer.sign(m);
+    },
+  };
+  const slow = (st: LogStore): LogStore => ({
+    ...faultyStore({ fail: 'none' })(st),
+    async commit(b) {
+      await new Promise((r) => setTimeout(r, 50));
+      await st.commit(b);
+      counts.writes++;
+    },
+  });
+  const log = await Log.open({ dir, signer: failSecond, wrapStore: slow, maxBatchSize: 10 });
+  return { log, counts };
+}
+
 async function appendAll(log: Log, from: number, to: number, burst: number): Promise<Receipt[]> {
   const out: Receipt[] = [];
   for (let i = from; i < to; i += burst) {
@@ -300,40 +336,12 @@ describe('fault injection on the commit path', () => {
   }
 
   it('a batch whose signing fails while the batch before it is on the disk: the earlier one is answered, the log recovers', async () => {
-    const dir = newDir();
-    const first = await Log.open({ dir, origin: 'example.com/pipeline' });
-    const signer = first.signer;
-    await first.close();
-    let calls = 0;
-    let writesDone = 0;
-    let writesDoneAtFailure = -1;
-    const failSecond = {
-      name: signer.name,
-      publicKey: signer.publicKey,
-      sign: async (m: Uint8Array) => {
-        calls++;
-        if (calls === 2) {
-          writesDoneAtFailure = writesDone;
-          throw new Error('injected: KMS unavailable');
-        }
-        return signer.sign(m);
-      },
-    };
-    // A slow disk, so that the second batch is staged (and its signing fails) during the first's write.
-    const slow = (st: LogStore): LogStore => ({
-      ...faultyStore({ fail: 'none' })(st),
-      async commit(b) {
-        await new Promise((r) => setTimeout(r, 50));
-        await st.commit(b);
-        writesDone++;
-      },
-    });
-    const log = await Log.open({ dir, signer: failSecond, wrapStore: slow, maxBatchSize: 10 });
+    const { log, counts } = await openFailingSecondSignature(newDir(), 'example.com/pipeline');
     const results = await Promise.allSettled(Array.from({ length: 20 }, (_, i) => log.append(entry(i))));
     const ok = results
       .filter((r) => r.status === 'fulfilled')
       .map((r) => (r as PromiseFulfilledResult<Receipt>).value);
-    expect(writesDoneAtFailure).toBe(0); // the failing batch was staged during the first one's write
+    expect(counts.atFailure).toBe(0); // the failing batch was staged during the first one's write
     expect(ok.map((r) => Number(r.index))).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
     expect(results.slice(10).every((r) => r.status === 'rejected')).toBe(true);
     expect(log.latest().size).toBe(10n);
@@ -350,27 +358,7 @@ describe('fault injection on the commit path', () => {
 
   it('a batch waiting behind one whose signing failed is not staged on the half-appended tree', async () => {
     const dir = newDir();
-    const first = await Log.open({ dir, origin: 'example.com/pipeline3' });
-    const signer = first.signer;
-    await first.close();
-    let calls = 0;
-    const failSecond = {
-      name: signer.name,
-      publicKey: signer.publicKey,
-      sign: async (m: Uint8Array) => {
-        calls++;
-        if (calls === 2) throw new Error('injected: KMS unavailable');
-        return signer.sign(m);
-      },
-    };
-    const slow = (st: LogStore): LogStore => ({
-      ...faultyStore({ fail: 'none' })(st),
-      async commit(b) {
-        await new Promise((r) => setTimeout(r, 50));
-        await st.commit(b);
-      },
-    });
-    const log = await Log.open({ dir, signer: failSecond, wrapStore: slow, maxBatchSize: 10 });
+    const { log } = await openFailingSecondSignature(dir, 'example.com/pipeline3');
     // Three batches: the first on the disk, the second's signature fails, the third waiting.
     const results = await Promise.allSettled(Array.from({ length: 30 }, (_, i) => log.append(entry(i))));
     const ok = results
