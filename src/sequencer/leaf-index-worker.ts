@@ -16,6 +16,7 @@
 import { mkdirSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { Level } from 'level';
+import { concatBytes } from '../note/encoding.js';
 
 /** Parameters recorded in the layout key: an index written with others is cleared and rebuilt. */
 export interface LeafIndexLayout {
@@ -466,18 +467,8 @@ async function mergeStep(level: number): Promise<void> {
     for (const src of sources) dropDirectory(level, src.start);
     const parts = building.get(target);
     building.delete(target);
-    if (parts) keepDirectory(level + 1, group, concat(parts));
+    if (parts) keepDirectory(level + 1, group, concatBytes(...parts));
   }
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
 }
 
 /**
