@@ -459,7 +459,7 @@ export class Log {
     leafHashes: Uint8Array[],
     state: LogState,
   ): Promise<Receipt[]> {
-    const proofs = this.tree.inclusionProofsSync(startSize, leafHashes.length, state.size);
+    const proofs = this.tree.inclusionProofsSync(startSize, leafHashes.length, state.size, leafHashes);
     const out: Receipt[] = [];
     for (let i = 0; i < leafHashes.length; i++) {
       const index = startSize + BigInt(i);

@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EMPTY_ROOT, nodeCryptoHasher } from '../../src/merkle/rfc6962.js';
 import { splitHashes } from '../../src/merkle/sha256x4.js';
-import { Tree } from '../../src/sequencer/tree.js';
+import { proofLength, Tree } from '../../src/sequencer/tree.js';
 import { LevelLogStore, type LogDB, openLogDB } from '../../src/storage/level-store.js';
 import * as model from '../merkle/model.js';
 import { tempLogDirs } from '../helpers/server.js';
@@ -105,11 +105,64 @@ async function compare(
   if (all.length > 0) {
     const start = BigInt(all.length - (chunks.at(-1) ?? 0));
     const count = Number(size - start);
-    expect(batched.inclusionProofsSync(start, count, size).map((p) => p?.map(hex))).toEqual(
-      one.inclusionProofsSync(start, count, size).map((p) => p?.map(hex)),
-    );
+    // With the batch's own leaf views (as the log's receipts pass them) and without.
+    const proofs = batched.inclusionProofsSync(start, count, size, all.slice(Number(start)));
+    const expected = one.inclusionProofsSync(start, count, size).map((p) => p?.map(hex));
+    expect(proofs.map((p) => p?.map(hex))).toEqual(expected);
+    expect(batched.inclusionProofsSync(start, count, size).map((p) => p?.map(hex))).toEqual(expected);
+    // ... and they are RFC 6962's PATH(m, D[n]) (the recursive model), for a sample of leaves.
+    if (all.length <= 5000) {
+      for (let k = 0; k < count; k += Math.max(1, Math.floor(count / 12))) {
+        expect(proofs[k]?.map(hex)).toEqual(model.path(Number(start) + k, all).map(hex));
+      }
+    }
   }
 }
+
+/** The RFC 9162 walk, one level at a time: the proof length proofLength computes in closed form. */
+function walkLength(m: number, last: number): number {
+  let n = 0;
+  for (let width = 1; ; width *= 2) {
+    const node = Math.floor(m / width);
+    if (node !== Math.floor(last / width)) n++;
+    else if (node === 0) return n;
+    else if (node % 2 === 1) n++;
+  }
+}
+
+describe('proofLength', () => {
+  it('is the length of the RFC 9162 walk, below and above 2^32, up to 2^53 (property)', () => {
+    const ordered = (a: number, b: number) => (a <= b ? [a, b] : [b, a]) as [number, number];
+    const small = fc.tuple(fc.nat({ max: 2 ** 32 - 1 }), fc.nat({ max: 2 ** 32 - 1 }));
+    const large = fc.tuple(fc.maxSafeNat(), fc.maxSafeNat());
+    fc.assert(
+      fc.property(fc.oneof(small, large), ([a, b]) => {
+        const [m, last] = ordered(a, b);
+        return proofLength(m, last) === walkLength(m, last);
+      }),
+      { numRuns: 4000 },
+    );
+    for (const [m, last] of [
+      [0, 0],
+      [0, 1],
+      [1, 1],
+      [5, 6],
+      [0, 2 ** 31],
+      [2 ** 31, 2 ** 32 - 1],
+      [2 ** 32 - 1, 2 ** 32],
+      [2 ** 32, 2 ** 33 + 7],
+      [2 ** 53 - 2, 2 ** 53 - 1],
+    ] as const)
+      expect(proofLength(m, last)).toBe(walkLength(m, last));
+  });
+
+  it('matches the model PATH length for every leaf of small trees', () => {
+    const leaves = splitHashes(leafHashes('len', 0, 70));
+    for (let n = 1; n <= 70; n++)
+      for (let m = 0; m < n; m++)
+        expect(proofLength(m, n - 1)).toBe(model.path(m, leaves.slice(0, n)).length);
+  });
+});
 
 describe('Tree.appendLeaves (level by level, four lanes) against appendLeaf one by one', () => {
   it('gives the same roots, tiles, nodes and proofs for random starts and batch sizes', async () => {
