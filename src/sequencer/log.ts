@@ -3,7 +3,8 @@
  *
  * Commit order, for every batch:
  *   1. take up to maxBatchSize pending entries (everything that arrived while the previous
- *      batch was committing, so batching adapts to load);
+ *      batch was committing, so batching adapts to load), cut at a bundle boundary when the
+ *      batch would cross one (`batchLength`);
  *   2. hash the leaves and append them to the in-memory right edge of the tree (the whole
  *      batch at once, each level four hashes at a time: src/merkle/sha256x4.ts);
  *   3. compute the new root and sign ONE checkpoint for the batch;
@@ -30,6 +31,25 @@ import type { CommitBatch, LogState, LogStore, SideOp } from '../storage/store.j
 import type { Receipt } from './receipt.js';
 import { LeafIndex } from './leaf-index.js';
 import { Tree } from './tree.js';
+
+/**
+ * How many of `waiting` pending entries the next batch takes when the tree has `size` leaves:
+ * up to `max`, but a batch that would cross a 256-entry bundle boundary and end inside the
+ * next bundle ends at the last boundary it reaches instead (the rest waits for the next
+ * batch, staged right behind it). Under load every batch then ends on a boundary, so it writes
+ * its entries and level-0 hashes once, as full bundles and tiles; without the cut a batch
+ * starting at offset o rewrites, in the bundle it completes, the o entries an earlier batch
+ * wrote as a partial chunk, and the same for the level-0 tile: up to twice the bytes, and a
+ * different amount from run to run (o depends on how the first batches happened to fall).
+ * Requires waiting >= 1 and max >= 1; returns a count in 1..min(waiting, max).
+ */
+export function batchLength(size: bigint, waiting: number, max: number): number {
+  const n = Math.min(waiting, max);
+  const offset = Number(size % BigInt(TILE_WIDTH));
+  const end = offset + n; // relative to the start of the bundle the batch begins in
+  if (end <= TILE_WIDTH || end % TILE_WIDTH === 0) return n;
+  return end - (end % TILE_WIDTH) - offset;
+}
 
 export interface LogOptions {
   /** Data directory (created with a new key when it holds no log yet and `origin` is given). */
@@ -269,7 +289,10 @@ export class Log {
         let stageError: AuditlogError | undefined;
         if (this.pool.length > 0) {
           await this.waitToFill();
-          const batch = this.pool.splice(0, this.opts.maxBatchSize);
+          const batch = this.pool.splice(
+            0,
+            batchLength(this.tree.size, this.pool.length, this.opts.maxBatchSize),
+          );
           if (this.failed) {
             for (const p of batch) p.reject(this.failed);
           } else {

@@ -9,7 +9,7 @@ import { openCheckpoint } from '../../src/note/checkpoint.js';
 import { parseVerifierKey } from '../../src/note/keys.js';
 import { withLatency } from '../../src/note/signer.js';
 import { LEAF_INDEX_LIMITS } from '../../src/sequencer/leaf-index.js';
-import { Log } from '../../src/sequencer/log.js';
+import { batchLength, Log } from '../../src/sequencer/log.js';
 import type { Receipt } from '../../src/sequencer/receipt.js';
 import type { LogState, LogStore } from '../../src/storage/store.js';
 import { faultyStore } from '../helpers/faulty-store.js';
@@ -416,6 +416,19 @@ describe('fault injection on the commit path', () => {
     await log.close();
   });
 
+  it('batches that would cross a bundle boundary end on it, so under load every batch writes whole bundles', async () => {
+    const log = await Log.open({ dir: newDir(), origin: 'example.com/aligned', maxBatchSize: 256 });
+    const sizes: bigint[] = [];
+    log.onCommit((s) => sizes.push(s.size));
+    await appendAll(log, 0, 10, 10); // an unaligned start
+    const rs = await appendAll(log, 10, 2000, 1990);
+    for (const r of rs.filter((_, i) => i % 97 === 0)) checkReceipt(r, log.vkey);
+    // 10, then 246 (to the boundary), then whole bundles of 256, then the 196 left.
+    expect(sizes).toEqual([10n, 256n, 512n, 768n, 1024n, 1280n, 1536n, 1792n, 2000n]);
+    expect((await log.entries(0n, 2000n)).length).toBe(2000);
+    await log.close();
+  });
+
   it('a slow signer (remote KMS) still commits one checkpoint per batch, and batches grow with load', async () => {
     const dir = newDir();
     const base = await Log.open({ dir, origin: 'example.com/kms' });
@@ -463,3 +476,36 @@ async function forgeEntry(db: Level<Uint8Array, Uint8Array>, hash: Uint8Array, i
   }
   throw new Error(`no index page holds leaf ${index}`);
 }
+
+describe('batchLength', () => {
+  it('takes up to the maximum, cut back to the last bundle boundary when the batch would cross one (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }),
+        fc.integer({ min: 1, max: 100_000 }),
+        fc.integer({ min: 1, max: 5000 }),
+        (size, waiting, max) => {
+          const n = Math.min(waiting, max);
+          const r = batchLength(size, waiting, max);
+          const W = BigInt(TILE_WIDTH);
+          const end = size + BigInt(r);
+          const uncut = size + BigInt(n);
+          const crosses = uncut / W > size / W && uncut % W !== 0n;
+          expect(r).toBeGreaterThanOrEqual(1);
+          expect(r).toBeLessThanOrEqual(n);
+          if (!crosses) expect(r).toBe(n);
+          else {
+            expect(end % W).toBe(0n); // ends on a boundary ...
+            expect(end / W).toBe(uncut / W); // ... the last one the uncut batch reached
+          }
+        },
+      ),
+      { numRuns: 2000 },
+    );
+    expect(batchLength(10n, 500, 256)).toBe(246);
+    expect(batchLength(0n, 500, 256)).toBe(256);
+    expect(batchLength(255n, 1, 256)).toBe(1);
+    expect(batchLength(255n, 2, 256)).toBe(1);
+    expect(batchLength(10n, 9000, 4096)).toBe(4086);
+  });
+});
