@@ -106,30 +106,21 @@ export function hashLeaves(entries: readonly Uint8Array[]): Uint8Array {
 }
 
 /**
+ * Per padded length (in blocks), the entries (by index) waiting for a group of four:
+ * waiting[4·blocks + k] for k < waitingCount[blocks]. Module-level scratch, so that grouping
+ * allocates nothing per entry (a Map of arrays and two arrays per call into the module were
+ * ~130 bytes of garbage per entry).
+ */
+const waiting = new Int32Array((MAX_LANE_BLOCKS + 1) * 4);
+const waitingCount = new Uint8Array(MAX_LANE_BLOCKS + 1);
+
+/**
  * Hashes entries [from, to) into LEAF_OUT: grouped by padded length, four to a call. Entries
  * longer than MAX_LANE_BLOCKS blocks are hashed one at a time and copied in.
  */
 function hashLeafChunk(entries: readonly Uint8Array[], from: number, to: number): void {
-  const { exports, mem, view } = wasm!;
-  /** Per padded length, entries (by index) waiting for a group of four. */
-  const waiting = new Map<number, number[]>();
-  const run = (blocks: number, group: number[]): void => {
-    const p: number[] = [];
-    const o: number[] = [];
-    for (let l = 0; l < 4; l++) {
-      const i = group[l];
-      const at = LEAF_IN + l * LANE_BYTES;
-      if (i === undefined) {
-        p.push(LEAF_IN); // lane 0's message again; its digest goes to scratch
-        o.push(SCRATCH_OUT + l * HASH_SIZE);
-      } else {
-        padLeaf(mem, view, at, entries[i]!, blocks);
-        p.push(at);
-        o.push(LEAF_OUT + (i - from) * HASH_SIZE);
-      }
-    }
-    exports.hashPadded4(p[0]!, p[1]!, p[2]!, p[3]!, blocks, o[0]!, o[1]!, o[2]!, o[3]!);
-  };
+  const { mem } = wasm!;
+  waitingCount.fill(0);
   for (let i = from; i < to; i++) {
     const entry = entries[i]!;
     const blocks = paddedBlocks(entry.length + 1);
@@ -137,18 +128,43 @@ function hashLeafChunk(entries: readonly Uint8Array[], from: number, to: number)
       mem.set(hashLeaf(entry), LEAF_OUT + (i - from) * HASH_SIZE);
       continue;
     }
-    let group = waiting.get(blocks);
-    if (!group) {
-      group = [];
-      waiting.set(blocks, group);
-    }
-    group.push(i);
-    if (group.length === 4) {
-      run(blocks, group);
-      group.length = 0;
+    const k = waitingCount[blocks]!;
+    waiting[4 * blocks + k] = i;
+    if (k === 3) {
+      hashGroup(entries, from, blocks, 4);
+      waitingCount[blocks] = 0;
+    } else {
+      waitingCount[blocks] = k + 1;
     }
   }
-  for (const [blocks, group] of waiting) if (group.length > 0) run(blocks, group);
+  for (let blocks = 1; blocks <= MAX_LANE_BLOCKS; blocks++) {
+    const k = waitingCount[blocks]!;
+    if (k > 0) hashGroup(entries, from, blocks, k);
+  }
+}
+
+/**
+ * Pads the `count` (1..4) entries waiting with `blocks` blocks into the lanes and hashes them
+ * into LEAF_OUT; lanes without an entry hash lane 0's message again into scratch.
+ */
+function hashGroup(entries: readonly Uint8Array[], from: number, blocks: number, count: number): void {
+  const { exports, mem, view } = wasm!;
+  const base = 4 * blocks;
+  for (let l = 0; l < count; l++)
+    padLeaf(mem, view, LEAF_IN + l * LANE_BYTES, entries[waiting[base + l]!]!, blocks);
+  const out = (l: number) =>
+    l < count ? LEAF_OUT + (waiting[base + l]! - from) * HASH_SIZE : SCRATCH_OUT + l * HASH_SIZE;
+  exports.hashPadded4(
+    LEAF_IN,
+    count > 1 ? LEAF_IN + LANE_BYTES : LEAF_IN,
+    count > 2 ? LEAF_IN + 2 * LANE_BYTES : LEAF_IN,
+    count > 3 ? LEAF_IN + 3 * LANE_BYTES : LEAF_IN,
+    blocks,
+    out(0),
+    out(1),
+    out(2),
+    out(3),
+  );
 }
 
 /**
