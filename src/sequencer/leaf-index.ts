@@ -84,8 +84,12 @@ export class LeafIndex {
   private pending = 0;
   private stopped = false;
   private closing = false;
-  /** Committed hashes not yet handed over, starting at `sent`. */
+  /**
+   * Committed hashes not yet handed over, starting at `sent`: the packed hashes of each batch
+   * given to `add` since the last flush, `runCount` in all.
+   */
   private run: Uint8Array[] = [];
+  private runCount = 0;
   /** False while the start-up catch-up runs: until then, new hashes wait in `run`. */
   private caughtUp = true;
   private catchUp: Promise<void> = Promise.resolve();
@@ -160,6 +164,7 @@ export class LeafIndex {
         // Left to the next start-up; new hashes are not handed over past the gap.
         this.stopped = true;
         this.run = [];
+        this.runCount = 0;
         process.stderr.write(`auditlog: leaf index catch-up failed: ${(err as Error).message}\n`);
       },
     );
@@ -194,29 +199,38 @@ export class LeafIndex {
   }
 
   /**
-   * Takes the leaf hashes of a committed batch starting at `start`; they reach the worker with
-   * the next flush (at flushAt hashes, before a lookup, or when the sequencer goes idle).
+   * Takes the leaf hashes of a committed batch starting at `start`, packed (hash i at bytes
+   * 32i..32i+32; kept by reference until the next flush copies it, so the caller must not
+   * modify it); they reach the worker with the next flush (at flushAt hashes, before a
+   * lookup, or when the sequencer goes idle).
    */
-  add(start: bigint, hashes: Uint8Array[]): void {
-    if (this.stopped || start !== this.sent + BigInt(this.run.length)) return;
-    for (const h of hashes) this.run.push(h);
-    if (this.run.length >= LEAF_INDEX_LIMITS.flushAt) this.flush();
+  add(start: bigint, hashes: Uint8Array): void {
+    if (this.stopped || start !== this.sent + BigInt(this.runCount)) return;
+    this.run.push(hashes);
+    this.runCount += hashes.length / HASH_SIZE;
+    if (this.runCount >= LEAF_INDEX_LIMITS.flushAt) this.flush();
   }
 
   /** Hands the gathered hashes to the worker (dropped, to be caught up at start-up, past maxPending). */
   flush(): void {
-    const n = this.run.length;
+    const n = this.runCount;
     if (this.stopped || n === 0) return;
     if (this.pending + n > LEAF_INDEX_LIMITS.maxPending) {
       // Too far behind: stop indexing until the next start-up, which re-indexes from tiles.
       this.stopped = true;
       this.run = [];
+      this.runCount = 0;
       return;
     }
     if (!this.caughtUp) return; // handed over after the catch-up, in order
     const buf = new Uint8Array(n * HASH_SIZE);
-    for (let i = 0; i < n; i++) buf.set(this.run[i]!, i * HASH_SIZE);
+    let at = 0;
+    for (const chunk of this.run) {
+      buf.set(chunk, at);
+      at += chunk.length;
+    }
     this.run = [];
+    this.runCount = 0;
     this.post(this.sent, buf);
     this.sent += BigInt(n);
   }

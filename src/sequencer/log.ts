@@ -22,6 +22,7 @@ import { hashLeaves, splitHashes } from '../merkle/sha256x4.js';
 import { consistencyRanges, inclusionRanges } from '../merkle/proof.js';
 import { decodeEntryBundle, encodeEntryBundle, MAX_ENTRY_SIZE, TILE_WIDTH } from '../merkle/tiles.js';
 import { signCheckpoint } from '../note/checkpoint.js';
+import { concatBytes } from '../note/encoding.js';
 import { formatVerifierKey } from '../note/keys.js';
 import { ed25519Signer, type Signer } from '../note/signer.js';
 import { signTreeHead } from '../note/sth.js';
@@ -91,8 +92,10 @@ export type CommitListener = (state: LogState) => void;
 interface Staged {
   readonly batch: Pending[];
   readonly startSize: bigint;
-  /** The batch's leaf hashes, for its receipts and the leaf-hash index. */
+  /** The batch's leaf hashes, for its receipts. */
   readonly leafHashes: Uint8Array[];
+  /** The same packed (hash i at bytes 32i..32i+32), for the leaf-hash index. */
+  readonly packedLeafHashes: Uint8Array;
   readonly commit: CommitBatch;
   write: Promise<void>;
   /** With signPerEntry: the checkpoint signed after each entry (entry i's at size startSize+i+1). */
@@ -387,7 +390,7 @@ export class Log {
         // A listener's failure must not undo a committed batch.
       }
     }
-    this.leafIndex.add(done.startSize, done.leafHashes);
+    this.leafIndex.add(done.startSize, done.packedLeafHashes);
     const receipts = done.entryNotes
       ? await this.perEntryReceipts(done.startSize, done.leafHashes, done.entryNotes)
       : await this.receiptsFor(done.startSize, done.leafHashes, state);
@@ -401,6 +404,7 @@ export class Log {
   private async stage(batch: Pending[]): Promise<Staged> {
     const startSize = this.tree.size;
     let leafHashes: Uint8Array[] = [];
+    let packedLeafHashes: Uint8Array;
     const commit: CommitBatch = {
       tiles: [],
       bundles: [],
@@ -435,13 +439,14 @@ export class Log {
           );
         }
       }
+      packedLeafHashes = concatBytes(...leafHashes);
     } else {
       // The whole batch at once: leaves, then each tree level, four hashes at a time.
       const entries: Uint8Array[] = new Array(batch.length);
       for (let i = 0; i < batch.length; i++) entries[i] = batch[i]!.entry;
-      const flat = hashLeaves(entries);
-      leafHashes = splitHashes(flat);
-      this.tree.appendLeaves(flat, leafHashes);
+      packedLeafHashes = hashLeaves(entries);
+      leafHashes = splitHashes(packedLeafHashes);
+      this.tree.appendLeaves(packedLeafHashes, leafHashes);
     }
     for (let i = 0; i < batch.length; i++) {
       const p = batch[i]!;
@@ -474,7 +479,7 @@ export class Log {
     this.rightBundle = bundle;
     this.rightChunkOffsets = chunkOffsets;
     if (entryNotes) entryNotes.push(note);
-    return { batch, startSize, leafHashes, commit, write: NOT_WRITING, entryNotes };
+    return { batch, startSize, leafHashes, packedLeafHashes, commit, write: NOT_WRITING, entryNotes };
   }
 
   private async receiptsFor(

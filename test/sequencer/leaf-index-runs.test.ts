@@ -12,6 +12,7 @@ import fc from 'fast-check';
 import { Level } from 'level';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LEAF_INDEX_LIMITS, LeafIndex } from '../../src/sequencer/leaf-index.js';
+import { concatBytes } from '../../src/note/encoding.js';
 import { tempLogDirs } from '../helpers/server.js';
 
 const DEFAULTS = { ...LEAF_INDEX_LIMITS };
@@ -192,7 +193,7 @@ async function appendHashes(idx: LeafIndex, leaves: Leaves, n: number): Promise<
       hashOf((leaves.hashes.length + j) % 11, (leaves.hashes.length + j) % 3),
     );
     leaves.hashes.push(...hs);
-    idx.add(start, hs);
+    idx.add(start, concatBytes(...hs));
     done += k;
     if (done % 35 === 0) await idx.lookup(hs[0]!, leaves.size);
   }
@@ -230,7 +231,9 @@ async function killWhileIndexing(dir: string, limits: object, after: number): Pr
     await idx.start(0n);
     for (let n = 0; ; n += 13) {
       const hs = Array.from({ length: 13 }, (_, k) => leaf(n + k));
-      idx.add(BigInt(n), hs);
+      const packed = new Uint8Array(13 * 32);
+      hs.forEach((h, k) => packed.set(h, 32 * k));
+      idx.add(BigInt(n), packed);
       await idx.lookup(hs[0], BigInt(n + 13));
       process.stdout.write(n + 13 + '\\n');
     }`;
@@ -287,7 +290,7 @@ describe('leaf-hash index runs', () => {
               const start = leaves.size;
               const hs = o.hashes.map(([p, r]) => hashOf(p, r));
               leaves.hashes.push(...hs);
-              idx.add(start, hs);
+              idx.add(start, concatBytes(...hs));
             } else if (o.op === 'lookup') {
               const below = Math.floor(o.below * (leaves.hashes.length + 1));
               const hash = hashOf(...o.hash);
@@ -381,7 +384,7 @@ describe('leaf-hash index runs', () => {
     for (let i = 0; i < 600; i++) {
       const h = i % 50 === 49 ? other : same;
       leaves.hashes.push(h);
-      idx.add(BigInt(i), [h]);
+      idx.add(BigInt(i), h);
     }
     try {
       for (const below of [600, 599, 550, 551, 400, 123, 50, 49, 1, 0]) {
