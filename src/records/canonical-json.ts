@@ -39,7 +39,10 @@ export interface JsonProblem {
   reason: string;
 }
 
-/** Returns the first reason `value` cannot be canonicalized, or null if it can. */
+/**
+ * Returns the first reason `value` cannot be canonicalized (members in document order), or
+ * null if it can.
+ */
 export function findJsonProblem(value: unknown): JsonProblem | null {
   return write(value, 0, null);
 }
@@ -72,8 +75,11 @@ function write(value: unknown, depth: number, out: { s: string } | null): JsonPr
     }
     if (out) out.s += ']';
   } else if (isPlainObject(value)) {
-    // The default sort compares UTF-16 code units, the order RFC 8785 prescribes.
-    const names = Object.keys(value).sort();
+    // The default sort compares UTF-16 code units, the order RFC 8785 prescribes. A walk that
+    // only checks (no output) takes the members as they come: it reports the first problem in
+    // document order, and sorting every object's names was a seventh of what ingesting a record
+    // allocated on the server's main thread (~7.5 of ~54 KB).
+    const names = out ? Object.keys(value).sort() : Object.keys(value);
     if (out) out.s += '{';
     for (let i = 0; i < names.length; i++) {
       const name = names[i]!;
