@@ -177,7 +177,9 @@ export class RecordService {
       }
     });
     return this.gate.shared(async () => {
-      const prepared = await Promise.all(records.map((r) => this.prepare(r)));
+      // Records of one request are mostly about one data subject: its tag is computed once.
+      const tags = new Map<string, Uint8Array>();
+      const prepared = await Promise.all(records.map((r) => this.prepare(r, tags)));
       // Sealed together on a worker thread; an error (e.g. a leaf over the entry limit) stops
       // the request before anything of it is appended.
       const sealed = await this.sealer.seal(
@@ -192,15 +194,22 @@ export class RecordService {
     });
   }
 
-  /** Id, time, retention, subject tag and key of a record about to be sealed. */
-  private async prepare(record: AuditRecord): Promise<Prepared> {
+  /**
+   * Id, time, retention, subject tag and key of a record about to be sealed. `tags` holds the
+   * tags already computed for this request, by subject (read-only arrays, shared).
+   */
+  private async prepare(record: AuditRecord, tags: Map<string, Uint8Array>): Promise<Prepared> {
     const loggedAtMs = this.now();
     const retention = strictestRetention(loggedAtMs, classesForRecord(this.retention, record));
     const recordId = newRecordId();
     const hasPersonal = hasPersonalFields(record);
     // A record with personal fields but no user_id is its own data subject: "record:<id>".
     const subject = record.user_id ?? (hasPersonal ? `record:${recordId}` : undefined);
-    const tag = subject === undefined ? null : this.tagOf(subject);
+    let tag: Uint8Array | null = null;
+    if (subject !== undefined) {
+      tag = tags.get(subject) ?? this.tagOf(subject);
+      tags.set(subject, tag);
+    }
     const key = tag === null || !hasPersonal ? null : await this.keys.get(tag, record.tenant_id);
     return { loggedAtMs, retention, recordId, tag, key };
   }

@@ -200,6 +200,36 @@ describe('RecordService', () => {
     expect((await svc.read(BigInt(b!.index), auditorB)).status).toBe('erased');
   });
 
+  it('one request about several subjects: each record is keyed and erased with its own subject', async () => {
+    const { svc } = await layer();
+    const anon = recordWith('anon-in-batch');
+    delete anon.user_id;
+    const out = await svc.submit(
+      [
+        recordWith('p1-a', { user_id: 'patient-1' }),
+        recordWith('p2-a', { user_id: 'patient-2' }),
+        recordWith('p1-b', { user_id: 'patient-1' }),
+        anon,
+        recordWith('p2-b', { user_id: 'patient-2' }),
+      ],
+      submitterA,
+    );
+    const res = await svc.erase('patient-2', undefined, admin);
+    expect(res.tenants[0]!.records_erased).toBe(2);
+    const status = async (i: number) => (await svc.read(BigInt(out[i]!.index), auditorA)).status;
+    expect([await status(0), await status(1), await status(2), await status(3), await status(4)]).toEqual([
+      'hot',
+      'erased',
+      'hot',
+      'hot',
+      'erased',
+    ]);
+    expect(
+      (await svc.erase(`record:${out[3]!.record_id}`, undefined, admin)).tenants[0]!.records_erased,
+    ).toBe(1);
+    expect((await svc.erase('patient-1', undefined, admin)).tenants[0]!.records_erased).toBe(2);
+  });
+
   it('gives a record with personal fields but no user_id its own subject, record:<id>', async () => {
     const { svc } = await layer();
     const rec = recordWith('anon');
