@@ -6,6 +6,7 @@ import type { Log } from '../sequencer/log.js';
 import { type Receipt, receiptToJSON } from '../sequencer/receipt.js';
 import { type AuthEnv, requireRole } from './auth.js';
 import { limitBody } from './body-limit.js';
+import { jsonBody } from './json-body.js';
 import type { TokenStore } from './tokens.js';
 
 /** Reads a JSON body (already size-limited) and validates it; errors name the field. */
@@ -67,7 +68,7 @@ export function entryRoutes(
     const witness = witnessedParam(c.req.query('witnessed'), witnessReceipt);
     const entry = new Uint8Array(await c.req.arrayBuffer());
     const receipt = await log.append(entry);
-    return c.json(receiptToJSON(witness ? await witness(receipt) : receipt));
+    return jsonBody(c, receiptToJSON(witness ? await witness(receipt) : receipt));
   });
 
   app.get('/log', (c) =>

@@ -21,6 +21,7 @@ import type { Log } from '../sequencer/log.js';
 import { type AuthEnv, requireRole } from './auth.js';
 import { receiptFromJSON, receiptToJSON } from '../sequencer/receipt.js';
 import { limitBody } from './body-limit.js';
+import { jsonBody } from './json-body.js';
 import { type WitnessReceipt, witnessedParam } from './entries-routes.js';
 import { parseUint64Param } from './params.js';
 import type { Principal, TokenStore } from './tokens.js';
@@ -83,7 +84,7 @@ export function recordRoutes(
         out.map(async (o) => ({ ...o, ...receiptToJSON(await witness(receiptFromJSON(o))) })),
       );
     }
-    return c.json(batch ? { records: out } : out[0]);
+    return jsonBody(c, batch ? { records: out } : out[0]);
   });
 
   app.get('/records/:index', requireRole(tokens, 'auditor'), async (c) => {

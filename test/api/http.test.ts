@@ -352,6 +352,23 @@ describe('bad input gets a 4xx problem and never changes the log', () => {
 });
 
 // Runs after the table above, which expects the tree to hold the eight vector leaves only.
+describe('JSON responses', () => {
+  it('a receipt is served as UTF-8 JSON with its exact byte length (a signed note has a "—")', async () => {
+    const res = await fetch(`${server.url}/v1/entries`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${submitter}`, 'content-type': 'application/octet-stream' },
+      body: new TextEncoder().encode('content-type check'),
+    });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('application/json');
+    const bytes = new Uint8Array(await res.arrayBuffer());
+    expect(Number(res.headers.get('content-length'))).toBe(bytes.length);
+    const body = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
+    expect(body.checkpoint).toContain('\n\u2014 example.com/http-test ');
+    openCheckpoint(body.checkpoint, parseVerifierKey(server.vkey));
+  });
+});
+
 describe('request bodies without Content-Length', () => {
   it('a chunked body within the limit is accepted like a sized one', async () => {
     const entry = new TextEncoder().encode('sent in two chunks');
