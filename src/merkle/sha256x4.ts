@@ -162,19 +162,22 @@ function hashGroup(entries: readonly Uint8Array[], from: number, blocks: number,
   const { exports, mem, view } = wasm!;
   const base = 4 * blocks;
   for (let l = 0; l < count; l++) padLeaf(mem, view, l, entries[waiting[base + l]!]!, blocks);
-  const out = (l: number) =>
-    l < count ? LEAF_OUT + (waiting[base + l]! - from) * HASH_SIZE : SCRATCH_OUT + l * HASH_SIZE;
   exports.hashPadded4(
     LEAF_IN,
     count > 1 ? LEAF_IN + LANE_BYTES : LEAF_IN,
     count > 2 ? LEAF_IN + 2 * LANE_BYTES : LEAF_IN,
     count > 3 ? LEAF_IN + 3 * LANE_BYTES : LEAF_IN,
     blocks,
-    out(0),
-    out(1),
-    out(2),
-    out(3),
+    laneOut(base, from, count, 0),
+    laneOut(base, from, count, 1),
+    laneOut(base, from, count, 2),
+    laneOut(base, from, count, 3),
   );
+}
+
+/** Where lane l's digest goes: its entry's slot in LEAF_OUT, or scratch for a lane without one. */
+function laneOut(base: number, from: number, count: number, l: number): number {
+  return l < count ? LEAF_OUT + (waiting[base + l]! - from) * HASH_SIZE : SCRATCH_OUT + l * HASH_SIZE;
 }
 
 /**
