@@ -69,13 +69,17 @@ export class Context {
     return summarize(runs);
   }
 
-  /** The median of a recorded result, for ratios. */
-  median(group: string, name: string, match: Params = {}): number | undefined {
-    const r = this.report.results.find(
+  /** A recorded result: the first of `group` and `name` whose params include `match`. */
+  result(group: string, name: string, match: Params = {}): Result | undefined {
+    return this.report.results.find(
       (x) =>
         x.group === group && x.name === name && Object.entries(match).every(([k, v]) => x.params[k] === v),
     );
-    return r?.value.median;
+  }
+
+  /** The median of a recorded result, for ratios. */
+  median(group: string, name: string, match: Params = {}): number | undefined {
+    return this.result(group, name, match)?.value.median;
   }
 }
 

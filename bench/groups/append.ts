@@ -191,19 +191,24 @@ export async function appendBench(
       }
     }
   }
-  // The headline comparison: batched over per-entry signing at the same batch size and entry size.
+  // The headline comparison: batched over per-entry signing at the same batch size and entry
+  // size. The value is the ratio of the two medians; `paired` summarizes the ratios of the runs
+  // made back to back (run r of each policy), which shows how far the ratio itself moves on
+  // this machine, not only each rate.
   for (const entry of entrySizes) {
     for (const batch of batchSizes) {
-      const perEntry = ctx.median('append', POLICIES[0]!.name, { batch, entry });
+      const perEntry = ctx.result('append', POLICIES[0]!.name, { batch, entry })?.value;
       for (const policy of policies.slice(1)) {
-        const v = ctx.median('append', policy.name, { batch, entry });
+        const v = ctx.result('append', policy.name, { batch, entry })?.value;
         if (perEntry === undefined || v === undefined) continue;
+        const n = Math.min(v.runs.length, perEntry.runs.length);
         ctx.report.results.push({
           group: 'append-speedup',
           name: `${policy.name} / per-entry`,
           params: { batch, entry },
           unit: 'x',
-          value: summarize([v / perEntry]),
+          value: summarize([v.median / perEntry.median]),
+          extra: { paired: summarize(Array.from({ length: n }, (_, r) => v.runs[r]! / perEntry.runs[r]!)) },
         });
       }
     }
