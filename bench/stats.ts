@@ -44,7 +44,7 @@ export function percentiles(samples: Float64Array | number[]): { p50: number; p9
 /** Milliseconds since an arbitrary origin, with sub-microsecond resolution. */
 export function nowMs(): number {
   // performance.now() is monotonic with sub-microsecond resolution in Node and, unlike
-  // process.hrtime.bigint(), allocates nothing: the driver calls it twice per append.
+  // process.hrtime.bigint(), allocates nothing: the append driver calls it once per append.
   return performance.now();
 }
 
