@@ -178,7 +178,10 @@ export function quorumSatisfied(
   return result;
 }
 
-/** The log key for `origin` listed in the policy, or undefined. */
-export function policyLogKey(policy: Policy, origin: string): VerifierKey | undefined {
-  return policy.logs.find((l) => l.key.name === origin)?.key;
+/**
+ * Every log key the policy lists for `origin` (none, one, or several while a key is rotated:
+ * tlog-policy accepts a checkpoint signed by any one of the listed logs).
+ */
+export function policyLogKeys(policy: Policy, origin: string): VerifierKey[] {
+  return policy.logs.filter((l) => l.key.name === origin).map((l) => l.key);
 }

@@ -13,7 +13,7 @@ import { verifyConsistency, verifyInclusion } from '../merkle/verify.js';
 import { type Checkpoint, parseCheckpoint } from '../note/checkpoint.js';
 import { parseVerifierKey, SIG_TYPE_ED25519, type VerifierKey } from '../note/keys.js';
 import { type Note, parseNote, verifyNote } from '../note/note.js';
-import { type Policy, policyLogKey, quorumSatisfied } from './policy.js';
+import { type Policy, policyLogKeys, quorumSatisfied } from './policy.js';
 import type { Receipt } from './receipt.js';
 
 /** A log key as a vkey string or parsed; null/undefined to take it from the policy's log lines. */
@@ -35,7 +35,11 @@ export interface VerifiedCheckpoint {
   cosigners: string[];
 }
 
-function resolveLogKey(input: LogKeyInput, origin: string, policy: Policy | undefined): VerifierKey {
+/**
+ * The keys a checkpoint of `origin` may be signed by: the one given (which, with a policy that
+ * lists logs, must be among them), else every key the policy lists for the origin.
+ */
+function resolveLogKeys(input: LogKeyInput, origin: string, policy: Policy | undefined): VerifierKey[] {
   let key: VerifierKey | undefined;
   if (typeof input === 'string') key = parseVerifierKey(input);
   else if (input) key = input;
@@ -44,11 +48,12 @@ function resolveLogKey(input: LogKeyInput, origin: string, policy: Policy | unde
       throw new AuditlogError('UNKNOWN_KEY', `log key ${key.name} is not listed in the policy`);
     }
   }
-  if (key === undefined && policy !== undefined) key = policyLogKey(policy, origin);
-  if (key === undefined) throw new AuditlogError('UNKNOWN_KEY', `no log key for origin ${origin}`);
-  if (key.type !== SIG_TYPE_ED25519)
-    throw new AuditlogError('BAD_KEY', 'log key must have signature type 0x01');
-  return key;
+  const keys = key !== undefined ? [key] : policy !== undefined ? policyLogKeys(policy, origin) : [];
+  if (keys.length === 0) throw new AuditlogError('UNKNOWN_KEY', `no log key for origin ${origin}`);
+  for (const k of keys) {
+    if (k.type !== SIG_TYPE_ED25519) throw new AuditlogError('BAD_KEY', 'log key must have signature type 0x01');
+  }
+  return keys;
 }
 
 /**
@@ -63,17 +68,18 @@ export function verifyCheckpoint(
 ): VerifiedCheckpoint {
   const parsed = parseNote(noteText);
   const checkpoint = parseCheckpoint(parsed.text);
-  const key = resolveLogKey(logKey, checkpoint.origin, opts.policy);
-  if (checkpoint.origin !== key.name) {
+  const keys = resolveLogKeys(logKey, checkpoint.origin, opts.policy);
+  if (checkpoint.origin !== keys[0]!.name) {
     throw new AuditlogError(
       'UNKNOWN_KEY',
-      `checkpoint origin ${checkpoint.origin} is not the log key name ${key.name}`,
+      `checkpoint origin ${checkpoint.origin} is not the log key name ${keys[0]!.name}`,
     );
   }
   const witnesses = opts.policy ? [...opts.policy.witnesses.entries()] : [];
-  const { note, verified } = verifyNote(noteText, [key, ...witnesses.map(([, w]) => w.key)]);
-  if (!verified.includes(key))
-    throw new AuditlogError('UNKNOWN_KEY', `checkpoint is not signed by ${key.name}`);
+  const { note, verified } = verifyNote(noteText, [...keys, ...witnesses.map(([, w]) => w.key)]);
+  const key = keys.find((k) => verified.includes(k));
+  if (key === undefined)
+    throw new AuditlogError('UNKNOWN_KEY', `checkpoint is not signed by ${keys[0]!.name}`);
   const cosigners = witnesses.filter(([, w]) => verified.includes(w.key)).map(([name]) => name);
   if (opts.policy && !quorumSatisfied(opts.policy, new Set(cosigners))) {
     throw new AuditlogError(

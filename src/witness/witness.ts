@@ -393,6 +393,10 @@ export class Witness {
             const what = ours?.source === 'pin' ? 'was pinned' : 'was cosigned';
             return { status: 409, message: `a checkpoint of size ${cp.size} with another root ${what}` };
           }
+          // RFC 6962's consistency proof between equal sizes is empty (tlog-witness: "MUST be
+          // empty if the old size is zero"); stray lines are a proof that does not verify.
+          if (req.proof.length !== 0)
+            return { status: 422, message: 'a consistency proof between equal sizes is empty' };
         } else {
           try {
             verifyConsistency(req.oldSize, cp.size, req.proof, ours?.root ?? EMPTY_ROOT, cp.root);

@@ -227,6 +227,24 @@ describe('witness quorums', () => {
     const other = new MemoryLog('other.example/log');
     expect(codeOf(() => verifyReceipt(r, other.vkey, { policy }))).toBe('UNKNOWN_KEY');
   });
+
+  test('a policy listing two keys for one origin (a rotation) accepts a checkpoint signed by either', async () => {
+    const rotated = new MemoryLog(log.origin); // same origin, another key
+    const both = parsePolicy(`log ${rotated.vkey}\nlog ${log.vkey}\nquorum none\n`);
+    const v = verifyReceipt(await log.receipt(5n, 21n), null, { policy: both });
+    expect(v.latest.logKey.keyId).toEqual(log.key.keyId);
+    for (const r of [1n, 2n, 3n]) rotated.append(te.encode(`rotated ${r}`));
+    const fromRotated = await rotated.receipt(1n, 3n);
+    expect(verifyReceipt(fromRotated, null, { policy: both }).latest.logKey.keyId).toEqual(rotated.key.keyId);
+    // Only the keys the policy lists: a third key of the same origin is still refused.
+    const third = new MemoryLog(log.origin);
+    for (const r of [1n, 2n, 3n]) third.append(te.encode(`third ${r}`));
+    const fromThird = await third.receipt(1n, 3n);
+    expect(codeOf(() => verifyReceipt(fromThird, null, { policy: both }))).toBe('UNKNOWN_KEY');
+    expect(codeOf(() => verifyReceipt(fromRotated, null, { policy: parsePolicy(`log ${log.vkey}\nquorum none\n`) }))).toBe(
+      'UNKNOWN_KEY',
+    );
+  });
 });
 
 describe('consistency and upgrades', () => {

@@ -132,6 +132,13 @@ describe('add-checkpoint (real witness process)', () => {
     expect((await addCheckpoint(w.url, body(5, [], cp5))).status).toBe(200);
   });
 
+  it('422 for proof lines between equal sizes (the proof is empty), 200 once they are gone', async () => {
+    const cp5 = await log.checkpoint(5);
+    const stray = await log.proof(3, 5);
+    expect((await addCheckpoint(w.url, body(5, stray.slice(0, 1), cp5))).status).toBe(422);
+    expect((await addCheckpoint(w.url, body(5, [], cp5))).status).toBe(200);
+  });
+
   it('concurrent requests from one old size: exactly one wins, the state never rolls back', async () => {
     const sizes = [6, 7, 8, 9, 10];
     const results = await Promise.all(
