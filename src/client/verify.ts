@@ -51,7 +51,8 @@ function resolveLogKeys(input: LogKeyInput, origin: string, policy: Policy | und
   const keys = key !== undefined ? [key] : policy !== undefined ? policyLogKeys(policy, origin) : [];
   if (keys.length === 0) throw new AuditlogError('UNKNOWN_KEY', `no log key for origin ${origin}`);
   for (const k of keys) {
-    if (k.type !== SIG_TYPE_ED25519) throw new AuditlogError('BAD_KEY', 'log key must have signature type 0x01');
+    if (k.type !== SIG_TYPE_ED25519)
+      throw new AuditlogError('BAD_KEY', 'log key must have signature type 0x01');
   }
   return keys;
 }

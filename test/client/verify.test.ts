@@ -241,9 +241,11 @@ describe('witness quorums', () => {
     for (const r of [1n, 2n, 3n]) third.append(te.encode(`third ${r}`));
     const fromThird = await third.receipt(1n, 3n);
     expect(codeOf(() => verifyReceipt(fromThird, null, { policy: both }))).toBe('UNKNOWN_KEY');
-    expect(codeOf(() => verifyReceipt(fromRotated, null, { policy: parsePolicy(`log ${log.vkey}\nquorum none\n`) }))).toBe(
-      'UNKNOWN_KEY',
-    );
+    expect(
+      codeOf(() =>
+        verifyReceipt(fromRotated, null, { policy: parsePolicy(`log ${log.vkey}\nquorum none\n`) }),
+      ),
+    ).toBe('UNKNOWN_KEY');
   });
 });
 
