@@ -75,6 +75,8 @@ export interface RecordServiceOptions {
   retention?: RetentionConfig;
   /** Clock in milliseconds (tests). */
   now?: () => number;
+  /** Most subject keys cached (default 10,000; tests set it small). */
+  maxCachedSubjectKeys?: number;
 }
 
 const enc = new TextEncoder();
@@ -120,11 +122,12 @@ export class RecordService {
     readonly retention: RetentionConfig,
     master: Uint8Array,
     now: (() => number) | undefined,
+    maxCachedSubjectKeys: number | undefined,
   ) {
     this.store = new RecordStore(log.db);
     const k = deriveRecordKeys(master);
     this.tagKey = k.tagKey;
-    this.keys = new SubjectKeys(this.store, k.wrapKey);
+    this.keys = new SubjectKeys(this.store, k.wrapKey, maxCachedSubjectKeys);
     this.now = now ?? Date.now;
   }
 
@@ -136,6 +139,7 @@ export class RecordService {
       opts.retention ?? loadRetentionConfig(opts.dataDir),
       loadOrCreateMasterKey(opts.dataDir),
       opts.now,
+      opts.maxCachedSubjectKeys,
     );
     for await (const [, v] of s.store.holds.iterator()) {
       const h = fromJson<Hold>(v);
@@ -179,18 +183,32 @@ export class RecordService {
     return this.gate.shared(async () => {
       // Records of one request are mostly about one data subject: its tag is computed once.
       const tags = new Map<string, Uint8Array>();
-      const prepared = await Promise.all(records.map((r) => this.prepare(r, tags)));
-      // Sealed together on a worker thread; an error (e.g. a leaf over the entry limit) stops
-      // the request before anything of it is appended.
-      const sealed = await this.sealer.seal(
-        prepared.map((p, i) => ({
-          record: records[i]!,
-          recordId: p.recordId,
-          loggedAtMs: p.loggedAtMs,
-          subjectKey: p.key?.key ?? null,
-        })),
-      );
-      return Promise.all(prepared.map((p, i) => this.appendSealed(records[i]!, p, sealed[i]!)));
+      const preparing = await Promise.allSettled(records.map((r) => this.prepare(r, tags)));
+      const prepared = preparing.flatMap((p) => (p.status === 'fulfilled' ? [p.value] : []));
+      try {
+        const refused = preparing.find((p) => p.status === 'rejected');
+        if (refused) throw refused.reason;
+        // Sealed together on a worker thread; an error (e.g. a leaf over the entry limit) stops
+        // the request before anything of it is appended.
+        const sealed = await this.sealer.seal(
+          prepared.map((p, i) => ({
+            record: records[i]!,
+            recordId: p.recordId,
+            loggedAtMs: p.loggedAtMs,
+            subjectKey: p.key?.key ?? null,
+          })),
+        );
+        // Every append settles before the keys are released: a key whose record may still
+        // commit must stay the subject's key.
+        const appended = await Promise.allSettled(
+          prepared.map((p, i) => this.appendSealed(records[i]!, p, sealed[i]!)),
+        );
+        const failed = appended.find((a) => a.status === 'rejected');
+        if (failed) throw failed.reason;
+        return appended.map((a) => (a as PromiseFulfilledResult<SubmittedRecord>).value);
+      } finally {
+        for (const p of prepared) if (p.key !== null) this.keys.release(p.key);
+      }
     });
   }
 

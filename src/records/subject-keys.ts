@@ -10,6 +10,8 @@ export interface SubjectKey {
   key: Uint8Array;
   wrapped: Uint8Array;
   durable: boolean;
+  /** Records sealed under it whose batch has neither committed nor failed yet (see `release`). */
+  uses: number;
 }
 
 /**
@@ -17,6 +19,13 @@ export interface SubjectKey {
  * bounded cache. A new key is not written on its own: every record sealed under a key that is
  * not yet known durable carries the (idempotent) put of the wrapped key in its own batch, so
  * a body is never committed without its key.
+ *
+ * A key not yet durable must stay cached while records sealed under it may still commit (it is
+ * the subject's only key until then), so the cache can only evict durable keys. Every `get` is
+ * paired with a `release` once that record's batch has committed or failed; a key that ends up
+ * unused and not durable (its records were all refused, say a batch with a leaf over the entry
+ * limit) is dropped, so failed requests cannot fill the cache with keys nothing will ever
+ * commit. When the cache is full of keys in use, `get` answers OVERLOADED without caching.
  */
 export class SubjectKeys {
   private readonly cache = new Map<string, SubjectKey>();
@@ -32,13 +41,18 @@ export class SubjectKeys {
     return `${Buffer.from(tag).toString('hex')}\0${tenant}`;
   }
 
-  /** The subject's key in `tenant`, read from the store or freshly made (then not durable yet). */
+  /**
+   * The subject's key in `tenant`, read from the store or freshly made (then not durable yet).
+   * The caller must `release` it once the record sealed under it has committed or failed.
+   * @throws AuditlogError('OVERLOADED') when the cache is full of keys not yet durable.
+   */
   async get(tag: Uint8Array, tenant: string): Promise<SubjectKey> {
     const id = this.id(tag, tenant);
     const hit = this.cache.get(id);
     if (hit) {
       this.cache.delete(id);
       this.cache.set(id, hit); // most recently used last
+      hit.uses++;
       return hit;
     }
     let p = this.loading.get(id);
@@ -48,7 +62,16 @@ export class SubjectKeys {
     }
     const k = await p;
     this.remember(id, k);
+    k.uses++;
     return k;
+  }
+
+  /** Ends one `get`'s use of `k`; an unused key that never became durable is dropped. */
+  release(k: SubjectKey): void {
+    k.uses--;
+    if (k.uses > 0 || k.durable) return;
+    const id = this.id(k.tag, k.tenant);
+    if (this.cache.get(id) === k) this.cache.delete(id);
   }
 
   private async load(tag: Uint8Array, tenant: string): Promise<SubjectKey> {
@@ -60,10 +83,18 @@ export class SubjectKeys {
         key: unwrapSubjectKey(this.wrapKey, tag, tenant, wrapped),
         wrapped,
         durable: true,
+        uses: 0,
       };
     }
     const key = newSubjectKey();
-    return { tag, tenant, key, wrapped: wrapSubjectKey(this.wrapKey, tag, tenant, key), durable: false };
+    return {
+      tag,
+      tenant,
+      key,
+      wrapped: wrapSubjectKey(this.wrapKey, tag, tenant, key),
+      durable: false,
+      uses: 0,
+    };
   }
 
   /** The subject's existing key in `tenant`, or undefined (never creates one). */
@@ -75,16 +106,26 @@ export class SubjectKeys {
   }
 
   private remember(id: string, k: SubjectKey): void {
-    this.cache.set(id, k);
-    if (this.cache.size <= this.maxCached) return;
-    for (const [oldId, old] of this.cache) {
-      // Only durable keys may be forgotten: a pending one must stay the subject's only key.
-      if (old.durable) {
-        this.cache.delete(oldId);
-        return;
+    if (!this.cache.has(id) && this.cache.size >= this.maxCached) {
+      let evicted = false;
+      for (const [oldId, old] of this.cache) {
+        // Only durable keys may be forgotten: a pending one must stay the subject's only key.
+        if (old.durable) {
+          this.cache.delete(oldId);
+          evicted = true;
+          break;
+        }
       }
+      if (!evicted) throw new AuditlogError('OVERLOADED', 'too many subject keys waiting to be committed');
     }
-    throw new AuditlogError('OVERLOADED', 'too many subject keys waiting to be committed');
+    this.cache.set(id, k);
+  }
+
+  /** Keys cached, and how many of them are not known durable (tests, diagnostics). */
+  cached(): { keys: number; pending: number } {
+    let pending = 0;
+    for (const k of this.cache.values()) if (!k.durable) pending++;
+    return { keys: this.cache.size, pending };
   }
 
   /** The side operations a record sealed under `k` must commit with. */

@@ -20,6 +20,7 @@ export function tempDir(): string {
 export async function openLayer(
   dir = tempDir(),
   retention: unknown = undefined,
+  opts: { maxCachedSubjectKeys?: number } = {},
 ): Promise<{ dir: string; log: Log; svc: RecordService; clock: { ms: number }; close(): Promise<void> }> {
   const clock = { ms: Date.parse('2026-05-16T14:23:19.000Z') };
   const log = await Log.open({ dir, origin: 'localhost/records-test' });
@@ -28,6 +29,7 @@ export async function openLayer(
     dataDir: dir,
     retention: parseRetentionConfig(retention, dir),
     now: () => clock.ms,
+    ...opts,
   });
   return {
     dir,

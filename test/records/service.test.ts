@@ -23,8 +23,8 @@ afterEach(async () => {
   while (cleanups.length > 0) await cleanups.pop()!();
 });
 
-async function layer(retention?: unknown) {
-  const l = await openLayer(undefined, retention);
+async function layer(retention?: unknown, opts: { maxCachedSubjectKeys?: number } = {}) {
+  const l = await openLayer(undefined, retention, opts);
   cleanups.push(async () => {
     await l.close().catch(() => {});
     fs.rmSync(l.dir, { recursive: true, force: true });
@@ -118,6 +118,36 @@ describe('RecordService', () => {
       'mismatch',
       'mismatch',
     ]);
+  });
+
+  it('a refused request leaves no subject key pinned in the cache; a cache full of keys in use answers OVERLOADED without growing', async () => {
+    const { svc, log } = await layer(undefined, { maxCachedSubjectKeys: 4 });
+    const about = (n: number) => recordWith(`s${n}`, { user_id: `subject-${n}` });
+    for (let round = 0; round < 3; round++) {
+      const batch = [0, 1, 2, 3].map((i) => about(10 * round + i));
+      // About one of the same subjects, with a leaf over the entry limit: the seal refuses it.
+      const tooBig = recordWith('big', {
+        user_id: `subject-${10 * round}`,
+        details: { blob: 'x'.repeat(70_000) },
+      });
+      expect(await errorCode(svc.submit([...batch, tooBig], submitterA))).toBe('TOO_LARGE');
+      expect(svc.keys.cached().pending).toBe(0);
+    }
+    expect(log.latest().size).toBe(0n);
+    // New subjects are still served (before, the refused requests' keys filled the cache for good).
+    const [r] = await svc.submit([about(100)], submitterA);
+    expect((await svc.read(BigInt(r!.index), auditorA)).body_verified).toBe(true);
+    // Four new subjects in flight fill the cache with pending keys; a fifth is refused, uncached.
+    const inFlight = svc.submit(
+      [0, 1, 2, 3].map((i) => about(200 + i)),
+      submitterA,
+    );
+    const fifth = svc.submit([about(300)], submitterA);
+    expect(await errorCode(fifth)).toBe('OVERLOADED');
+    expect(svc.keys.cached().keys).toBeLessThanOrEqual(4);
+    await inFlight;
+    expect(svc.keys.cached().pending).toBe(0);
+    await svc.submit([about(300)], submitterA);
   });
 
   it('isolates tenants and refuses entries that are not records', async () => {
