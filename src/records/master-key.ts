@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { AuditlogError } from '../errors.js';
+import { createFileDurably } from '../storage/durable-file.js';
 
 /** The records master key file in a data directory: base64 of 32 random bytes, mode 0600. */
 export const MASTER_KEY_FILE = 'records.key';
@@ -13,20 +14,7 @@ export const MASTER_KEY_FILE = 'records.key';
 export function loadOrCreateMasterKey(dataDir: string): Uint8Array {
   const file = path.join(dataDir, MASTER_KEY_FILE);
   if (!fs.existsSync(file)) {
-    const key = randomBytes(32);
-    const fd = fs.openSync(file, 'wx', 0o600);
-    try {
-      fs.writeSync(fd, `${key.toString('base64')}\n`);
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
-    const dirFd = fs.openSync(dataDir, 'r');
-    try {
-      fs.fsyncSync(dirFd);
-    } finally {
-      fs.closeSync(dirFd);
-    }
+    createFileDurably(file, `${randomBytes(32).toString('base64')}\n`);
   }
   const st = fs.statSync(file);
   if ((st.mode & 0o077) !== 0) {

@@ -1,14 +1,16 @@
 /**
  * A log's data directory (spec/storage.md):
- *   <dir>/log.key   the signer key, `PRIVATE+KEY+<origin>+<id>+<base64>`, mode 0600
+ *   <dir>/log.key   the signer key, `PRIVATE+KEY+<origin>+<id>+<base64>`, mode 0600, fsynced
+ *                   (with the directory) before the log uses it
  *   <dir>/db/       the LevelDB database (tiles, bundles, state, and other layers' sublevels)
  * The directory itself is created 0700.
  */
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { AuditlogError } from '../errors.js';
 import { checkKeyName, formatSignerKey, parseSignerKey } from '../note/keys.js';
 import { generateSeed } from '../note/signer.js';
+import { createFileDurably } from './durable-file.js';
 
 export const KEY_FILE = 'log.key';
 export const DB_DIR = 'db';
@@ -29,7 +31,7 @@ export function createKeyFile(dir: string, origin: string): Uint8Array {
   if (existsSync(path))
     throw new AuditlogError('CONFLICT', `${path} exists; refusing to overwrite a log key`);
   const seed = generateSeed();
-  writeFileSync(path, `${formatSignerKey(origin, seed)}\n`, { mode: 0o600, flag: 'wx' });
+  createFileDurably(path, `${formatSignerKey(origin, seed)}\n`);
   return seed;
 }
 

@@ -1,13 +1,15 @@
 /**
  * The witness's own key file: `<dir>/witness.key`, a signer key in the sumdb note format
- * (`PRIVATE+KEY+<name>+<id>+<base64(0x01 || seed)>`), created with mode 0600 and refused when
+ * (`PRIVATE+KEY+<name>+<id>+<base64(0x01 || seed)>`), created with mode 0600 (fsynced with its
+ * directory before the witness cosigns with it) and refused when
  * others can read it. The seed never leaves this module except to build the signer.
  */
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { AuditlogError } from '../errors.js';
 import { checkKeyName, formatSignerKey, parseSignerKey } from '../note/keys.js';
 import { ed25519Signer, generateSeed, type Signer } from '../note/signer.js';
+import { createFileDurably } from '../storage/durable-file.js';
 
 export const WITNESS_KEY_FILE = 'witness.key';
 
@@ -23,7 +25,7 @@ export function openWitnessKey(dir: string, name: string): { signer: Signer; cre
   const path = join(dir, WITNESS_KEY_FILE);
   if (!existsSync(path)) {
     const seed = generateSeed();
-    writeFileSync(path, `${formatSignerKey(name, seed)}\n`, { mode: 0o600, flag: 'wx' });
+    createFileDurably(path, `${formatSignerKey(name, seed)}\n`);
     return { signer: ed25519Signer(name, seed), created: true };
   }
   const st = statSync(path);
