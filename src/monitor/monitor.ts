@@ -91,6 +91,28 @@ interface Problem {
   detail: string;
 }
 
+/** Details kept per kind of problem in one catch-up (an alert quotes them, then counts the rest). */
+const PROBLEM_DETAILS = 10;
+
+/**
+ * The problems one catch-up found, per kind: the first PROBLEM_DETAILS details and how many in
+ * all. Bounded whatever the log holds (every entry of a large log can be a problem: raw entries
+ * where records are required, say), unlike a list of every problem.
+ */
+class Problems {
+  readonly byKind = new Map<AlertKind, { details: string[]; count: number }>();
+
+  push(p: Problem): void {
+    let k = this.byKind.get(p.kind);
+    if (k === undefined) {
+      k = { details: [], count: 0 };
+      this.byKind.set(p.kind, k);
+    }
+    k.count++;
+    if (k.details.length < PROBLEM_DETAILS) k.details.push(p.detail);
+  }
+}
+
 export class Monitor {
   private constructor(
     private readonly db: StateDB,
@@ -215,7 +237,7 @@ export class Monitor {
             leaves: [],
           });
     stored.changed_at = this.now();
-    const problems: Problem[] = [];
+    const problems = new Problems();
     let pos: Position;
     try {
       pos = await this.catchUp(log, stored, start, cp, problems);
@@ -223,13 +245,11 @@ export class Monitor {
       return result(0, (e as Error).message);
     }
     let raised = 0;
-    const byKind = new Map<AlertKind, string[]>();
-    for (const p of problems) byKind.set(p.kind, [...(byKind.get(p.kind) ?? []), p.detail]);
-    for (const [kind, details] of byKind) {
-      const more = details.length > 10 ? ` (and ${details.length - 10} more)` : '';
+    for (const [kind, { details, count }] of problems.byKind) {
+      const more = count > details.length ? ` (and ${count - details.length} more)` : '';
       raised += await this.raise(origin, verified, note, log.url, {
         kind,
-        detail: details.slice(0, 10).join('; ') + more,
+        detail: details.join('; ') + more,
       });
     }
     if (!equalHashes(pos.edge.root(), cp.root)) {
@@ -308,7 +328,7 @@ export class Monitor {
     stored: Stored,
     from: Position,
     cp: Checkpoint,
-    problems: Problem[],
+    problems: Problems,
   ): Promise<Position> {
     const origin = log.key.name;
     const edge = from.edge.clone();

@@ -32,20 +32,36 @@ export async function getBytes(url: string, maxBytes: number): Promise<FetchResu
   } catch (cause) {
     throw new AuditlogError('INTERNAL', `GET ${url}: ${(cause as Error).message}`, { cause });
   }
+  const body = await readCapped(res.body, maxBytes, `GET ${url}`);
+  const ct = res.headers['content-type'];
+  return { status: res.statusCode, contentType: Array.isArray(ct) ? (ct[0] ?? '') : (ct ?? ''), body };
+}
+
+/**
+ * Reads a response body of at most `maxBytes`, stopping (and destroying the stream) as soon as
+ * it is longer: a peer that keeps sending cannot grow this process's memory.
+ * @throws AuditlogError 'TOO_LARGE' (over the limit), 'INTERNAL' (the stream failed); `what`
+ *   names the body in the message.
+ */
+export async function readCapped(
+  stream: AsyncIterable<unknown> & { destroy(): unknown },
+  maxBytes: number,
+  what: string,
+): Promise<Uint8Array> {
   const chunks: Uint8Array[] = [];
   let n = 0;
   try {
-    for await (const chunk of res.body) {
+    for await (const chunk of stream) {
       n += (chunk as Uint8Array).length;
       if (n > maxBytes) {
-        res.body.destroy();
-        throw new AuditlogError('TOO_LARGE', `GET ${url}: body over ${maxBytes} bytes`);
+        stream.destroy();
+        throw new AuditlogError('TOO_LARGE', `${what}: body over ${maxBytes} bytes`);
       }
       chunks.push(chunk as Uint8Array);
     }
   } catch (cause) {
     if (cause instanceof AuditlogError) throw cause;
-    throw new AuditlogError('INTERNAL', `GET ${url}: ${(cause as Error).message}`, { cause });
+    throw new AuditlogError('INTERNAL', `${what}: ${(cause as Error).message}`, { cause });
   }
   const body = new Uint8Array(n);
   let off = 0;
@@ -53,8 +69,7 @@ export async function getBytes(url: string, maxBytes: number): Promise<FetchResu
     body.set(c, off);
     off += c.length;
   }
-  const ct = res.headers['content-type'];
-  return { status: res.statusCode, contentType: Array.isArray(ct) ? (ct[0] ?? '') : (ct ?? ''), body };
+  return body;
 }
 
 /** Strict UTF-8. @throws AuditlogError('BAD_REQUEST') */

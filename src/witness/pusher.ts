@@ -18,7 +18,7 @@ import { parseCheckpoint } from '../note/checkpoint.js';
 import { bytesEqual } from '../note/encoding.js';
 import type { VerifierKey } from '../note/keys.js';
 import { addSignatures, type NoteSignature, parseNote } from '../note/note.js';
-import { joinUrl } from './fetch.js';
+import { joinUrl, readCapped } from './fetch.js';
 import { formatAddCheckpoint, parseTlogSize, readCosignature, TLOG_SIZE_TYPE } from './wire.js';
 
 /** What the pusher needs of the log (the sequencer's Log satisfies it). */
@@ -74,6 +74,15 @@ interface Worker {
 }
 
 const MAX_CONFLICT_RETRIES = 3;
+
+/**
+ * Most receipts waiting for a witnessed checkpoint at once (each holds a timer and its request
+ * for up to the wait, ~1 KB): beyond it `?witnessed=1` answers 503.
+ */
+export const MAX_WITNESS_WAITERS = 16_384;
+
+/** Largest add-checkpoint answer read from a witness (cosignature lines). */
+const MAX_WITNESS_ANSWER = 64 * 1024;
 
 export class WitnessPusher {
   private readonly workers: Worker[];
@@ -149,12 +158,18 @@ export class WitnessPusher {
 
   /**
    * Resolves with the first witnessed checkpoint note of at least `size`.
-   * @throws AuditlogError('QUORUM_NOT_MET') after `timeoutMs`, 'CLOSED' when the pusher stops.
+   * @throws AuditlogError('QUORUM_NOT_MET') after `timeoutMs`, 'CLOSED' when the pusher stops,
+   *   'OVERLOADED' when MAX_WITNESS_WAITERS requests are already waiting.
    */
   waitWitnessed(size: bigint, timeoutMs: number): Promise<{ size: bigint; note: string }> {
     const now = this.witnessedNote;
     if (now !== undefined && now.size >= size) return Promise.resolve(now);
     if (this.closed) return Promise.reject(new AuditlogError('CLOSED', 'the log is shutting down'));
+    if (this.waiters.size >= MAX_WITNESS_WAITERS) {
+      return Promise.reject(
+        new AuditlogError('OVERLOADED', `${this.waiters.size} receipts are waiting for witnesses`),
+      );
+    }
     return new Promise((resolve, reject) => {
       const waiter = {
         size,
@@ -260,7 +275,9 @@ export class WitnessPusher {
         bodyTimeout: 10_000,
         signal: this.abort.signal,
       });
-      const text = (await res.body.text()).slice(0, 64 * 1024);
+      const text = new TextDecoder().decode(
+        await readCapped(res.body, MAX_WITNESS_ANSWER, 'add-checkpoint answer'),
+      );
       if (res.statusCode === 200) {
         k.size = latest.size;
         return readCosignature(latest.note, text, k.w.key);

@@ -103,7 +103,7 @@ describe('auditlog monitor', () => {
     const log = await startServer({ args: ['--origin', 'example.com/records'] });
     stops.push(() => log.stop());
     const token = await makeToken(log, 'submitter');
-    await fill(log, token, 0, 3);
+    await fill(log, token, 0, 12);
     expect(
       (await submit(log.url, token, enc('{"schema":"auditlog.record/v1","record_id":"x"}'))).status,
     ).toBe(200);
@@ -124,7 +124,7 @@ describe('auditlog monitor', () => {
     const [bad] = await m.alerts.list();
     expect(bad?.kind).toBe('bad-entry');
     // Plain entries are fine unless every entry must be a record.
-    expect(bad?.detail).toMatch(/^entry 3: leaf\./);
+    expect(bad?.detail).toMatch(/^entry 12: leaf\./);
     const strict = await Monitor.open({
       dir: join(tempDir('monitor-strict-'), 'mon'),
       logs,
@@ -134,7 +134,11 @@ describe('auditlog monitor', () => {
     });
     stops.push(() => strict.close());
     await strict.passAll();
-    expect((await strict.alerts.list())[0]?.detail).toMatch(/^entry 0: not a record leaf; entry 1: /);
+    // Thirteen bad entries: the alert quotes ten and counts the rest.
+    const strictDetail = (await strict.alerts.list())[0]?.detail ?? '';
+    expect(strictDetail).toMatch(/^entry 0: not a record leaf; entry 1: /);
+    expect(strictDetail.match(/entry \d+:/g)).toHaveLength(10);
+    expect(strictDetail).toMatch(/ \(and 3 more\)$/);
     // Nothing new: no warning within the interval, one stale alert after it (not repeated).
     clock += 60_000;
     await m.passAll();
