@@ -39,7 +39,7 @@ const HELP = `usage: auditlog witness --data DIR --name NAME --log VKEY[=URL] [-
   clear the forked state of a log (the witness must be stopped), so that it is cosigned again
 `;
 
-/** Reads a `--pin-checkpoint` file (at most 64 KiB of UTF-8). */
+/** Reads a `--pin-checkpoint` file (at most 128 KiB of UTF-8). */
 function readPinFile(path: string): PinnedCheckpoint {
   let bytes: Uint8Array;
   try {

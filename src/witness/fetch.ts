@@ -82,7 +82,7 @@ export function utf8Text(body: Uint8Array): string {
 }
 
 /** Largest checkpoint note read from a log or peer. */
-export const MAX_CHECKPOINT_BYTES = 64 * 1024;
+export const MAX_CHECKPOINT_BYTES = 128 * 1024;
 
 /**
  * Fetches `<log>/checkpoint`.

@@ -13,7 +13,7 @@ export const MAX_PEER_VIEWS_BYTES = 1024 * 1024;
 
 const peerViews = z.object({
   checkpoints: z
-    .array(z.strictObject({ origin: z.string().min(1).max(1024), checkpoint: z.string().min(1).max(65536) }))
+    .array(z.strictObject({ origin: z.string().min(1).max(1024), checkpoint: z.string().min(1).max(131072) }))
     .max(1000),
 });
 

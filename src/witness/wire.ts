@@ -13,7 +13,7 @@ import { formatSignatureLine, isSignatureBy, type NoteSignature, parseNote } fro
 /** A client MUST NOT send more consistency proof lines than this. */
 export const MAX_PROOF_LINES = 63;
 /** Largest add-checkpoint body the witness reads: the proof plus a checkpoint with many cosignatures. */
-export const MAX_ADD_CHECKPOINT_BYTES = 64 * 1024;
+export const MAX_ADD_CHECKPOINT_BYTES = 128 * 1024;
 /** The media type of the 409 answer that carries the witness's size. */
 export const TLOG_SIZE_TYPE = 'text/x.tlog.size';
 

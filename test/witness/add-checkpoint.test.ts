@@ -91,7 +91,7 @@ describe('add-checkpoint (real witness process)', () => {
 
   it('413 for a body over the limit', async () => {
     const cp = await log.checkpoint(3);
-    expect((await addCheckpoint(w.url, `old 0\n\n${cp}${'x'.repeat(70_000)}`)).status).toBe(413);
+    expect((await addCheckpoint(w.url, `old 0\n\n${cp}${'x'.repeat(140_000)}`)).status).toBe(413);
   });
 
   it('200 with a valid cosignature for the first checkpoint (old 0)', async () => {
