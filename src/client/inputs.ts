@@ -6,7 +6,7 @@ import { open, readFile } from 'node:fs/promises';
 import { AuditlogError } from '../errors.js';
 import { fromUtf8 } from '../note/encoding.js';
 import { parseVerifierKey, type VerifierKey } from '../note/keys.js';
-import { type Policy, parsePolicy } from './policy.js';
+import { type Policy, parsePolicyBytes } from './policy.js';
 import { parseReceiptText, type Receipt } from './receipt.js';
 import { parseTlogProof, receiptFromTlogProof, TLOG_PROOF_HEADER } from './tlog-proof.js';
 
@@ -61,7 +61,7 @@ export async function loadVerifierKey(value: string): Promise<VerifierKey> {
 
 /** A tlog-policy file. @throws AuditlogError('BAD_REQUEST') */
 export async function loadPolicy(path: string): Promise<Policy> {
-  return parsePolicy(fromUtf8(await readInputFile(path)));
+  return parsePolicyBytes(await readInputFile(path));
 }
 
 /**

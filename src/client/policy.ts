@@ -37,14 +37,39 @@ function fail(line: number, message: string): never {
 }
 
 /**
+ * Parses a tlog-policy file from its bytes. tlog-policy leaves octets with the high bit set
+ * opaque and compares names as octet strings, so a file that is not valid UTF-8 (a comment or a
+ * name in another encoding) is not refused: it is read octet for octet (each byte one
+ * character, U+0000..U+00FF), its names compared as such, and only its vkeys, which name note
+ * keys and so must be UTF-8, decoded as UTF-8. A valid UTF-8 file reads as UTF-8.
+ * @throws AuditlogError('BAD_REQUEST') as parsePolicy.
+ */
+export function parsePolicyBytes(bytes: Uint8Array): Policy {
+  if (bytes.length > MAX_POLICY_BYTES) fail(0, 'policy too large');
+  let text: string | undefined;
+  try {
+    text = STRICT_UTF8.decode(bytes);
+  } catch {
+    text = undefined;
+  }
+  if (text !== undefined) return parsePolicy(text);
+  let octets = '';
+  for (let i = 0; i < bytes.length; i += 8192) octets += String.fromCharCode(...bytes.subarray(i, i + 8192));
+  return parsePolicy(octets, { octets: true });
+}
+
+const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/**
  * Parses a tlog-policy file. Rejects: control characters other than tab and newline, unknown
  * keywords, wrong arity, bad vkeys (log keys must be type 0x01, witness keys type 0x04), duplicate
  * public keys among logs or among witnesses, redefined names, the name `none` defined or used as a
  * member, members not defined on an earlier line or listed twice, thresholds outside 1..n, and not
- * exactly one quorum line naming something defined earlier (or `none`).
+ * exactly one quorum line naming something defined earlier (or `none`). With `octets`, `text`
+ * holds one byte per character (see parsePolicyBytes) and vkeys are decoded from it as UTF-8.
  * @throws AuditlogError('BAD_REQUEST') with the line number.
  */
-export function parsePolicy(text: string): Policy {
+export function parsePolicy(text: string, opts: { octets?: boolean } = {}): Policy {
   if (text.length > MAX_POLICY_BYTES) fail(0, 'policy too large');
   const policy: Policy = { logs: [], witnesses: new Map(), groups: new Map(), quorum: '' };
   let quorumSeen = false;
@@ -60,7 +85,9 @@ export function parsePolicy(text: string): Policy {
     const vkey = (s: string, type: number) => {
       let k: VerifierKey;
       try {
-        k = parseVerifierKey(s);
+        k = parseVerifierKey(
+          opts.octets ? STRICT_UTF8.decode(Uint8Array.from(s, (c) => c.charCodeAt(0))) : s,
+        );
       } catch (e) {
         fail(n, `bad vkey: ${(e as Error).message}`);
       }

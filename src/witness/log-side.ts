@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { Hono } from 'hono';
-import { parsePolicy } from '../client/policy.js';
+import { parsePolicyBytes } from '../client/policy.js';
 import { AuditlogError } from '../errors.js';
 import { bytesEqual } from '../note/encoding.js';
 import { parseBaseUrl, parseWitnessFlag } from './config.js';
@@ -22,7 +22,7 @@ export function startPusher(
   policyFile: string | undefined,
 ): WitnessPusher | undefined {
   const witnesses: PushedWitness[] = witnessFlags.map(parseWitnessFlag);
-  const policy = policyFile === undefined ? undefined : parsePolicy(readFileSync(policyFile, 'utf8'));
+  const policy = policyFile === undefined ? undefined : parsePolicyBytes(readFileSync(policyFile));
   if (policy !== undefined) {
     if (policy.logs.length > 0 && !policy.logs.some((l) => l.key.name === log.origin)) {
       throw new AuditlogError('BAD_REQUEST', `the policy does not list this log (${log.origin})`);

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { beforeAll, describe, expect, test } from 'vitest';
-import { parsePolicy, witnessQuorum } from '../../src/client/policy.js';
+import { parsePolicy, parsePolicyBytes, witnessQuorum } from '../../src/client/policy.js';
 import {
   formatTlogProof,
   parseTlogProof,
@@ -226,6 +226,24 @@ describe('witness quorums', () => {
     expect(codeOf(() => verifyReceipt(r2, null, { policy }))).toBe('QUORUM_NOT_MET');
     const other = new MemoryLog('other.example/log');
     expect(codeOf(() => verifyReceipt(r, other.vkey, { policy }))).toBe('UNKNOWN_KEY');
+  });
+
+  test('policy bytes that are not UTF-8 are opaque octets (tlog-policy): comments and names', async () => {
+    const latin1 = (s: string) => Uint8Array.from(s, (c) => c.charCodeAt(0));
+    const r = await log.receipt(5n, 21n, [w2]);
+    // A comment in Latin-1, and a witness named with a byte that is not UTF-8.
+    const policy = parsePolicyBytes(
+      latin1(`# caf\xe9\nlog ${log.vkey}\nwitness w\xff ${w2.vkey}\nquorum w\xff\n`),
+    );
+    expect(verifyReceipt(r, null, { policy }).latest.cosigners).toEqual(['w\xff']);
+    const unwitnessed = await log.receipt(5n, 21n);
+    expect(codeOf(() => verifyReceipt(unwitnessed, null, { policy }))).toBe('QUORUM_NOT_MET');
+    // A valid UTF-8 file still reads as UTF-8.
+    const utf8 = parsePolicyBytes(te.encode(`log ${log.vkey}\nwitness w\u00ef ${w2.vkey}\nquorum w\u00ef\n`));
+    expect(verifyReceipt(r, null, { policy: utf8 }).latest.cosigners).toEqual(['w\u00ef']);
+    // A vkey names a note key: its bytes must be UTF-8.
+    const badName = log.vkey.replace(/^[^+]+/, 'bad\xff');
+    expect(codeOf(() => parsePolicyBytes(latin1(`log ${badName}\nquorum none\n`)))).toBe('BAD_REQUEST');
   });
 
   test('a policy listing two keys for one origin (a rotation) accepts a checkpoint signed by either', async () => {
