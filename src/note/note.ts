@@ -10,7 +10,6 @@ import {
   concatBytes,
   decodeBase64,
   encodeBase64,
-  encodeHex,
   fromUtf8,
   hasLoneSurrogate,
   utf8,
@@ -65,7 +64,9 @@ export function checkNoteText(text: string): void {
  * Rejects: more than MAX_NOTE_BYTES, invalid Unicode, control characters other than newline, no
  * blank line, no signature lines, a last line without newline, a line not of the form
  * `— <name> <base64>`, invalid key names, non-canonical base64, signatures shorter than 5 bytes,
- * more than MAX_SIGNATURES lines, and two signatures with the same key name and key ID.
+ * and more than MAX_SIGNATURES lines. Two lines with the same key name and key ID are kept (a
+ * verifier must ignore signatures by keys it does not know, repeated or not); `verifyNote`
+ * refuses a note with two by a key it does know.
  * @throws AuditlogError('BAD_NOTE')
  */
 export function parseNote(s: string): Note {
@@ -81,7 +82,6 @@ export function parseNote(s: string): Note {
   const lines = sigs.slice(0, -1).split('\n');
   if (lines.length > MAX_SIGNATURES) fail('too many signatures');
   const signatures: NoteSignature[] = [];
-  const seen = new Set<string>();
   for (const line of lines) {
     if (!line.startsWith(SIG_PREFIX)) fail('signature line must start with an em dash and a space');
     const rest = line.slice(SIG_PREFIX.length);
@@ -96,11 +96,7 @@ export function parseNote(s: string): Note {
       throw new AuditlogError('BAD_NOTE', 'signature is not canonical base64', { cause });
     }
     if (bytes.length < 5) fail('signature too short');
-    const id = bytes.slice(0, 4);
-    const key = `${name} ${encodeHex(id)}`;
-    if (seen.has(key)) fail('two signatures with the same key name and key id');
-    seen.add(key);
-    signatures.push({ name, keyId: id, signature: bytes.slice(4) });
+    signatures.push({ name, keyId: bytes.slice(0, 4), signature: bytes.slice(4) });
   }
   return { text, signatures };
 }
@@ -171,7 +167,8 @@ export function checkSignature(text: string, sig: NoteSignature, key: VerifierKe
  * Parses `s` and verifies every signature made by one of `verifiers` (matched on name and key ID;
  * others are ignored but kept in `note.signatures`).
  * @returns the note and the verifiers whose signatures verified, in the order of `verifiers`.
- * @throws AuditlogError 'BAD_NOTE' (parse), 'BAD_SIGNATURE' (a known key's signature fails),
+ * @throws AuditlogError 'BAD_NOTE' (parse, or two lines by one of the verifiers' keys: one could
+ *   shadow the other), 'BAD_SIGNATURE' (a known key's signature fails),
  *   'UNKNOWN_KEY' (no signature by any of the verifiers).
  */
 export function verifyNote(
@@ -181,7 +178,9 @@ export function verifyNote(
   const note = parseNote(s);
   const verified: VerifierKey[] = [];
   for (const key of verifiers) {
-    const sig = note.signatures.find((sg) => isSignatureBy(sg, key));
+    const by = note.signatures.filter((sg) => isSignatureBy(sg, key));
+    if (by.length > 1) fail(`two signature lines by ${key.name}`);
+    const sig = by[0];
     if (sig === undefined) continue;
     if (!checkSignature(note.text, sig, key)) {
       throw new AuditlogError('BAD_SIGNATURE', `invalid signature by ${key.name}`);

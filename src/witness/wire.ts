@@ -106,7 +106,9 @@ export function readCosignature(
   }
   // The note text with only the answer's lines, so a cosignature already on the note cannot clash.
   const note = parseNote(`${parseNote(checkpointNote).text}\n${answer}`);
-  const sig = note.signatures.find((s) => isSignatureBy(s, witnessKey));
+  const by = note.signatures.filter((s) => isSignatureBy(s, witnessKey));
+  if (by.length > 1) throw new AuditlogError('BAD_NOTE', `two cosignature lines by ${witnessKey.name}`);
+  const sig = by[0];
   if (sig === undefined) throw new AuditlogError('UNKNOWN_KEY', `no cosignature by ${witnessKey.name}`);
   verifyCosignature(note.text, sig, witnessKey);
   return sig;

@@ -80,7 +80,6 @@ describe('parse and format', () => {
     ['tab in text', GO_NOTE.replace('If you', 'If\tyou')],
     ['NUL in text', GO_NOTE.replace('If you', 'If\u0000you')],
     ['lone surrogate', GO_NOTE.replace('If you', 'If\ud800you')],
-    ['duplicate signature', `${GO_NOTE}${sigLine}`],
     ['too large', `${'x'.repeat(300 * 1024)}\n${GO_NOTE}`],
   ];
   test.each(malformed)('rejects note: %s', (_, s) => {
@@ -103,6 +102,15 @@ describe('parse and format', () => {
 
 describe('verification', () => {
   const goKey = parseVerifierKey(GO_VKEY);
+
+  test('two lines by one key: ignored when the key is unknown (C2SP), refused when it is known', () => {
+    const twice = `${GO_NOTE}${GO_NOTE.slice(GO_TEXT.length + 1)}`;
+    expect(parseNote(twice).signatures).toHaveLength(2);
+    const other = verifierKey('other.example', ed25519Signer('other.example', generateSeed()).publicKey);
+    expect(codeOf(() => verifyNote(twice, [other]))).toBe('UNKNOWN_KEY');
+    expect(codeOf(() => verifyNote(twice, [goKey]))).toBe('BAD_NOTE');
+    expect(verifyNote(GO_NOTE, [goKey]).verified).toEqual([goKey]);
+  });
 
   test('UNKNOWN_KEY when no signature is by a known key; unknown signatures are ignored', async () => {
     const other = ed25519Signer('other.example', generateSeed());
