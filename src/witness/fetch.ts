@@ -6,7 +6,7 @@
 import { request } from 'undici';
 import { z } from 'zod';
 import { AuditlogError } from '../errors.js';
-import { decodeBase64 } from '../note/encoding.js';
+import { concatBytes, decodeBase64 } from '../note/encoding.js';
 
 export interface FetchResult {
   status: number;
@@ -63,13 +63,7 @@ export async function readCapped(
     if (cause instanceof AuditlogError) throw cause;
     throw new AuditlogError('INTERNAL', `${what}: ${(cause as Error).message}`, { cause });
   }
-  const body = new Uint8Array(n);
-  let off = 0;
-  for (const c of chunks) {
-    body.set(c, off);
-    off += c.length;
-  }
-  return body;
+  return concatBytes(...chunks);
 }
 
 /** Strict UTF-8. @throws AuditlogError('BAD_REQUEST') */

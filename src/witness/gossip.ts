@@ -6,14 +6,19 @@
  */
 import { z } from 'zod';
 import { AuditlogError } from '../errors.js';
-import { getBytes, joinUrl, utf8Text } from './fetch.js';
+import { getBytes, joinUrl, MAX_CHECKPOINT_BYTES, utf8Text } from './fetch.js';
 
 /** Largest peer list read. */
 export const MAX_PEER_VIEWS_BYTES = 1024 * 1024;
 
 const peerViews = z.object({
   checkpoints: z
-    .array(z.strictObject({ origin: z.string().min(1).max(1024), checkpoint: z.string().min(1).max(131072) }))
+    .array(
+      z.strictObject({
+        origin: z.string().min(1).max(1024),
+        checkpoint: z.string().min(1).max(MAX_CHECKPOINT_BYTES),
+      }),
+    )
     .max(1000),
 });
 
