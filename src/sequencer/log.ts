@@ -7,13 +7,16 @@
  *      batch would cross one (`batchLength`);
  *   2. hash the leaves and append them to the in-memory right edge of the tree (the whole
  *      batch at once, each level four hashes at a time: src/merkle/sha256x4.ts);
- *   3. compute the new root and sign ONE checkpoint for the batch;
- *   4. write entries (bundle chunks), tiles, the leaf-hash index, the new state with the
- *      signed checkpoint, and the callers' side operations in ONE LevelDB batch, sync: true;
+ *   3. compute the new root and sign ONE checkpoint for the batch (several batches' signatures
+ *      may be in flight at once, for a slow remote signer);
+ *   4. write entries (bundle chunks), tiles, the new state with the signed checkpoint, and the
+ *      callers' side operations in ONE LevelDB batch, sync: true (one write may carry several
+ *      consecutive signed batches, in order);
  *      ---- after this point the batch is final ----
  *   5. publish the checkpoint, compute receipts, answer the waiting submitters.
- * A failure in 2–4 rejects the whole batch (nothing was acknowledged or published) and the
- * in-memory state is reloaded from storage with the same code that runs at start-up.
+ * A failure in 2–4 rejects the whole batch, and every batch staged on top of it (nothing of
+ * them was acknowledged or published), and the in-memory state is reloaded from storage with
+ * the same code that runs at start-up.
  */
 import { join } from 'node:path';
 import { AuditlogError } from '../errors.js';
@@ -21,7 +24,7 @@ import { hashLeaf } from '../merkle/rfc6962.js';
 import { hashLeaves, splitHashes } from '../merkle/sha256x4.js';
 import { consistencyRanges, inclusionRanges } from '../merkle/proof.js';
 import { decodeEntryBundle, encodeEntryBundle, MAX_ENTRY_SIZE, TILE_WIDTH } from '../merkle/tiles.js';
-import { signCheckpoint } from '../note/checkpoint.js';
+import { type Checkpoint, signCheckpoint } from '../note/checkpoint.js';
 import { concatBytes } from '../note/encoding.js';
 import { formatVerifierKey } from '../note/keys.js';
 import { ed25519Signer, type Signer } from '../note/signer.js';
@@ -32,6 +35,7 @@ import type { CommitBatch, LogState, LogStore, SideOp } from '../storage/store.j
 import type { Receipt } from './receipt.js';
 import { LeafIndex } from './leaf-index.js';
 import { Tree } from './tree.js';
+import { DEFAULT_BATCHES_AHEAD, mergeCommits } from './group-commit.js';
 
 /**
  * How many of `waiting` pending entries the next batch takes when the tree has `size` leaves:
@@ -73,6 +77,11 @@ export interface LogOptions {
    * batch's last one is stored and published).
    */
   signPerEntry?: boolean;
+  /**
+   * Most batches staged ahead of the write on the disk (default 8, at least 1): their
+   * checkpoints are signed concurrently and they are written together (spec/commit-protocol.md).
+   */
+  maxBatchesAhead?: number;
   /** Wraps the store, for fault injection in tests. */
   wrapStore?: (store: LogStore) => LogStore;
   /** Clock in milliseconds since the epoch (tests). */
@@ -88,7 +97,10 @@ interface Pending {
 
 export type CommitListener = (state: LogState) => void;
 
-/** A batch appended to the in-memory tree and signed, with its write once started. */
+/**
+ * A batch appended to the in-memory tree, with its write prepared; its checkpoint is being
+ * signed (`signed` 'pending'), is signed ('ok': `commit.state` holds it), or failed.
+ */
 interface Staged {
   readonly batch: Pending[];
   readonly startSize: bigint;
@@ -97,12 +109,18 @@ interface Staged {
   /** The same packed (hash i at bytes 32i..32i+32), for the leaf-hash index. */
   readonly packedLeafHashes: Uint8Array;
   readonly commit: CommitBatch;
-  write: Promise<void>;
+  signed: 'pending' | 'ok' | AuditlogError;
   /** With signPerEntry: the checkpoint signed after each entry (entry i's at size startSize+i+1). */
-  readonly entryNotes?: string[];
+  entryNotes?: string[];
 }
 
-const NOT_WRITING: Promise<void> = Promise.resolve();
+/** One write on the disk: consecutive signed batches, oldest first. */
+interface Writing {
+  readonly group: Staged[];
+  /** Set when the write has settled: undefined (durable) or why it failed. */
+  settled: boolean;
+  error: AuditlogError | undefined;
+}
 
 function asStorageError(err: unknown): AuditlogError {
   return err instanceof AuditlogError
@@ -119,6 +137,8 @@ export class Log {
   private idleResolve: (() => void) | undefined;
   /** Ends a batch's wait to fill early (on close). */
   private wake: (() => void) | undefined;
+  /** Wakes the commit loop while it waits for a signature, a write, or a full batch. */
+  private kickLoop: (() => void) | undefined;
   private readonly listeners = new Set<CommitListener>();
   private sthCache: { size: bigint; sig: Uint8Array } | undefined;
   // Right-edge entry bundle (committed part), to write the full bundle without reading back.
@@ -136,7 +156,7 @@ export class Log {
     private tree: Tree,
     private state: LogState,
     private readonly opts: Required<
-      Pick<LogOptions, 'maxBatchSize' | 'maxBatchDelayMs' | 'maxQueue' | 'maxEntrySize'>
+      Pick<LogOptions, 'maxBatchSize' | 'maxBatchDelayMs' | 'maxQueue' | 'maxEntrySize' | 'maxBatchesAhead'>
     > &
       Pick<LogOptions, 'signPerEntry' | 'now'>,
   ) {
@@ -193,6 +213,7 @@ export class Log {
         maxBatchDelayMs: opts.maxBatchDelayMs ?? 0,
         maxQueue: opts.maxQueue ?? 65536,
         maxEntrySize: Math.min(opts.maxEntrySize ?? MAX_ENTRY_SIZE, MAX_ENTRY_SIZE),
+        maxBatchesAhead: Math.max(1, opts.maxBatchesAhead ?? DEFAULT_BATCHES_AHEAD),
         signPerEntry: opts.signPerEntry,
         now,
       });
@@ -265,6 +286,8 @@ export class Log {
     return new Promise<Receipt>((resolve, reject) => {
       this.pool.push({ entry, sideOps, resolve, reject });
       if (!this.running) this.start();
+      // A full batch may be staged ahead at once; smaller ones wait for the loop's turn.
+      else if (this.pool.length === this.opts.maxBatchSize) this.kick();
     });
   }
 
@@ -277,73 +300,115 @@ export class Log {
     setImmediate(() => void this.loop());
   }
 
+  private kick(): void {
+    const k = this.kickLoop;
+    this.kickLoop = undefined;
+    k?.();
+  }
+
   /**
-   * The commit loop, two batches deep: while batch N's write is on the disk, batch N+1 is
-   * hashed, appended to the in-memory tree and signed; N+1's write starts only once N's has
-   * succeeded, and N's receipts are computed while N+1's write is on the disk. So the disk
-   * and the CPU work at the same time, and writes still happen strictly in order.
+   * The commit loop (spec/commit-protocol.md). Batches are staged (hashed, appended to the
+   * in-memory tree, their checkpoints sent to the signer) in order; one write is on the disk at
+   * a time, and it takes every batch at the front whose checkpoint is signed, so writes stay
+   * strictly in order; a write that has succeeded is published, batch by batch. A batch is
+   * staged when none is waiting for its write (at the start, and while the previous one is
+   * on the disk: the disk and the CPU work at the same time, and what arrives meanwhile forms
+   * the next batch), or when a whole batch is waiting in the pool and fewer than
+   * maxBatchesAhead are staged (a slow signer's latency is then paid concurrently, and a
+   * slow fsync is ridden out by writing the batches staged meanwhile together).
+   * After a failed signature or staging, nothing more is staged; the batches before it are
+   * written, and the tree is reloaded once nothing is in flight.
    */
   private async loop(): Promise<void> {
-    /** The batch whose write is on the disk. */
-    let writing: Staged | undefined;
+    let writing: Writing | undefined;
+    /** Staged batches not yet on the disk, in order. */
+    const ahead: Staged[] = [];
+    /** Why staging stopped: the tree may hold batches that will never be written. */
+    let broken: AuditlogError | undefined;
     try {
       for (;;) {
-        let staged: Staged | undefined;
-        let stageError: AuditlogError | undefined;
-        if (this.pool.length > 0) {
-          await this.waitToFill();
+        while (!broken && this.pool.length > 0 && this.mayStage(ahead.length)) {
+          if (!writing && ahead.length > 0) {
+            // Nothing on the disk: a batch whose checkpoint a local signer signs at once is
+            // written first, and the next one staged while that write runs. Only a signer
+            // still busy after a turn of the event loop (a remote one) is given more.
+            await new Promise<void>((r) => setImmediate(r));
+            if (ahead[0]!.signed !== 'pending' || !this.mayStage(ahead.length)) break;
+          }
+          if (ahead.length === 0) await this.waitToFill();
           const batch = this.pool.splice(
             0,
             batchLength(this.tree.size, this.pool.length, this.opts.maxBatchSize),
           );
           if (this.failed) {
             for (const p of batch) p.reject(this.failed);
-          } else {
-            try {
-              staged = await this.stage(batch);
-            } catch (err) {
-              // The tree may hold part of this batch: it is reloaded below, once the write in
-              // flight (which the reload must see) has settled.
-              stageError = asStorageError(err);
-              for (const p of batch) p.reject(stageError);
-            }
+            continue;
+          }
+          try {
+            ahead.push(this.stage(batch));
+          } catch (err) {
+            broken = asStorageError(err);
+            for (const p of batch) p.reject(broken);
           }
         }
-        if (writing) {
-          const err = await writing.write.then(
-            () => undefined,
-            (e: unknown) => asStorageError(e),
-          );
-          if (err) {
-            // Nothing of either batch was acknowledged or published; the staged one was signed
-            // over a tree that included the failed one, so its signature is discarded too.
-            for (const p of writing.batch) p.reject(err);
-            if (staged) for (const p of staged.batch) p.reject(err);
-            writing = undefined;
+        // A failed signature: that batch and every one staged on top of it are dropped.
+        const bad = ahead.findIndex((a) => a.signed instanceof AuditlogError);
+        if (bad >= 0) {
+          const err = ahead[bad]!.signed as AuditlogError;
+          for (const a of ahead.splice(bad)) for (const p of a.batch) p.reject(err);
+          broken ??= err;
+        }
+        if (writing?.settled) {
+          const done = writing;
+          writing = undefined;
+          if (done.error) {
+            // Nothing of these batches was acknowledged or published; the staged ones were
+            // signed over trees that included the failed ones, so they are discarded too.
+            for (const d of done.group) for (const p of d.batch) p.reject(done.error);
+            for (const a of ahead.splice(0)) for (const p of a.batch) p.reject(done.error);
+            broken = undefined;
             await this.recover();
             continue;
           }
-          // ---- writing's batch is final: durable, and its checkpoint may now be published ----
-          const done = writing;
-          writing = staged ? this.startWrite(staged) : undefined;
-          await this.publish(done);
+          // ---- the group is durable: its checkpoints may now be published, in order ----
+          writing = this.startWrite(ahead);
+          for (const d of done.group) await this.publish(d);
           // Let the answered submitters' continuations (and I/O) run, so that what they
-          // submit next is in the pool for the next batch to be staged while this write runs.
-          if (writing) await new Promise<void>((r) => setImmediate(r));
-        } else if (staged) {
-          writing = this.startWrite(staged);
+          // submit next is in the pool to be staged while the next write runs.
+          await new Promise<void>((r) => setImmediate(r));
+          continue;
         }
-        if (stageError) {
-          if (writing) continue; // settle it first, then reload
-          await this.recover();
+        if (!writing) {
+          writing = this.startWrite(ahead);
+          if (writing) continue;
+          if (broken) {
+            if (ahead.some((a) => a.signed === 'pending')) {
+              // Wait for them: a batch before the failure may still be written.
+            } else {
+              for (const a of ahead.splice(0)) for (const p of a.batch) p.reject(broken);
+              broken = undefined;
+              await this.recover();
+              continue;
+            }
+          } else if (ahead.length === 0 && this.pool.length === 0) {
+            break;
+          }
         }
-        if (!writing && this.pool.length === 0) break;
+        await new Promise<void>((r) => {
+          this.kickLoop = r;
+        });
       }
       this.leafIndex.flush();
     } finally {
       this.running = false;
       this.idleResolve?.();
     }
+  }
+
+  /** Whether another batch may be staged now, with `ahead` batches staged and unwritten. */
+  private mayStage(ahead: number): boolean {
+    if (ahead === 0) return true;
+    return ahead < this.opts.maxBatchesAhead && this.pool.length >= this.opts.maxBatchSize;
   }
 
   /** With maxBatchDelayMs > 0, waits that long (or until close) for a batch to fill. */
@@ -359,11 +424,27 @@ export class Log {
     this.wake = undefined;
   }
 
-  private startWrite(staged: Staged): Staged {
-    staged.write = this.store.commit(staged.commit);
-    // Settled by the loop; this keeps an early rejection from counting as unhandled.
-    staged.write.catch(() => {});
-    return staged;
+  /**
+   * Starts one write of the batches at the front of `ahead` whose checkpoints are signed (taking
+   * them out of it); undefined if the first one is not signed yet.
+   */
+  private startWrite(ahead: Staged[]): Writing | undefined {
+    let n = 0;
+    while (n < ahead.length && ahead[n]!.signed === 'ok') n++;
+    if (n === 0) return undefined;
+    const w: Writing = { group: ahead.splice(0, n), settled: false, error: undefined };
+    this.store.commit(mergeCommits(w.group.map((g) => g.commit))).then(
+      () => {
+        w.settled = true;
+        this.kick();
+      },
+      (e: unknown) => {
+        w.settled = true;
+        w.error = asStorageError(e);
+        this.kick();
+      },
+    );
+    return w;
   }
 
   /** Reloads the committed state after a failure (the start-up path); on failure, the log stops. */
@@ -398,10 +479,13 @@ export class Log {
   }
 
   /**
-   * Steps 2–3: appends the batch to the in-memory tree (which may be one batch ahead of the
-   * committed state), signs, and builds the one atomic write.
+   * Steps 2–3: appends the batch to the in-memory tree (which may be batches ahead of the
+   * committed state), builds the one atomic write, and starts signing its checkpoint. All but
+   * the signature happens before it returns, so batches staged one after another extend the
+   * tree in order whatever their signatures do; when the signature settles, `signed` says so
+   * and the loop is woken.
    */
-  private async stage(batch: Pending[]): Promise<Staged> {
+  private stage(batch: Pending[]): Staged {
     const startSize = this.tree.size;
     let leafHashes: Uint8Array[] = [];
     let packedLeafHashes: Uint8Array;
@@ -420,23 +504,23 @@ export class Log {
     let fresh: Uint8Array[] = [];
     const bundle = this.rightBundle.slice();
     const chunkOffsets = this.rightChunkOffsets.slice();
-    let entryNotes: string[] | undefined;
+    let entryCheckpoints: Checkpoint[] | undefined;
     if (this.opts.signPerEntry) {
       // The benchmark's naive baseline: a root and a signed checkpoint after every entry, each
       // handed to that entry's submitter in its receipt (the batch's own checkpoint, signed
       // below, is the last entry's).
-      entryNotes = [];
+      entryCheckpoints = [];
       for (let i = 0; i < batch.length; i++) {
         const leafHash = hashLeaf(batch[i]!.entry);
         leafHashes.push(leafHash);
         this.tree.appendLeaf(leafHash);
         if (i < batch.length - 1) {
-          entryNotes.push(
-            await signCheckpoint(
-              { origin: this.origin, size: this.tree.size, root: this.tree.root(), extensions: [] },
-              this.signer,
-            ),
-          );
+          entryCheckpoints.push({
+            origin: this.origin,
+            size: this.tree.size,
+            root: this.tree.root(),
+            extensions: [],
+          });
         }
       }
       packedLeafHashes = concatBytes(...leafHashes);
@@ -473,13 +557,39 @@ export class Log {
     const size = this.tree.size;
     const root = this.tree.root();
     const timestampMs = this.opts.now!();
-    const note = await signCheckpoint({ origin: this.origin, size, root, extensions: [] }, this.signer);
-    commit.state = { size, root, note, timestampMs };
-    // Only reached when staging succeeded; on a failed commit reload() restores these.
+    // Only reached when staging succeeded; on a failure reload() restores these.
     this.rightBundle = bundle;
     this.rightChunkOffsets = chunkOffsets;
-    if (entryNotes) entryNotes.push(note);
-    return { batch, startSize, leafHashes, packedLeafHashes, commit, write: NOT_WRITING, entryNotes };
+    const staged: Staged = { batch, startSize, leafHashes, packedLeafHashes, commit, signed: 'pending' };
+    const checkpoint: Checkpoint = { origin: this.origin, size, root, extensions: [] };
+    this.sign(checkpoint, entryCheckpoints).then(
+      ({ note, entryNotes }) => {
+        commit.state = { size, root, note, timestampMs };
+        if (entryNotes) staged.entryNotes = entryNotes;
+        staged.signed = 'ok';
+        this.kick();
+      },
+      (err: unknown) => {
+        staged.signed = asStorageError(err);
+        this.kick();
+      },
+    );
+    return staged;
+  }
+
+  /** Signs a batch's checkpoint (and, with signPerEntry, each entry's before it, in order). */
+  private async sign(
+    checkpoint: Checkpoint,
+    entryCheckpoints: Checkpoint[] | undefined,
+  ): Promise<{ note: string; entryNotes: string[] | undefined }> {
+    let entryNotes: string[] | undefined;
+    if (entryCheckpoints) {
+      entryNotes = [];
+      for (const c of entryCheckpoints) entryNotes.push(await signCheckpoint(c, this.signer));
+    }
+    const note = await signCheckpoint(checkpoint, this.signer);
+    entryNotes?.push(note);
+    return { note, entryNotes };
   }
 
   private async receiptsFor(

@@ -1,0 +1,284 @@
+/**
+ * The commit pipeline (spec/commit-protocol.md): batches staged ahead of the write on the disk,
+ * their checkpoints signed concurrently, written in order, several to one write.
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { openCheckpoint } from '../../src/note/checkpoint.js';
+import { parseVerifierKey } from '../../src/note/keys.js';
+import type { Signer } from '../../src/note/signer.js';
+import { mergeCommits } from '../../src/sequencer/group-commit.js';
+import { Log } from '../../src/sequencer/log.js';
+import type { Receipt } from '../../src/sequencer/receipt.js';
+import type { CommitBatch, LogState, LogStore } from '../../src/storage/store.js';
+import { verifyInclusion } from '../../src/merkle/verify.js';
+import { faultyStore } from '../helpers/faulty-store.js';
+import { tempLogDirs } from '../helpers/server.js';
+import * as model from '../merkle/model.js';
+
+const newDir = tempLogDirs();
+const entry = (i: number) => new TextEncoder().encode(`pipelined entry ${i}`);
+const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function checkReceipt(r: Receipt, vkey: string): void {
+  const { checkpoint } = openCheckpoint(r.checkpoint, parseVerifierKey(vkey));
+  expect(checkpoint.size).toBe(r.tree_size);
+  verifyInclusion(r.index, r.tree_size, r.leaf_hash, r.inclusion_proof, checkpoint.root);
+}
+
+/** The signer of a new log in `dir`, and the dir (so that the log can be reopened with it). */
+async function keyOf(dir: string, origin: string): Promise<Signer> {
+  const first = await Log.open({ dir, origin });
+  const signer = first.signer;
+  await first.close();
+  return signer;
+}
+
+/**
+ * A signer whose call k (from 1) takes delay(k) ms and fails when fail(k); it records how many
+ * signatures were in flight at most.
+ */
+function scriptedSigner(
+  base: Signer,
+  delay: (k: number) => number,
+  fail: (k: number) => boolean = () => false,
+) {
+  const stats = { calls: 0, inFlight: 0, maxInFlight: 0 };
+  const signer: Signer = {
+    name: base.name,
+    publicKey: base.publicKey,
+    async sign(m) {
+      const k = ++stats.calls;
+      stats.inFlight++;
+      stats.maxInFlight = Math.max(stats.maxInFlight, stats.inFlight);
+      try {
+        await sleep(delay(k));
+        if (fail(k)) throw new Error(`injected: signature ${k} failed`);
+        return await base.sign(m);
+      } finally {
+        stats.inFlight--;
+      }
+    },
+  };
+  return { signer, stats };
+}
+
+/** A store that counts commits and makes each take `ms`. */
+function countingStore(ms: number, counts: { commits: number }) {
+  return (s: LogStore): LogStore => ({
+    ...faultyStore({ fail: 'none' })(s),
+    async commit(b) {
+      await sleep(ms);
+      await s.commit(b);
+      counts.commits++;
+    },
+  });
+}
+
+describe('commit pipeline', () => {
+  it('a slow signer signs batches concurrently, up to maxBatchesAhead, and they commit in order, one checkpoint each', async () => {
+    const dir = newDir();
+    const base = await keyOf(dir, 'example.com/pipelined');
+    const { signer, stats } = scriptedSigner(base, () => 40);
+    const log = await Log.open({ dir, signer, maxBatchSize: 16, maxBatchesAhead: 4 });
+    const published: LogState[] = [];
+    log.onCommit((s) => published.push(s));
+    const n = 16 * 12;
+    const started = Date.now();
+    const receipts = await Promise.all(Array.from({ length: n }, (_, i) => log.append(entry(i))));
+    const took = Date.now() - started;
+    expect(stats.maxInFlight).toBe(4);
+    // Twelve 40 ms signatures one at a time take 480 ms; four at a time about 120–160 ms.
+    expect(took).toBeLessThan(400);
+    // One signed checkpoint per batch of 16, published in order.
+    expect(published.map((s) => s.size)).toEqual(Array.from({ length: 12 }, (_, i) => BigInt(16 * (i + 1))));
+    expect(stats.calls).toBe(12);
+    for (const [i, r] of receipts.entries()) {
+      expect(r.index).toBe(BigInt(i));
+      expect(r.tree_size).toBe(BigInt(16 * (Math.floor(i / 16) + 1)));
+      checkReceipt(r, log.vkey);
+    }
+    const leaves = Array.from({ length: n }, (_, i) => model.leafHash(entry(i)));
+    expect(hex(log.latest().root)).toBe(hex(model.mth(leaves)));
+    await log.close();
+    const reopened = await Log.open({ dir });
+    expect(reopened.latest().size).toBe(BigInt(n));
+    expect((await reopened.entries(0n, BigInt(n))).map(hex)).toEqual(
+      Array.from({ length: n }, (_, i) => hex(entry(i))),
+    );
+    await reopened.close();
+  });
+
+  it('signatures that finish out of order still commit in order', async () => {
+    const dir = newDir();
+    const base = await keyOf(dir, 'example.com/out-of-order');
+    // The first signature is the slowest, the later ones ever faster.
+    const { signer } = scriptedSigner(base, (k) => Math.max(0, 80 - 20 * k));
+    const log = await Log.open({ dir, signer, maxBatchSize: 8 });
+    const published: bigint[] = [];
+    log.onCommit((s) => published.push(s.size));
+    const receipts = await Promise.all(Array.from({ length: 32 }, (_, i) => log.append(entry(i))));
+    expect(published).toEqual([8n, 16n, 24n, 32n]);
+    for (const r of receipts) checkReceipt(r, log.vkey);
+    await log.close();
+    const reopened = await Log.open({ dir });
+    expect((await reopened.entries(0n, 32n)).map(hex)).toEqual(
+      Array.from({ length: 32 }, (_, i) => hex(entry(i))),
+    );
+    await reopened.close();
+  });
+
+  it('a failed signature drops its batch and every batch staged on top of it; earlier ones commit, the log recovers', async () => {
+    const dir = newDir();
+    const base = await keyOf(dir, 'example.com/sig-fails');
+    // Signature 2 fails after 30 ms while 3 and 4 (staged on top of it) are still being signed.
+    const { signer } = scriptedSigner(
+      base,
+      (k) => (k === 1 ? 60 : 30),
+      (k) => k === 2,
+    );
+    const log = await Log.open({ dir, signer, maxBatchSize: 10, maxBatchesAhead: 8 });
+    const published: LogState[] = [];
+    log.onCommit((s) => published.push(s));
+    const results = await Promise.allSettled(Array.from({ length: 40 }, (_, i) => log.append(entry(i))));
+    const ok = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+    expect(ok.map((r) => Number(r.index))).toEqual(Array.from({ length: 10 }, (_, i) => i));
+    for (const r of results.slice(10)) expect(r.status).toBe('rejected');
+    expect(log.latest().size).toBe(10n);
+    // The log goes on from the committed tree.
+    const later = await Promise.all(Array.from({ length: 15 }, (_, i) => log.append(entry(100 + i))));
+    for (const r of [...ok, ...later]) checkReceipt(r, log.vkey);
+    const byIndex = [
+      ...Array.from({ length: 10 }, (_, i) => entry(i)),
+      ...Array.from({ length: 15 }, (_, i) => entry(100 + i)),
+    ];
+    expect(hex(log.latest().root)).toBe(hex(model.mth(byIndex.map((e) => model.leafHash(e)))));
+    expect(published.every((s, i) => i === 0 || s.size > published[i - 1]!.size)).toBe(true);
+    await log.close();
+    const reopened = await Log.open({ dir });
+    expect((await reopened.entries(0n, 25n)).map(hex)).toEqual(byIndex.map(hex));
+    await reopened.close();
+  });
+
+  it('batches staged while a write is on the disk go to the disk together, and bundle chunks they complete are not left behind', async () => {
+    const dir = newDir();
+    const counts = { commits: 0 };
+    // Batches of 100 cut at bundle boundaries: 100, 100, 56, ... so a group holds chunks that
+    // a later batch of the same group completes into a bundle.
+    const log = await Log.open({
+      dir,
+      origin: 'example.com/group',
+      maxBatchSize: 100,
+      wrapStore: countingStore(25, counts),
+    });
+    const published: bigint[] = [];
+    log.onCommit((s) => published.push(s.size));
+    const n = 1500;
+    const receipts = await Promise.all(Array.from({ length: n }, (_, i) => log.append(entry(i))));
+    expect(counts.commits).toBeLessThan(published.length); // some writes carried several batches
+    expect(published.at(-1)).toBe(BigInt(n));
+    for (const r of receipts.filter((_, i) => i % 37 === 0)) checkReceipt(r, log.vkey);
+    await log.close();
+    const reopened = await Log.open({ dir });
+    expect((await reopened.entries(0n, BigInt(n))).map(hex)).toEqual(
+      Array.from({ length: n }, (_, i) => hex(entry(i))),
+    );
+    // Only the last, partial bundle has chunks; every full bundle's were deleted.
+    let chunkKeys = 0;
+    for await (const k of reopened.db.keys({ gte: Uint8Array.of(0x03), lt: Uint8Array.of(0x04) })) {
+      expect(k[8]).toBe(Math.floor(n / 256)); // bundle index (low byte)
+      chunkKeys++;
+    }
+    expect(chunkKeys).toBeGreaterThan(0);
+    await reopened.close();
+  });
+});
+
+describe('mergeCommits', () => {
+  const state = (size: number): LogState => ({
+    size: BigInt(size),
+    root: new Uint8Array(32),
+    note: `n${size}`,
+    timestampMs: 0n,
+  });
+  const bytes = (v: number) => Uint8Array.of(v);
+
+  /** The store's semantics for one commit: tiles, chunk deletions, bundles, chunks, state, side ops. */
+  function apply(db: Map<string, string>, c: CommitBatch): void {
+    for (const t of c.tiles) db.set(`t${t.level}/${t.index}`, hex(t.hashes));
+    for (const d of c.dropChunks) db.delete(`c${d.index}/${d.offset}`);
+    for (const b of c.bundles) db.set(`b${b.index}`, hex(b.bundle));
+    for (const ch of c.chunks) db.set(`c${ch.index}/${ch.offset}`, hex(ch.bundle));
+    db.set('state', c.state.note);
+    for (const op of c.sideOps) {
+      if (op.type === 'put') db.set(`s${op.key}`, String(op.value));
+      else db.delete(`s${op.key}`);
+    }
+  }
+
+  it('leaves the store as the batches one after another do (property)', () => {
+    // Commits shaped like the sequencer's: chunks of the current bundle, then (sometimes) the
+    // bundle completed and its chunks dropped; tiles overwritten; side ops on a few keys.
+    const commitArb = fc.record({
+      tiles: fc.array(
+        fc.record({
+          level: fc.integer({ min: 0, max: 2 }),
+          index: fc.integer({ min: 0, max: 3 }),
+          v: fc.integer({ min: 0, max: 255 }),
+        }),
+        { maxLength: 4 },
+      ),
+      chunk: fc.boolean(),
+      complete: fc.boolean(),
+      ops: fc.array(
+        fc.record({
+          put: fc.boolean(),
+          key: fc.integer({ min: 0, max: 3 }),
+          v: fc.integer({ min: 0, max: 9 }),
+        }),
+        { maxLength: 3 },
+      ),
+    });
+    fc.assert(
+      fc.property(fc.array(commitArb, { minLength: 1, maxLength: 8 }), (shapes) => {
+        let bundle = 0;
+        let offset = 0;
+        let chunkOffsets: number[] = [];
+        const commits: CommitBatch[] = shapes.map((sh, i) => {
+          const c: CommitBatch = {
+            tiles: [],
+            bundles: [],
+            chunks: [],
+            dropChunks: [],
+            state: state(i),
+            sideOps: [],
+          };
+          for (const t of sh.tiles)
+            c.tiles.push({ level: t.level, index: BigInt(t.index), hashes: bytes(t.v) });
+          if (sh.complete) {
+            c.bundles.push({ index: BigInt(bundle), bundle: bytes(i) });
+            for (const o of chunkOffsets) c.dropChunks.push({ index: BigInt(bundle), offset: o });
+            bundle++;
+            offset = 0;
+            chunkOffsets = [];
+          }
+          if (sh.chunk) {
+            c.chunks.push({ index: BigInt(bundle), offset, bundle: bytes(i) });
+            chunkOffsets.push(offset);
+            offset += 10;
+          }
+          for (const op of sh.ops)
+            c.sideOps.push(op.put ? { type: 'put', key: op.key, value: op.v } : { type: 'del', key: op.key });
+          return c;
+        });
+        const one = new Map<string, string>();
+        for (const c of commits) apply(one, c);
+        const merged = new Map<string, string>();
+        apply(merged, mergeCommits(commits));
+        expect([...merged].sort()).toEqual([...one].sort());
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
