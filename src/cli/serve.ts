@@ -11,7 +11,9 @@ import { serve } from '@hono/node-server';
 import { createApp, type AppContext } from '../api/app.js';
 import { openRecordLayer } from '../api/records.js';
 import { TokenStore } from '../api/tokens.js';
+import { AuditlogError } from '../errors.js';
 import { MAX_ENTRY_SIZE } from '../merkle/tiles.js';
+import { DEFAULT_BATCHES_AHEAD } from '../sequencer/group-commit.js';
 import { Log } from '../sequencer/log.js';
 import { isLogDir } from '../storage/data-dir.js';
 import { startPusher, witnessStatusRoutes } from '../witness/log-side.js';
@@ -26,6 +28,7 @@ export const SERVE_OPTIONS = {
   origin: { type: 'string' },
   'max-batch': { type: 'string' },
   'max-delay-ms': { type: 'string' },
+  'batches-ahead': { type: 'string' },
   queue: { type: 'string' },
   'max-entry': { type: 'string' },
   'private-reads': { type: 'boolean', default: false },
@@ -37,6 +40,8 @@ export const SERVE_OPTIONS = {
 const HELP = `usage: auditlog serve [--data DIR] [--port 8080] [--host 127.0.0.1] [--origin ORIGIN]
   --max-batch N       most entries per batch (default 4096)
   --max-delay-ms MS   wait up to MS for a batch to fill (default 0)
+  --batches-ahead N   most batches staged ahead of the write on the disk, their checkpoints
+                      signed concurrently (default 8; spec/commit-protocol.md)
   --queue N           most entries waiting; beyond it 503 + Retry-After (default 65536)
   --max-entry BYTES   largest entry (default and maximum 65535)
   --private-reads     checkpoints, tiles and proofs need a token
@@ -55,12 +60,15 @@ export async function run(argv: string[]): Promise<number> {
   const fresh = !isLogDir(dir);
   const origin =
     values.origin ?? (fresh ? `localhost/auditlog-${randomBytes(4).toString('hex')}` : undefined);
+  const batchesAhead = intFlag('batches-ahead', values['batches-ahead'], DEFAULT_BATCHES_AHEAD);
+  if (batchesAhead < 1) throw new AuditlogError('BAD_REQUEST', '--batches-ahead must be at least 1');
   const maxEntrySize = Math.min(intFlag('max-entry', values['max-entry'], MAX_ENTRY_SIZE), MAX_ENTRY_SIZE);
   const log = await Log.open({
     dir,
     ...(origin ? { origin } : {}),
     maxBatchSize: intFlag('max-batch', values['max-batch'], 4096),
     maxBatchDelayMs: intFlag('max-delay-ms', values['max-delay-ms'], 0),
+    maxBatchesAhead: batchesAhead,
     maxQueue: intFlag('queue', values.queue, 65536),
     maxEntrySize,
   });

@@ -1,6 +1,6 @@
 /** The core commands as an operator runs them: init, token create, serve, SIGTERM. */
 import { execFile } from 'node:child_process';
-import { chmodSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -66,5 +66,17 @@ describe('auditlog init / token / serve', () => {
     const s = await cli('serve', '--bogus');
     expect(s.code).not.toBe(0);
     expect(s.stderr).toMatch(/bogus/);
+    for (const [flag, value, message] of [
+      ['--batches-ahead', '0', /--batches-ahead must be at least 1/],
+      ['--batches-ahead', '-2', /--batches-ahead must be a non-negative integer/],
+      ['--max-batch', '4k', /--max-batch must be a non-negative integer/],
+    ] as const) {
+      const dir = tempDir();
+      dirs.push(dir);
+      const bad = await cli('serve', '--data', join(dir, 'data'), '--port', '0', `${flag}=${value}`);
+      expect(bad.code).not.toBe(0);
+      expect(bad.stderr).toMatch(message);
+      expect(existsSync(join(dir, 'data'))).toBe(false); // refused before anything was written
+    }
   });
 });
