@@ -449,8 +449,12 @@ export class Log {
 
   /** Reloads the committed state after a failure (the start-up path); on failure, the log stops. */
   private async recover(): Promise<void> {
+    const before = this.state;
     try {
       await this.reload();
+      // A write that failed late may have reached the disk: its checkpoint is then the
+      // committed one, served from now on, and listeners (the witness pusher) hear of it.
+      if (this.state.size > before.size) this.notify(this.state);
     } catch (reloadErr) {
       this.failed = new AuditlogError(
         'STORAGE',
@@ -460,10 +464,7 @@ export class Log {
     }
   }
 
-  /** Step 5 for a durable batch: publish its checkpoint, compute receipts, answer submitters. */
-  private async publish(done: Staged): Promise<void> {
-    const state = done.commit.state;
-    this.state = state;
+  private notify(state: LogState): void {
     for (const l of this.listeners) {
       try {
         l(state);
@@ -471,6 +472,13 @@ export class Log {
         // A listener's failure must not undo a committed batch.
       }
     }
+  }
+
+  /** Step 5 for a durable batch: publish its checkpoint, compute receipts, answer submitters. */
+  private async publish(done: Staged): Promise<void> {
+    const state = done.commit.state;
+    this.state = state;
+    this.notify(state);
     this.leafIndex.add(done.startSize, done.packedLeafHashes);
     const receipts = done.entryNotes
       ? await this.perEntryReceipts(done.startSize, done.leafHashes, done.entryNotes)

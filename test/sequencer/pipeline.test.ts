@@ -351,6 +351,8 @@ describe('commit pipeline under random faults (property)', () => {
           for (const [i, s] of published.entries()) {
             if (i > 0) expect(s.size).toBeGreaterThan(published[i - 1]!.size);
           }
+          // Listeners heard of the committed state, also when it came back with a reload.
+          expect(published.at(-1)?.size ?? 0n).toBe(final.size);
           for (const r of answered) {
             expect(r.index).toBeLessThan(final.size);
             checkReceipt(r, log.vkey);
