@@ -145,6 +145,8 @@ export class Log {
   private rightBundle: Uint8Array[] = [];
   private rightChunkOffsets: number[] = [];
   private readonly leafIndex: LeafIndex;
+  /** Checkpoint signatures in flight, those of batches already discarded included. */
+  private signing = 0;
 
   private constructor(
     /** The data directory. */
@@ -325,15 +327,26 @@ export class Log {
     const ahead: Staged[] = [];
     /** Why staging stopped: the tree may hold batches that will never be written. */
     let broken: AuditlogError | undefined;
+    /** A failed signature: that batch and every one staged on top of it are dropped. */
+    const dropFailed = (): void => {
+      const bad = ahead.findIndex((a) => a.signed instanceof AuditlogError);
+      if (bad < 0) return;
+      const err = ahead[bad]!.signed as AuditlogError;
+      for (const a of ahead.splice(bad)) for (const p of a.batch) p.reject(err);
+      broken ??= err;
+    };
+    const held = () => ahead.length + (writing?.group.length ?? 0);
     try {
       for (;;) {
-        while (!broken && this.pool.length > 0 && this.mayStage(ahead.length)) {
+        dropFailed();
+        while (!broken && this.pool.length > 0 && this.mayStage(ahead.length, held())) {
           if (!writing && ahead.length > 0) {
             // Nothing on the disk: a batch whose checkpoint a local signer signs at once is
             // written first, and the next one staged while that write runs. Only a signer
             // still busy after a turn of the event loop (a remote one) is given more.
             await new Promise<void>((r) => setImmediate(r));
-            if (ahead[0]!.signed !== 'pending' || !this.mayStage(ahead.length)) break;
+            dropFailed();
+            if (broken || ahead[0]!.signed !== 'pending' || !this.mayStage(ahead.length, held())) break;
           }
           if (ahead.length === 0) await this.waitToFill();
           const batch = this.pool.splice(
@@ -351,23 +364,19 @@ export class Log {
             for (const p of batch) p.reject(broken);
           }
         }
-        // A failed signature: that batch and every one staged on top of it are dropped.
-        const bad = ahead.findIndex((a) => a.signed instanceof AuditlogError);
-        if (bad >= 0) {
-          const err = ahead[bad]!.signed as AuditlogError;
-          for (const a of ahead.splice(bad)) for (const p of a.batch) p.reject(err);
-          broken ??= err;
-        }
+        dropFailed();
         if (writing?.settled) {
           const done = writing;
           writing = undefined;
           if (done.error) {
             // Nothing of these batches was acknowledged or published; the staged ones were
             // signed over trees that included the failed ones, so they are discarded too.
+            // Their signatures still in flight are left to finish; they count against the
+            // bound on signatures (mayStage) until they do.
             for (const d of done.group) for (const p of d.batch) p.reject(done.error);
             for (const a of ahead.splice(0)) for (const p of a.batch) p.reject(done.error);
             broken = undefined;
-            await this.recover();
+            await this.recover(done.group);
             continue;
           }
           // ---- the group is durable: its checkpoints may now be published, in order ----
@@ -405,10 +414,17 @@ export class Log {
     }
   }
 
-  /** Whether another batch may be staged now, with `ahead` batches staged and unwritten. */
-  private mayStage(ahead: number): boolean {
+  /**
+   * Whether another batch may be staged now, with `ahead` batches staged and unwritten and
+   * `held` batches staged or in the write on the disk. At most maxBatchesAhead signatures are
+   * ever in flight; one batch may always be staged behind the write on the disk, more only
+   * while a whole batch waits and fewer than maxBatchesAhead are held (so at most
+   * maxBatchesAhead + 1 batches are held beyond the pool).
+   */
+  private mayStage(ahead: number, held: number): boolean {
+    if (this.signing >= this.opts.maxBatchesAhead) return false;
     if (ahead === 0) return true;
-    return ahead < this.opts.maxBatchesAhead && this.pool.length >= this.opts.maxBatchSize;
+    return held < this.opts.maxBatchesAhead && this.pool.length >= this.opts.maxBatchSize;
   }
 
   /** With maxBatchDelayMs > 0, waits that long (or until close) for a batch to fill. */
@@ -447,13 +463,22 @@ export class Log {
     return w;
   }
 
-  /** Reloads the committed state after a failure (the start-up path); on failure, the log stops. */
-  private async recover(): Promise<void> {
+  /**
+   * Reloads the committed state after a failure (the start-up path); on failure, the log stops.
+   * `failedWrite`: the batches of a write reported failed, which may have reached the disk
+   * anyway (an fsync that errs late).
+   */
+  private async recover(failedWrite: readonly Staged[] = []): Promise<void> {
     const before = this.state;
     try {
       await this.reload();
-      // A write that failed late may have reached the disk: its checkpoint is then the
-      // committed one, served from now on, and listeners (the witness pusher) hear of it.
+      const last = failedWrite.at(-1);
+      if (last && this.state.size === last.startSize + BigInt(last.batch.length)) {
+        // The failed write is on the disk after all: its checkpoint is the committed one,
+        // served from now on; listeners (the witness pusher) hear of it, and its leaves go to
+        // the leaf-hash index (which takes batches only in order).
+        for (const d of failedWrite) this.leafIndex.add(d.startSize, d.packedLeafHashes);
+      }
       if (this.state.size > before.size) this.notify(this.state);
     } catch (reloadErr) {
       this.failed = new AuditlogError(
@@ -570,14 +595,17 @@ export class Log {
     this.rightChunkOffsets = chunkOffsets;
     const staged: Staged = { batch, startSize, leafHashes, packedLeafHashes, commit, signed: 'pending' };
     const checkpoint: Checkpoint = { origin: this.origin, size, root, extensions: [] };
+    this.signing++;
     this.sign(checkpoint, entryCheckpoints).then(
       ({ note, entryNotes }) => {
+        this.signing--;
         commit.state = { size, root, note, timestampMs };
         if (entryNotes) staged.entryNotes = entryNotes;
         staged.signed = 'ok';
         this.kick();
       },
       (err: unknown) => {
+        this.signing--;
         staged.signed = asStorageError(err);
         this.kick();
       },

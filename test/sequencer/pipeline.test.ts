@@ -383,3 +383,131 @@ describe('commit pipeline under random faults (property)', () => {
     );
   }, 120_000);
 });
+
+describe('commit pipeline: failures and bounds', () => {
+  it('after a write that failed late (its batch found on disk by the reload), later entries are still found by leaf hash', async () => {
+    const dir = newDir();
+    const mode = { fail: 'none' as 'none' | 'before' | 'after' };
+    const log = await Log.open({
+      dir,
+      origin: 'example.com/late',
+      wrapStore: faultyStore(mode),
+      maxBatchSize: 10,
+    });
+    await Promise.all(Array.from({ length: 5 }, (_, i) => log.append(entry(i))));
+    mode.fail = 'after';
+    const failed = await Promise.allSettled(Array.from({ length: 5 }, (_, i) => log.append(entry(100 + i))));
+    expect(failed.every((r) => r.status === 'rejected')).toBe(true);
+    mode.fail = 'none';
+    const later = await Promise.all(Array.from({ length: 5 }, (_, i) => log.append(entry(200 + i))));
+    expect(log.latest().size).toBe(15n); // the batch that failed late is in the log
+    expect(later[0]!.index).toBe(10n);
+    for (const r of later) expect(await log.indexOfLeafHash(r.leaf_hash)).toBe(r.index);
+    expect(await log.indexOfLeafHash(model.leafHash(entry(102)))).toBe(7n);
+    await log.close();
+  });
+
+  it('signatures in flight stay within maxBatchesAhead across failed writes and slow signatures', async () => {
+    const dir = newDir();
+    const base = await keyOf(dir, 'example.com/bound');
+    // Every write is refused (say ENOSPC), so each round starts again from the empty tree: its
+    // first batch (size 4) is signed at once and fails at the disk, while the batches staged
+    // behind it wait on a slow signature (a KMS with a long tail) and are dropped.
+    const stats = { inFlight: 0, maxInFlight: 0 };
+    const signer: Signer = {
+      name: base.name,
+      publicKey: base.publicKey,
+      async sign(m) {
+        stats.inFlight++;
+        stats.maxInFlight = Math.max(stats.maxInFlight, stats.inFlight);
+        try {
+          await sleep(new TextDecoder().decode(m).split('\n')[1] === '4' ? 1 : 300);
+          return await base.sign(m);
+        } finally {
+          stats.inFlight--;
+        }
+      },
+    };
+    const store = (s: LogStore): LogStore => ({
+      ...faultyStore({ fail: 'none' })(s),
+      async commit() {
+        throw new Error('injected: no space left on device');
+      },
+    });
+    const log = await Log.open({ dir, signer, wrapStore: store, maxBatchSize: 4, maxBatchesAhead: 2 });
+    for (let round = 0; round < 20; round++) {
+      const rs = await Promise.allSettled(
+        Array.from({ length: 12 }, (_, i) => log.append(entry(round * 100 + i))),
+      );
+      expect(rs.every((r) => r.status === 'rejected')).toBe(true);
+    }
+    await log.close();
+    expect(stats.maxInFlight).toBeLessThanOrEqual(2);
+  });
+
+  it('once a staged batch has failed to be signed, nothing is staged on top of it', async () => {
+    const dir = newDir();
+    const base = await keyOf(dir, 'example.com/no-dead-trees');
+    // Sizes the signer is asked to sign. The first batch's signature is slow; the second one
+    // fails at once (before the loop's next turn), so the loop knows of it before staging more.
+    const asked: number[] = [];
+    let calls = 0;
+    const signer: Signer = {
+      name: base.name,
+      publicKey: base.publicKey,
+      async sign(m) {
+        asked.push(Number(new TextDecoder().decode(m).split('\n')[1]));
+        const k = ++calls;
+        if (k === 1) await sleep(50);
+        if (k === 2) throw new Error('injected: signature 2 failed');
+        return base.sign(m);
+      },
+    };
+    const log = await Log.open({ dir, signer, maxBatchSize: 2, maxBatchesAhead: 8 });
+    const results = await Promise.allSettled(Array.from({ length: 10 }, (_, i) => log.append(entry(i))));
+    await log.close();
+    expect(results.map((r) => r.status === 'fulfilled')).toEqual([
+      true,
+      true,
+      false,
+      false,
+      true,
+      true,
+      true,
+      true,
+      true,
+      true,
+    ]);
+    // 2 (batch 1), 4 (failed), then 4, 6, 8 over the reloaded tree of 2: never a tree holding
+    // the failed batch.
+    expect(asked).toEqual([2, 4, 4, 6, 8]);
+  });
+
+  it('at most maxBatchesAhead + 1 batches are held beyond the pool (staged, or in the write on the disk)', async () => {
+    const dir = newDir();
+    let submitted = 0;
+    let answered = 0;
+    let maxHeld = 0;
+    const counts = { commits: 0 };
+    const log = await Log.open({
+      dir,
+      origin: 'example.com/held',
+      wrapStore: countingStore(60, counts), // a slow fsync
+      maxBatchSize: 4,
+      maxBatchesAhead: 2,
+    });
+    const timer = setInterval(() => {
+      maxHeld = Math.max(maxHeld, submitted - log.pending - answered);
+    }, 1);
+    const ps: Promise<unknown>[] = [];
+    for (let i = 0; i < 60; i++) {
+      submitted++;
+      ps.push(log.append(entry(i)).then(() => answered++));
+    }
+    await Promise.all(ps);
+    clearInterval(timer);
+    await log.close();
+    expect(maxHeld).toBeGreaterThan(4); // more than one batch was held at times
+    expect(maxHeld).toBeLessThanOrEqual((2 + 1) * 4);
+  });
+});
