@@ -269,7 +269,8 @@ export class Log {
 
   /**
    * Queues an entry; resolves with its receipt once the batch holding it (and `sideOps`) is
-   * durably committed.
+   * durably committed. Requires `entry` not to change until then (it is read when its batch is
+   * hashed; the log keeps copies of its own after that).
    * @throws AuditlogError TOO_LARGE, OVERLOADED (pool full; retry later), CLOSED, STORAGE.
    */
   append(entry: Uint8Array, sideOps?: SideOp[]): Promise<Receipt> {
@@ -583,8 +584,12 @@ export class Log {
       }
     }
     if (fresh.length > 0) {
-      commit.chunks.push({ index: bundleIndex, offset: chunkStart, bundle: encodeEntryBundle(fresh) });
+      const chunk = encodeEntryBundle(fresh);
+      commit.chunks.push({ index: bundleIndex, offset: chunkStart, bundle: chunk });
       chunkOffsets.push(chunkStart);
+      // The right-edge bundle keeps these entries until a later batch completes it: as views of
+      // the chunk's own copy, not of the submitters' buffers, which they may reuse.
+      bundle.splice(bundle.length - fresh.length, fresh.length, ...decodeEntryBundle(chunk));
     }
     commit.tiles = this.tree.takeTileWrites();
     const size = this.tree.size;
@@ -749,7 +754,12 @@ export class Log {
     if (width === TILE_WIDTH) return undefined;
     const chunks = await this.store.readBundleChunks(index);
     const entries = chunks.flatMap((c) => decodeEntryBundle(c.bundle));
-    if (entries.length < width) return undefined;
+    if (entries.length < width) {
+      // A write may have completed the bundle (and deleted its chunks) between the two reads;
+      // the chunk scan is a consistent snapshot, so then the full bundle is there now.
+      const now = await this.store.readBundle(index);
+      return now ? encodeEntryBundle(decodeEntryBundle(now).slice(0, width)) : undefined;
+    }
     return encodeEntryBundle(entries.slice(0, width));
   }
 

@@ -511,3 +511,46 @@ describe('commit pipeline: failures and bounds', () => {
     expect(maxHeld).toBeLessThanOrEqual((2 + 1) * 4);
   });
 });
+
+describe('entries and bundles', () => {
+  it('a submitter that reuses its buffer after the receipt does not change the bundle a later batch completes', async () => {
+    const log = await Log.open({ dir: newDir(), origin: 'example.com/reuse', maxBatchSize: 256 });
+    const buf = new TextEncoder().encode('original bytes');
+    const first = await log.append(buf);
+    buf.fill(0x21); // reused for something else
+    await Promise.all(Array.from({ length: 255 }, (_, i) => log.append(entry(i)))); // completes bundle 0
+    const [stored] = await log.entries(0n, 1n);
+    expect(new TextDecoder().decode(stored)).toBe('original bytes');
+    expect(hex(model.leafHash(stored!))).toBe(hex(first.leaf_hash));
+    await log.close();
+  });
+
+  it('reading a partial bundle while a write completes it returns the entries, not an error', async () => {
+    let gate: Promise<void> | undefined;
+    let open: () => void = () => {};
+    const store = (s: LogStore): LogStore => ({
+      ...faultyStore({ fail: 'none' })(s),
+      async readBundleChunks(i) {
+        if (gate) await gate; // the write completing the bundle lands here, between the reads
+        return s.readBundleChunks(i);
+      },
+    });
+    const log = await Log.open({
+      dir: newDir(),
+      origin: 'example.com/race',
+      wrapStore: store,
+      maxBatchSize: 256,
+    });
+    await Promise.all(Array.from({ length: 100 }, (_, i) => log.append(entry(i))));
+    gate = new Promise((r) => {
+      open = r;
+    });
+    const reading = log.entries(0n, 100n);
+    await sleep(20);
+    gate = undefined;
+    await Promise.all(Array.from({ length: 156 }, (_, i) => log.append(entry(100 + i))));
+    open();
+    expect((await reading).map(hex)).toEqual(Array.from({ length: 100 }, (_, i) => hex(entry(i))));
+    await log.close();
+  });
+});
