@@ -253,6 +253,11 @@ export class LeafIndex {
       throw new AuditlogError('UNAVAILABLE', 'the leaf-hash index is incomplete until the next start-up');
     }
     this.flush();
+    if (this.stopped && below > this.sent) {
+      // Indexing stopped (the worker fell too far behind): hashes from `sent` on are missing,
+      // so a miss here could be a false 404.
+      throw new AuditlogError('UNAVAILABLE', 'the leaf-hash index is incomplete until the next start-up');
+    }
     const found = (await this.call({ op: 'lookup', hash: leafHash.slice(), below })) as bigint[];
     const W = BigInt(TILE_WIDTH);
     for (const index of found) {

@@ -140,13 +140,17 @@ export class Log {
   /** Wakes the commit loop while it waits for a signature, a write, or a full batch. */
   private kickLoop: (() => void) | undefined;
   private readonly listeners = new Set<CommitListener>();
-  private sthCache: { size: bigint; sig: Uint8Array } | undefined;
   // Right-edge entry bundle (committed part), to write the full bundle without reading back.
   private rightBundle: Uint8Array[] = [];
   private rightChunkOffsets: number[] = [];
   private readonly leafIndex: LeafIndex;
   /** Checkpoint signatures in flight, those of batches already discarded included. */
   private signing = 0;
+  /** Reads in flight (proofs, tiles, bundles, lookups); close() waits for them. */
+  private readers = 0;
+  private readersDone: (() => void) | undefined;
+  /** The RFC 6962 STH signature of one tree head, signed or being signed. */
+  private sth: { size: bigint; sig: Promise<Uint8Array> } | undefined;
 
   private constructor(
     /** The data directory. */
@@ -229,26 +233,36 @@ export class Log {
   }
 
   private async loadRightBundle(): Promise<void> {
-    const index = this.state.size / BigInt(TILE_WIDTH);
-    const chunks =
-      this.state.size % BigInt(TILE_WIDTH) === 0n ? [] : await this.store.readBundleChunks(index);
-    this.rightBundle = chunks.flatMap((c) => decodeEntryBundle(c.bundle));
-    this.rightChunkOffsets = chunks.map((c) => c.offset);
-    if (BigInt(this.rightBundle.length) !== this.state.size % BigInt(TILE_WIDTH)) {
-      throw new AuditlogError(
-        'STORAGE',
-        `partial entry bundle ${index} has ${this.rightBundle.length} entries`,
-      );
-    }
+    const r = await this.readRightBundle(this.state.size);
+    this.rightBundle = r.bundle;
+    this.rightChunkOffsets = r.offsets;
   }
 
-  /** Re-reads the committed state after a failed commit: the start-up path. */
-  private async reload(): Promise<void> {
+  private async readRightBundle(size: bigint): Promise<{ bundle: Uint8Array[]; offsets: number[] }> {
+    const index = size / BigInt(TILE_WIDTH);
+    const chunks = size % BigInt(TILE_WIDTH) === 0n ? [] : await this.store.readBundleChunks(index);
+    const bundle = chunks.flatMap((c) => decodeEntryBundle(c.bundle));
+    if (BigInt(bundle.length) !== size % BigInt(TILE_WIDTH)) {
+      throw new AuditlogError('STORAGE', `partial entry bundle ${index} has ${bundle.length} entries`);
+    }
+    return { bundle, offsets: chunks.map((c) => c.offset) };
+  }
+
+  /**
+   * Re-reads the committed state after a failed commit: the start-up path. Everything is read
+   * first; then, in one synchronous step, `beforeServe` runs and the state, tree and right edge
+   * are switched, so that readers never see a state whose tree or leaf-hash index lags it.
+   */
+  private async reload(beforeServe: (state: LogState) => void = () => {}): Promise<void> {
     const state = await this.store.readState();
     if (!state) throw new AuditlogError('STORAGE', 'state vanished');
+    const tree = await Tree.load(this.store, state.size, state.root);
+    const right = await this.readRightBundle(state.size);
+    beforeServe(state);
     this.state = state;
-    this.tree = await Tree.load(this.store, state.size, state.root);
-    await this.loadRightBundle();
+    this.tree = tree;
+    this.rightBundle = right.bundle;
+    this.rightChunkOffsets = right.offsets;
   }
 
   /** The latest committed (and published) checkpoint. */
@@ -472,14 +486,15 @@ export class Log {
   private async recover(failedWrite: readonly Staged[] = []): Promise<void> {
     const before = this.state;
     try {
-      await this.reload();
-      const last = failedWrite.at(-1);
-      if (last && this.state.size === last.startSize + BigInt(last.batch.length)) {
-        // The failed write is on the disk after all: its checkpoint is the committed one,
-        // served from now on; listeners (the witness pusher) hear of it, and its leaves go to
-        // the leaf-hash index (which takes batches only in order).
-        for (const d of failedWrite) this.leafIndex.add(d.startSize, d.packedLeafHashes);
-      }
+      await this.reload((state) => {
+        const last = failedWrite.at(-1);
+        if (last && state.size === last.startSize + BigInt(last.batch.length)) {
+          // The failed write is on the disk after all: its checkpoint is the committed one,
+          // served from now on; listeners (the witness pusher) hear of it, and its leaves go to
+          // the leaf-hash index (which takes batches only in order) before it is served.
+          for (const d of failedWrite) this.leafIndex.add(d.startSize, d.packedLeafHashes);
+        }
+      });
       if (this.state.size > before.size) this.notify(this.state);
     } catch (reloadErr) {
       this.failed = new AuditlogError(
@@ -689,37 +704,45 @@ export class Log {
   }
 
   /** Inclusion proof of `index` in the committed tree of `size`. Requires index < size <= latest size. */
-  async inclusionProof(index: bigint, size: bigint): Promise<Uint8Array[]> {
-    this.checkSize(size, 'tree size');
-    if (index < 0n || index >= size)
-      throw new AuditlogError('OUT_OF_RANGE', `index ${index} is not below ${size}`);
-    const out: Uint8Array[] = [];
-    for (const r of inclusionRanges(index, size)) out.push(await this.tree.subtreeHash(r.start, r.end));
-    return out;
+  inclusionProof(index: bigint, size: bigint): Promise<Uint8Array[]> {
+    return this.track(async () => {
+      this.checkSize(size, 'tree size');
+      if (index < 0n || index >= size)
+        throw new AuditlogError('OUT_OF_RANGE', `index ${index} is not below ${size}`);
+      const out: Uint8Array[] = [];
+      for (const r of inclusionRanges(index, size)) out.push(await this.tree.subtreeHash(r.start, r.end));
+      return out;
+    });
   }
 
   /** Consistency proof from `size1` to `size2`. Requires 0 <= size1 <= size2 <= latest size. */
-  async consistencyProof(size1: bigint, size2: bigint): Promise<Uint8Array[]> {
-    this.checkSize(size2, 'tree size');
-    if (size1 < 0n || size1 > size2)
-      throw new AuditlogError('OUT_OF_RANGE', `first ${size1} > second ${size2}`);
-    const out: Uint8Array[] = [];
-    for (const r of consistencyRanges(size1, size2)) out.push(await this.tree.subtreeHash(r.start, r.end));
-    return out;
+  consistencyProof(size1: bigint, size2: bigint): Promise<Uint8Array[]> {
+    return this.track(async () => {
+      this.checkSize(size2, 'tree size');
+      if (size1 < 0n || size1 > size2)
+        throw new AuditlogError('OUT_OF_RANGE', `first ${size1} > second ${size2}`);
+      const out: Uint8Array[] = [];
+      for (const r of consistencyRanges(size1, size2)) out.push(await this.tree.subtreeHash(r.start, r.end));
+      return out;
+    });
   }
 
   /** Root of the committed tree of `size`. Requires size <= latest size. */
-  async rootAt(size: bigint): Promise<Uint8Array> {
-    this.checkSize(size, 'tree size');
-    if (size === this.state.size) return this.state.root;
-    if (size === 0n) return (await import('../merkle/rfc6962.js')).EMPTY_ROOT;
-    return this.tree.subtreeHash(0n, size);
+  rootAt(size: bigint): Promise<Uint8Array> {
+    return this.track(async () => {
+      this.checkSize(size, 'tree size');
+      if (size === this.state.size) return this.state.root;
+      if (size === 0n) return (await import('../merkle/rfc6962.js')).EMPTY_ROOT;
+      return this.tree.subtreeHash(0n, size);
+    });
   }
 
   /** Leaf hash at `index` of the committed tree. */
-  async leafHash(index: bigint): Promise<Uint8Array> {
-    this.checkSize(index + 1n, 'index + 1');
-    return this.tree.nodeHash(0, index);
+  leafHash(index: bigint): Promise<Uint8Array> {
+    return this.track(async () => {
+      this.checkSize(index + 1n, 'index + 1');
+      return this.tree.nodeHash(0, index);
+    });
   }
 
   /**
@@ -728,56 +751,65 @@ export class Log {
    * the index is being rebuilt at start-up this waits for it, or, with `opts.wait` false (the
    * HTTP API), throws UNAVAILABLE.
    */
-  async indexOfLeafHash(
+  indexOfLeafHash(
     leafHash: Uint8Array,
     below: bigint = this.state.size,
     opts: { wait?: boolean } = {},
   ): Promise<bigint | undefined> {
-    this.checkSize(below, 'tree size');
-    return this.leafIndex.lookup(leafHash, below, opts.wait ?? true);
+    return this.track(async () => {
+      this.checkSize(below, 'tree size');
+      return this.leafIndex.lookup(leafHash, below, opts.wait ?? true);
+    });
   }
 
   /**
    * The stored hashes of tile (level, index) as of the committed tree, cut to `width`
    * hashes; undefined when the committed tree has fewer.
    */
-  async readTile(level: number, index: bigint, width: number): Promise<Uint8Array | undefined> {
-    const t = await this.store.readTile(level, index);
-    if (!t || t.length < width * 32) return undefined;
-    return t.subarray(0, width * 32);
+  readTile(level: number, index: bigint, width: number): Promise<Uint8Array | undefined> {
+    return this.track(async () => {
+      const t = await this.store.readTile(level, index);
+      if (!t || t.length < width * 32) return undefined;
+      return t.subarray(0, width * 32);
+    });
   }
 
   /** Entry bundle `index` cut to `width` entries; undefined when the committed tree has fewer. */
-  async readBundle(index: bigint, width: number): Promise<Uint8Array | undefined> {
-    const full = await this.store.readBundle(index);
-    if (full) return width === TILE_WIDTH ? full : encodeEntryBundle(decodeEntryBundle(full).slice(0, width));
-    if (width === TILE_WIDTH) return undefined;
-    const chunks = await this.store.readBundleChunks(index);
-    const entries = chunks.flatMap((c) => decodeEntryBundle(c.bundle));
-    if (entries.length < width) {
-      // A write may have completed the bundle (and deleted its chunks) between the two reads;
-      // the chunk scan is a consistent snapshot, so then the full bundle is there now.
-      const now = await this.store.readBundle(index);
-      return now ? encodeEntryBundle(decodeEntryBundle(now).slice(0, width)) : undefined;
-    }
-    return encodeEntryBundle(entries.slice(0, width));
+  readBundle(index: bigint, width: number): Promise<Uint8Array | undefined> {
+    return this.track(async () => {
+      const full = await this.store.readBundle(index);
+      if (full)
+        return width === TILE_WIDTH ? full : encodeEntryBundle(decodeEntryBundle(full).slice(0, width));
+      if (width === TILE_WIDTH) return undefined;
+      const chunks = await this.store.readBundleChunks(index);
+      const entries = chunks.flatMap((c) => decodeEntryBundle(c.bundle));
+      if (entries.length < width) {
+        // A write may have completed the bundle (and deleted its chunks) between the two reads;
+        // the chunk scan is a consistent snapshot, so then the full bundle is there now.
+        const now = await this.store.readBundle(index);
+        return now ? encodeEntryBundle(decodeEntryBundle(now).slice(0, width)) : undefined;
+      }
+      return encodeEntryBundle(entries.slice(0, width));
+    });
   }
 
   /** Entries [start, end) of the committed tree. Requires start <= end <= latest size. */
-  async entries(start: bigint, end: bigint): Promise<Uint8Array[]> {
-    this.checkSize(end, 'end');
-    if (start < 0n || start > end) throw new AuditlogError('OUT_OF_RANGE', `start ${start} > end ${end}`);
-    const W = BigInt(TILE_WIDTH);
-    const out: Uint8Array[] = [];
-    for (let b = start / W; b * W < end; b++) {
-      const width = end >= (b + 1n) * W ? TILE_WIDTH : Number(end - b * W);
-      const bundle = await this.readBundle(b, width);
-      if (!bundle) throw new AuditlogError('STORAGE', `entry bundle ${b} missing`);
-      const entries = decodeEntryBundle(bundle);
-      const from = b * W < start ? Number(start - b * W) : 0;
-      for (let i = from; i < width; i++) out.push(entries[i]!);
-    }
-    return out;
+  entries(start: bigint, end: bigint): Promise<Uint8Array[]> {
+    return this.track(async () => {
+      this.checkSize(end, 'end');
+      if (start < 0n || start > end) throw new AuditlogError('OUT_OF_RANGE', `start ${start} > end ${end}`);
+      const W = BigInt(TILE_WIDTH);
+      const out: Uint8Array[] = [];
+      for (let b = start / W; b * W < end; b++) {
+        const width = end >= (b + 1n) * W ? TILE_WIDTH : Number(end - b * W);
+        const bundle = await this.readBundle(b, width);
+        if (!bundle) throw new AuditlogError('STORAGE', `entry bundle ${b} missing`);
+        const entries = decodeEntryBundle(bundle);
+        const from = b * W < start ? Number(start - b * W) : 0;
+        for (let i = from; i < width; i++) out.push(entries[i]!);
+      }
+      return out;
+    });
   }
 
   /**
@@ -787,13 +819,30 @@ export class Log {
    */
   async treeHeadSignature(): Promise<{ state: LogState; signature: Uint8Array }> {
     const state = this.state;
-    if (this.sthCache?.size !== state.size) {
-      this.sthCache = {
-        size: state.size,
-        sig: await signTreeHead(this.signer, state.timestampMs, state.size, state.root),
-      };
+    // Concurrent requests for one tree head share one signature (a remote signer is asked once).
+    let sth = this.sth;
+    if (sth?.size !== state.size) {
+      sth = { size: state.size, sig: signTreeHead(this.signer, state.timestampMs, state.size, state.root) };
+      this.sth = sth;
+      sth.sig.catch(() => {
+        if (this.sth === sth) this.sth = undefined; // a failed signature is asked again next time
+      });
     }
-    return { state, signature: this.sthCache.sig };
+    return { state, signature: await sth.sig };
+  }
+
+  /**
+   * Runs a read of the committed tree, counted so that close() lets it finish before the
+   * database closes. @throws AuditlogError('CLOSED') once the log is closing.
+   */
+  private async track<T>(read: () => Promise<T>): Promise<T> {
+    if (this.closed) throw new AuditlogError('CLOSED', 'the log is shutting down');
+    this.readers++;
+    try {
+      return await read();
+    } finally {
+      if (--this.readers === 0) this.readersDone?.();
+    }
   }
 
   /**
@@ -806,6 +855,11 @@ export class Log {
     this.wake?.();
     await this.idle;
     while (this.running) await this.idle;
+    while (this.readers > 0) {
+      await new Promise<void>((r) => {
+        this.readersDone = r;
+      });
+    }
     await this.leafIndex.stop();
     await this.store.close();
   }

@@ -109,4 +109,19 @@ describe('leaf-hash index catch-up', () => {
     await expect(log.indexOfLeafHash(rs[300]!.leaf_hash)).rejects.toMatchObject({ code: 'UNAVAILABLE' });
     await log.close();
   });
+
+  it('once the index falls too far behind, lookups of committed entries are UNAVAILABLE, not a false 404', async () => {
+    // A small bound, so that one batch goes over it (in production: the worker 2^20 hashes behind).
+    Object.assign(LEAF_INDEX_LIMITS, { maxPending: 100, flushAt: 50 });
+    const log = await Log.open({ dir: newDir(), origin: 'example.com/overflow' });
+    const receipts = await Promise.all(Array.from({ length: 300 }, (_, i) => log.append(entry(i))));
+    const outcome = await log
+      .indexOfLeafHash(receipts[200]!.leaf_hash, log.latest().size, { wait: false })
+      .then(
+        (index) => ({ index }),
+        (e: { code?: string }) => ({ code: e.code }),
+      );
+    await log.close();
+    expect([{ index: 200n }, { code: 'UNAVAILABLE' }]).toContainEqual(outcome);
+  });
 });
