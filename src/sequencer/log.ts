@@ -117,8 +117,9 @@ interface Staged {
 /** One write on the disk: consecutive signed batches, oldest first. */
 interface Writing {
   readonly group: Staged[];
-  /** Set when the write has settled: undefined (durable) or why it failed. */
+  /** Whether the write has settled. */
   settled: boolean;
+  /** Why it failed; undefined once settled means durable. */
   error: AuditlogError | undefined;
 }
 
@@ -334,7 +335,8 @@ export class Log {
    * maxBatchesAhead are staged (a slow signer's latency is then paid concurrently, and a
    * slow fsync is ridden out by writing the batches staged meanwhile together).
    * After a failed signature or staging, nothing more is staged; the batches before it are
-   * written, and the tree is reloaded once nothing is in flight.
+   * written, and then the tree is reloaded. After a failed write, everything staged is
+   * dropped and the tree is reloaded at once.
    */
   private async loop(): Promise<void> {
     let writing: Writing | undefined;
