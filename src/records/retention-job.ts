@@ -261,12 +261,13 @@ async function deleteExpired(
   const nowMs = opts.nowMs;
   for (const a of await svc.archives()) {
     if (a.state !== 'active' || a.retain_until_ms > nowMs) continue;
-    const holds = svc.blockingHolds(a.tenant, a.subject_tags);
-    if (holds.length > 0) {
-      report.held.push({ name: a.name, tenant_id: a.tenant, holds: holds.map((h) => h.id) });
-      continue;
-    }
-    await svc.gate.exclusive(async () => {
+    const deleted = await svc.gate.exclusive(async () => {
+      // Checked under the gate: placeHold is exclusive too, so no hold can land in between.
+      const holds = svc.blockingHolds(a.tenant, a.subject_tags);
+      if (holds.length > 0) {
+        report.held.push({ name: a.name, tenant_id: a.tenant, holds: holds.map((h) => h.id) });
+        return false;
+      }
       const ops: SideOp[] = [st.put(st.archives, a.name, json({ ...a, state: 'deleting' }))];
       for (const id of a.record_ids) {
         const m = await st.getMeta(id);
@@ -298,8 +299,9 @@ async function deleteExpired(
       opts.faults?.afterDeletionLogged?.(a.name);
       await removeFile(a.dir, a.name);
       await st.write([st.del(st.archives, a.name)]);
+      return true;
     });
-    report.deleted.push({ name: a.name, tenant_id: a.tenant, count: a.count });
+    if (deleted) report.deleted.push({ name: a.name, tenant_id: a.tenant, count: a.count });
   }
 }
 

@@ -442,8 +442,22 @@ export class RecordService {
       resource_id: leaf.record_id,
       details: { index: Number(index), role: actor.role },
     });
-    const meta = await this.store.getMeta(leaf.record_id);
     const pointers = Object.keys(leaf.commitments);
+    // Meta, body and key are read together under the gate: an archive run or an erasure (both
+    // exclusive) cannot move or destroy the body between them, so a hot record that was just
+    // archived is not reported erased.
+    const { meta, body, key } = await this.gate.shared(async () => {
+      const meta = await this.store.getMeta(leaf.record_id);
+      const body =
+        pointers.length === 0 || meta?.state === 'erased' || meta === undefined
+          ? undefined
+          : await this.bodyOf(leaf.record_id, meta);
+      const key =
+        body === undefined || meta?.tag == null
+          ? undefined
+          : await this.keys.find(Buffer.from(meta.tag, 'hex'), tenant);
+      return { meta, body, key };
+    });
     let status: RecordRead['status'] = pointers.length === 0 ? 'no_personal_data' : 'hot';
     let record: AuditRecord = leaf.record;
     let bodyVerified: boolean | null = null;
@@ -453,12 +467,6 @@ export class RecordService {
       status: 'erased',
     }));
     if (pointers.length > 0) {
-      const body =
-        meta?.state === 'erased' || meta === undefined ? undefined : await this.bodyOf(leaf.record_id, meta);
-      const key =
-        body === undefined || meta?.tag == null
-          ? undefined
-          : await this.keys.find(Buffer.from(meta.tag, 'hex'), tenant);
       if (meta === undefined) {
         status = 'deleted'; // its archive was deleted at the end of its retention
         fields = pointers.map((pointer) => ({ pointer, verified: false, status: 'deleted' }));

@@ -306,4 +306,54 @@ describe('archive verification refuses tampered bundles, naming index and reason
     });
     expect(verifyArchive(bytes, vkey).ok).toBe(true);
   });
+
+  it('a tenant hold placed while a retention run deletes bundles stops the later deletions', async () => {
+    const { svc, clock } = await layer();
+    const t0 = clock.ms;
+    await svc.submit([rec('tnt_beta', 'B1')], beta);
+    await svc.submit([rec('tnt_beta', 'B2')], beta);
+    clock.ms = t0 + 400 * DAY;
+    let placing: Promise<{ hold: { id: string } }> | undefined;
+    const report = await runRetention(svc, {
+      nowMs: clock.ms,
+      maxPerBundle: 1,
+      faults: {
+        // An admin's POST /v1/holds arrives while the first bundle is being deleted.
+        afterDeletionLogged: () => {
+          placing ??= svc.placeHold({ tenant_id: 'tnt_beta' }, admin);
+        },
+      },
+    });
+    const { hold } = await placing!;
+    expect(report.archived).toHaveLength(2);
+    // The hold committed before the second bundle's deletion: that bundle is kept.
+    expect(report.deleted).toHaveLength(1);
+    expect(report.held.map((h) => h.holds)).toEqual([[hold.id]]);
+    expect((await svc.archives()).filter((a) => a.state === 'active')).toHaveLength(1);
+  });
+
+  it('an audited read racing an archive run reports the record archived or hot, never erased', async () => {
+    const { svc, clock } = await layer();
+    const t0 = clock.ms;
+    const [r] = await svc.submit([rec('tnt_beta', 'B1')], beta);
+    clock.ms = t0 + 100 * DAY; // past the hot period, within retention
+    const getMeta = svc.store.getMeta.bind(svc.store);
+    let retention: Promise<unknown> | undefined;
+    svc.store.getMeta = async (id: string) => {
+      const m = await getMeta(id);
+      if (retention === undefined && id === r!.record_id) {
+        // The retention schedule archives the record right after read() looked at its meta
+        // (or, since the read holds the gate, right after the read).
+        retention = runRetention(svc, { nowMs: clock.ms });
+        await Promise.race([retention, new Promise((res) => setTimeout(res, 300))]);
+      }
+      return m;
+    };
+    const out = await svc.read(BigInt(r!.index), auditor);
+    expect(out.status).toBe('hot');
+    expect(out.fields.every((f) => f.status === 'verified')).toBe(true);
+    await retention;
+    svc.store.getMeta = getMeta;
+    expect((await svc.read(BigInt(r!.index), auditor)).status).toBe('archived');
+  });
 });
