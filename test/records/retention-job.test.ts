@@ -356,4 +356,16 @@ describe('archive verification refuses tampered bundles, naming index and reason
     svc.store.getMeta = getMeta;
     expect((await svc.read(BigInt(r!.index), auditor)).status).toBe('archived');
   });
+
+  it('a temporary bundle file left by a crash before its rename is removed by the next run', async () => {
+    const { svc, clock } = await layer();
+    await svc.submit([rec('tnt_beta', 'B1')], beta);
+    const dir = svc.retention.archiveDir;
+    fs.mkdirSync(dir, { recursive: true });
+    const tmp = '.arc-tnt_beta-0000000000000000-0000000000000000.json.tmp';
+    fs.writeFileSync(path.join(dir, tmp), 'half-written bundle');
+    const report = await runRetention(svc, { nowMs: clock.ms });
+    expect(fs.existsSync(path.join(dir, tmp))).toBe(false);
+    expect(report.recovered).toContain(`removed uncommitted ${tmp}`);
+  });
 });
