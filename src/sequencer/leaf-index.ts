@@ -241,21 +241,19 @@ export class LeafIndex {
    * hashes share the first 8 bytes of `leafHash`; each is confirmed against the stored level-0
    * tile. Throws UNAVAILABLE if the worker fails to answer.
    * While the start-up catch-up runs, waits for it, or with `wait` false throws UNAVAILABLE;
-   * after a failed catch-up throws UNAVAILABLE. Requires `below` <= the committed tree size.
+   * after a failed catch-up, or once indexing stopped short of `below`, throws UNAVAILABLE
+   * (a miss could be a false 404). Requires `below` <= the committed tree size.
    */
   async lookup(leafHash: Uint8Array, below: bigint, wait = true): Promise<bigint | undefined> {
     if (!this.caughtUp && !wait) {
       throw new AuditlogError('UNAVAILABLE', 'the leaf-hash index is being rebuilt; retry later');
     }
     await this.catchUp;
-    if (!this.caughtUp) {
-      // The catch-up failed (or the index is closing): a miss here could be a false 404.
-      throw new AuditlogError('UNAVAILABLE', 'the leaf-hash index is incomplete until the next start-up');
-    }
-    this.flush();
-    if (this.stopped && below > this.sent) {
-      // Indexing stopped (the worker fell too far behind): hashes from `sent` on are missing,
-      // so a miss here could be a false 404.
+    // The catch-up failed (or the index is closing); or indexing stopped (the worker fell too
+    // far behind) and the hashes from `sent` on are missing.
+    const incomplete = () => !this.caughtUp || (this.stopped && below > this.sent);
+    if (!incomplete()) this.flush();
+    if (incomplete()) {
       throw new AuditlogError('UNAVAILABLE', 'the leaf-hash index is incomplete until the next start-up');
     }
     const found = (await this.call({ op: 'lookup', hash: leafHash.slice(), below })) as bigint[];

@@ -779,9 +779,10 @@ export class Log {
   /** Entry bundle `index` cut to `width` entries; undefined when the committed tree has fewer. */
   readBundle(index: bigint, width: number): Promise<Uint8Array | undefined> {
     return this.track(async () => {
+      const cut = (full: Uint8Array) =>
+        width === TILE_WIDTH ? full : encodeEntryBundle(decodeEntryBundle(full).slice(0, width));
       const full = await this.store.readBundle(index);
-      if (full)
-        return width === TILE_WIDTH ? full : encodeEntryBundle(decodeEntryBundle(full).slice(0, width));
+      if (full) return cut(full);
       if (width === TILE_WIDTH) return undefined;
       const chunks = await this.store.readBundleChunks(index);
       const entries = chunks.flatMap((c) => decodeEntryBundle(c.bundle));
@@ -789,7 +790,7 @@ export class Log {
         // A write may have completed the bundle (and deleted its chunks) between the two reads;
         // the chunk scan is a consistent snapshot, so then the full bundle is there now.
         const now = await this.store.readBundle(index);
-        return now ? encodeEntryBundle(decodeEntryBundle(now).slice(0, width)) : undefined;
+        return now ? cut(now) : undefined;
       }
       return encodeEntryBundle(entries.slice(0, width));
     });
