@@ -5,6 +5,7 @@
 import { bytes, ms, si, sig } from './format.js';
 import type { Params, Report, Result } from './results.js';
 import type { Stat } from './stats.js';
+import { STALL_MS } from './write-timing.js';
 
 function get(report: Report, group: string, name: string, match: Params = {}): Result | undefined {
   return report.results.find(
@@ -169,9 +170,31 @@ function speedupExplained(report: Report, o: MarkdownOptions): string[] {
       'bytes; one at a time with libsodium they take ' +
       `${sig(sodiumUs(report, e0 + 1) + sodiumUs(report, 65))} µs); the rest is the LevelDB write, ` +
       `the leaf-hash index, receipts and garbage collection on ${report.machine.cores} cores. The ` +
-      `batched path pays one signature per 256 entries (${sig(us(signRate) / 256)} µs per entry).`,
+      `batched path pays one signature per 256 entries (${sig(us(signRate) / 256)} µs per entry).` +
+      stallsExplained(batched, batchedUs),
     '',
   ];
+}
+
+/**
+ * The batched run's writes as the commit loop saw them (bench/write-timing.ts): their p50/p99,
+ * and the share of the time a write slower than STALL_MS was on the disk. With two batches in
+ * flight nothing else can proceed during such a write, so the wall time per entry without them
+ * is estimated as `batchedUs` times the rest. Empty for results measured before these were.
+ */
+function stallsExplained(batched: Result, batchedUs: number): string {
+  const p50 = batched.extra?.write_p50_ms?.median;
+  const p99 = batched.extra?.write_p99_ms?.median;
+  const share = batched.extra?.stalled_write_share?.median;
+  if (p50 === undefined || p99 === undefined || share === undefined) return '';
+  return (
+    ` Its durable writes (one LevelDB batch with sync: true each, one on the disk at a time) took ` +
+    `${ms(p50)} ms at p50 and ${ms(p99)} ms at p99; for ${(100 * share).toFixed(0)}% of the measured ` +
+    `time a write slower than ${STALL_MS} ms was on the disk (among them those queued behind the ` +
+    'fsync of a level-0 table, which LevelDB writes whenever its memtable fills). With twice the batch size in flight the log ' +
+    `has nothing else to do meanwhile: without those stalls a batched entry would cost about ` +
+    `${sig(batchedUs * (1 - share))} µs.`
+  );
 }
 
 /** Microseconds per libsodium SHA-256 of `bytes` bytes in this run (NaN if not measured). */

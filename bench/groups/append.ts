@@ -12,6 +12,7 @@ import { nowMs, percentiles, Samples, summarize } from '../stats.js';
 import { records } from './hashchain.js';
 import { LEVEL_NAMES } from './machine.js';
 import { levelSyncedBatchRate } from '../machine.js';
+import { timedStore, WriteTimes } from '../write-timing.js';
 
 export const ORIGIN = 'bench.example/log';
 
@@ -42,6 +43,9 @@ export interface AppendRun {
   readonly committed: number;
   /** CPU time (user + system, every thread of the process) per committed entry, µs. */
   readonly cpuUs: number;
+  /** The measured window (nowMs): after the warm-up, to the end of the drain. */
+  readonly startMs: number;
+  readonly endMs: number;
 }
 
 /**
@@ -90,7 +94,8 @@ export async function driveAppends(
     }
   };
   await Promise.all(Array.from({ length: inFlight }, worker));
-  const elapsed = nowMs() - start;
+  const end = nowMs();
+  const elapsed = end - start;
   const cpu = process.cpuUsage(cpu0);
   const p = percentiles(lat.values());
   return {
@@ -99,6 +104,8 @@ export async function driveAppends(
     p99: p.p99,
     committed: lat.length,
     cpuUs: (cpu.user + cpu.system) / lat.length,
+    startMs: start,
+    endMs: end,
   };
 }
 
@@ -128,8 +135,14 @@ export async function appendBench(
     `in-process durable append (sync: true per batch), 2 x batch appends in flight, ${warmupMs} ms ` +
       'of warm-up per run not counted; each run of every policy next to a run of the LevelDB ceiling',
   );
-  const one = async (policy: Policy, batch: number, entry: number): Promise<AppendRun> => {
+  /** A run, with its writes timed: p50/p99 write time and the share of time in stalled writes. */
+  const one = async (
+    policy: Policy,
+    batch: number,
+    entry: number,
+  ): Promise<AppendRun & { writes: ReturnType<WriteTimes['summary']> }> => {
     const dir = await mkdtemp(path.join(tmp, 'append-'));
+    const times = new WriteTimes();
     const log = await Log.open({
       dir,
       origin: ORIGIN,
@@ -137,9 +150,19 @@ export async function appendBench(
       maxBatchSize: batch,
       maxQueue: Math.max(65_536, 2 * batch),
       signPerEntry: policy.signPerEntry,
+      wrapStore: (s) => timedStore(s, times),
     });
     try {
-      return await driveAppends(log, records(1e12, entry), 2 * batch, minMs, 2 * batch, 6 * minMs, warmupMs);
+      const run = await driveAppends(
+        log,
+        records(1e12, entry),
+        2 * batch,
+        minMs,
+        2 * batch,
+        6 * minMs,
+        warmupMs,
+      );
+      return { ...run, writes: times.summary(run.startMs, run.endMs) };
     } finally {
       await log.close();
       await rm(dir, { recursive: true, force: true });
@@ -150,7 +173,7 @@ export async function appendBench(
       // Interleave: run r of the ceiling and of every policy happen back to back, so that the
       // shared machine's drift affects all of them alike and the ratios compare like with like.
       const ceiling: number[] = [];
-      const runs = new Map<string, AppendRun[]>(policies.map((p) => [p.name, []]));
+      const runs = new Map<string, Awaited<ReturnType<typeof one>>[]>(policies.map((p) => [p.name, []]));
       for (let r = 0; r < appendRepeats(ctx.opts.repeats, batch, entry); r++) {
         ceiling.push(batch * (await levelSyncedBatchRate(tmp, batch, entry, minMs, 3, 'bundled')));
         for (const policy of policies) runs.get(policy.name)!.push(await one(policy, batch, entry));
@@ -175,6 +198,9 @@ export async function appendBench(
             p50_ms: summarize(rs.map((x) => x.p50)),
             p99_ms: summarize(rs.map((x) => x.p99)),
             cpu_us_per_entry: summarize(rs.map((x) => x.cpuUs)),
+            write_p50_ms: summarize(rs.map((x) => x.writes.p50)),
+            write_p99_ms: summarize(rs.map((x) => x.writes.p99)),
+            stalled_write_share: summarize(rs.map((x) => x.writes.stallShare)),
           },
           ratios: ratios(rate, [
             ['LevelDB synced batch', ceil.value.median],

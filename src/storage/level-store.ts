@@ -72,7 +72,6 @@ export function decodeState(b: Uint8Array): LogState {
   };
 }
 
-/** Opens (creating if needed) the LevelDB database of a log under `location`. */
 /**
  * LevelDB's memtable size for the log's database. The default (4 MiB) fills every ~0.3 s
  * under a sustained append load (~45 KB per 256-entry batch); every flush adds a level-0
@@ -84,6 +83,7 @@ export function decodeState(b: Uint8Array): LogState {
  */
 export const LOG_DB_WRITE_BUFFER = 32 * 1024 * 1024;
 
+/** Opens (creating if needed, 0700) the LevelDB database of a log under `location`. */
 export async function openLogDB(location: string): Promise<LogDB> {
   mkdirSync(location, { recursive: true, mode: 0o700 });
   const db = new Level<Uint8Array, Uint8Array>(location, {
