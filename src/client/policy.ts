@@ -73,6 +73,7 @@ export function parsePolicy(text: string, opts: { octets?: boolean } = {}): Poli
   if (text.length > MAX_POLICY_BYTES) fail(0, 'policy too large');
   const policy: Policy = { logs: [], witnesses: new Map(), groups: new Map(), quorum: '' };
   let quorumSeen = false;
+  const listedAsMember = new Set<string>();
   const lines = text.split('\n');
   if (lines[lines.length - 1] === '') lines.pop();
   for (const [i, raw] of lines.entries()) {
@@ -119,11 +120,11 @@ export function parsePolicy(text: string, opts: { octets?: boolean } = {}): Poli
         if (args.length < 3) fail(n, 'want: group <name> all|any|<k> <name>...');
         const [name, k, ...members] = args as [string, string, ...string[]];
         if (name === 'none' || isDefined(name)) fail(n, `name ${name} already defined`);
-        const seen = new Set<string>();
         for (const m of members) {
           if (!isDefined(m)) fail(n, `member ${m} is not defined on an earlier line`);
-          if (seen.has(m)) fail(n, `member ${m} listed twice`);
-          seen.add(m);
+          // tlog-policy: each defined name is a group member at most once in the whole policy.
+          if (listedAsMember.has(m)) fail(n, `member ${m} listed twice`);
+          listedAsMember.add(m);
         }
         let threshold: number;
         if (k === 'all') threshold = members.length;
@@ -174,6 +175,8 @@ export function witnessQuorum(
   witnesses.forEach((key, i) => {
     if (key.type !== SIG_TYPE_COSIGNATURE_V1)
       throw new AuditlogError('BAD_REQUEST', 'witness keys must be type 0x04');
+    if (witnesses.some((other, j) => j < i && bytesEqual(other.publicKey, key.publicKey)))
+      throw new AuditlogError('BAD_REQUEST', 'duplicate witness public key');
     policy.witnesses.set(`w${i}`, { key });
   });
   if (k > 0) {

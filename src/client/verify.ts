@@ -44,9 +44,18 @@ function resolveLogKeys(input: LogKeyInput, origin: string, policy: Policy | und
   if (typeof input === 'string') key = parseVerifierKey(input);
   else if (input) key = input;
   if (key !== undefined && policy !== undefined && policy.logs.length > 0) {
-    if (!policy.logs.some((l) => l.key.name === key!.name && equalHashes(l.key.keyId, key!.keyId))) {
+    // Match on the key itself: (name, key ID) is only a 32-bit identifier.
+    const listed = policy.logs.find(
+      (l) =>
+        l.key.name === key!.name &&
+        l.key.type === key!.type &&
+        equalHashes(l.key.keyId, key!.keyId) &&
+        equalHashes(l.key.publicKey, key!.publicKey),
+    );
+    if (listed === undefined) {
       throw new AuditlogError('UNKNOWN_KEY', `log key ${key.name} is not listed in the policy`);
     }
+    key = listed.key;
   }
   const keys = key !== undefined ? [key] : policy !== undefined ? policyLogKeys(policy, origin) : [];
   if (keys.length === 0) throw new AuditlogError('UNKNOWN_KEY', `no log key for origin ${origin}`);
