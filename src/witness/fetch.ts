@@ -28,7 +28,14 @@ export function joinUrl(base: string, path: string): string {
 export async function getBytes(url: string, maxBytes: number): Promise<FetchResult> {
   let res: Awaited<ReturnType<typeof request>>;
   try {
-    res = await request(url, { method: 'GET', headersTimeout: TIMEOUT_MS, bodyTimeout: TIMEOUT_MS });
+    res = await request(url, {
+      method: 'GET',
+      headersTimeout: TIMEOUT_MS,
+      bodyTimeout: TIMEOUT_MS,
+      // A deadline for the whole exchange: the idle timeouts alone let a server that sends a
+      // byte every few seconds hold the read (and the round waiting for it) for days.
+      signal: AbortSignal.timeout(TIMEOUT_MS),
+    });
   } catch (cause) {
     throw new AuditlogError('INTERNAL', `GET ${url}: ${(cause as Error).message}`, { cause });
   }
@@ -114,7 +121,9 @@ export async function fetchConsistencyProof(
   } catch (e) {
     return { ok: false, refused: false, error: (e as Error).message, hashes: [] };
   }
-  if (res.status >= 500 || res.status === 429) {
+  // Only a 4xx is the log's answer that it cannot give the proof (spec/witness.md section 4); a
+  // redirect or another 2xx is not evidence of anything.
+  if (res.status >= 500 || res.status === 429 || (res.status < 400 && res.status !== 200)) {
     return { ok: false, refused: false, error: `log answered ${res.status}`, hashes: [] };
   }
   if (res.status !== 200) {

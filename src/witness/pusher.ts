@@ -268,16 +268,29 @@ export class WitnessPusher {
       const proof =
         old === 0n || old === latest.size ? [] : await this.opts.log.consistencyProof(old, latest.size);
       const body = formatAddCheckpoint({ oldSize: old, proof, note: latest.note });
-      const res = await request(joinUrl(k.w.url, 'add-checkpoint'), {
-        method: 'POST',
-        body,
-        headersTimeout: 10_000,
-        bodyTimeout: 10_000,
-        signal: this.abort.signal,
-      });
-      const text = new TextDecoder().decode(
-        await readCapped(res.body, MAX_WITNESS_ANSWER, 'add-checkpoint answer'),
-      );
+      // One deadline for the whole exchange (the idle timeouts alone let a witness that sends a
+      // byte every few seconds hold the round for hours).
+      const deadline = new AbortController();
+      const stop = () => deadline.abort();
+      const timer = setTimeout(stop, 10_000);
+      this.abort.signal.addEventListener('abort', stop);
+      let text: string;
+      let res: Awaited<ReturnType<typeof request>>;
+      try {
+        res = await request(joinUrl(k.w.url, 'add-checkpoint'), {
+          method: 'POST',
+          body,
+          headersTimeout: 10_000,
+          bodyTimeout: 10_000,
+          signal: deadline.signal,
+        });
+        text = new TextDecoder().decode(
+          await readCapped(res.body, MAX_WITNESS_ANSWER, 'add-checkpoint answer'),
+        );
+      } finally {
+        clearTimeout(timer);
+        this.abort.signal.removeEventListener('abort', stop);
+      }
       if (res.statusCode === 200) {
         k.size = latest.size;
         return readCosignature(latest.note, text, k.w.key);

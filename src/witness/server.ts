@@ -71,8 +71,12 @@ export function startLoops(w: Witness, opts: LoopOptions): () => Promise<void> {
       if (stopped) return;
       const views = await fetchPeerViews(peer).then(
         (v) => {
-          peerErrors.delete(peer);
-          return v;
+          const problem = v.problem && `${v.skipped} malformed item(s) skipped, first: ${v.problem}`;
+          if (problem && peerErrors.get(peer) !== problem)
+            process.stderr.write(`auditlog witness: peer ${peer}: ${problem}\n`);
+          if (problem) peerErrors.set(peer, problem);
+          else peerErrors.delete(peer);
+          return v.views;
         },
         (e: Error) => {
           if (peerErrors.get(peer) !== e.message)

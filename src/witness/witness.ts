@@ -20,13 +20,20 @@ import { EMPTY_ROOT } from '../merkle/rfc6962.js';
 import { verifyConsistency } from '../merkle/verify.js';
 import { type Checkpoint, parseCheckpoint } from '../note/checkpoint.js';
 import { cosign } from '../note/cosignature.js';
-import { encodeBase64 } from '../note/encoding.js';
+import { encodeBase64, utf8 } from '../note/encoding.js';
 import { formatVerifierKey, SIG_TYPE_COSIGNATURE_V1, type VerifierKey } from '../note/keys.js';
-import { addSignatures, type NoteSignature, parseNote, verifyNote } from '../note/note.js';
+import {
+  addSignatures,
+  formatNote,
+  isSignatureBy,
+  type NoteSignature,
+  parseNote,
+  verifyNote,
+} from '../note/note.js';
 import type { Signer } from '../note/signer.js';
 import { type Alert, AlertLog, type AlertProof, type NewAlert } from './alerts.js';
 import { commit, openStateDB, type StateDB, tableRange } from './db.js';
-import { fetchCheckpoint, fetchConsistencyProof } from './fetch.js';
+import { fetchCheckpoint, fetchConsistencyProof, MAX_CHECKPOINT_BYTES } from './fetch.js';
 import { type ClearedFork, type ForkState, forkOps, listClearedForks, loadForks } from './forks.js';
 import { openWitnessKey } from './keyfile.js';
 import { formatCosignatureLines, parseAddCheckpoint } from './wire.js';
@@ -126,7 +133,7 @@ export interface LogView {
 export type AddCheckpointResult =
   | { status: 200; body: string }
   | { status: 409; size: bigint }
-  | { status: 400 | 403 | 404 | 409 | 422 | 503; message: string };
+  | { status: 400 | 403 | 404 | 409 | 413 | 422 | 503; message: string };
 
 /** Most add-checkpoint requests waiting for one log's lock; beyond it the answer is 503. */
 export const MAX_WAITING_PER_LOG = 256;
@@ -355,10 +362,27 @@ export class Witness {
     const origin = text.slice(0, text.indexOf('\n'));
     const log = this.logs.get(origin);
     if (log === undefined) return { status: 404, message: `unknown log origin ${JSON.stringify(origin)}` };
+    /**
+     * The checkpoint as this witness keeps, gossips and cites it: with only the log's verified
+     * signatures. Lines by unknown keys are ignored (signed-note), and kept they would let a log
+     * pad the cosigned note past what peers read (MAX_SIGNATURES lines, MAX_CHECKPOINT_BYTES),
+     * hiding it from gossip (spec/witness.md, section 4).
+     */
+    let logNote: string;
     try {
-      verifyNote(req.note, log.keys);
+      const { note, verified } = verifyNote(req.note, log.keys);
+      logNote = formatNote({
+        text: note.text,
+        signatures: note.signatures.filter((sg) => verified.some((k) => isSignatureBy(sg, k))),
+      });
     } catch (e) {
       return { status: 403, message: `no valid signature by the log key: ${(e as Error).message}` };
+    }
+    if (utf8(logNote).length + this.cosignatureLineBytes() > MAX_CHECKPOINT_BYTES) {
+      return {
+        status: 413,
+        message: `the cosigned checkpoint would exceed ${MAX_CHECKPOINT_BYTES} bytes, more than witnesses read from each other`,
+      };
     }
     let cp: Checkpoint;
     try {
@@ -371,7 +395,7 @@ export class Witness {
     const forked = this.forks.get(origin);
     if (forked !== undefined) {
       // Not cosigned, but still compared with what this witness holds: more evidence, if any.
-      this.investigate(origin, req.note);
+      this.investigate(origin, logNote);
       return this.forkedAnswer(origin, forked);
     }
     const waiting = this.waiting.get(origin) ?? 0;
@@ -389,7 +413,7 @@ export class Witness {
         if (req.oldSize === cp.size) {
           const root = ours?.root ?? EMPTY_ROOT;
           if (!equalHashes(root, cp.root)) {
-            if (ours !== undefined) await this.raise(sameSizeFork(origin, ours, req.note, 'add-checkpoint'));
+            if (ours !== undefined) await this.raise(sameSizeFork(origin, ours, logNote, 'add-checkpoint'));
             const what = ours?.source === 'pin' ? 'was pinned' : 'was cosigned';
             return { status: 409, message: `a checkpoint of size ${cp.size} with another root ${what}` };
           }
@@ -404,15 +428,20 @@ export class Witness {
             return { investigate: true };
           }
         }
-        const sig = await this.store(origin, cp, req.note, 'add-checkpoint');
+        const sig = await this.store(origin, cp, logNote, 'add-checkpoint');
         return { status: 200, body: formatCosignatureLines([sig]) };
       },
     ).finally(() => this.waiting.set(origin, (this.waiting.get(origin) ?? 1) - 1));
     if ('investigate' in result) {
-      this.investigate(origin, req.note);
+      this.investigate(origin, logNote);
       return { status: 422, message: 'the consistency proof does not verify' };
     }
     return result;
+  }
+
+  /** An upper bound on the bytes of this witness's cosignature line: `— <name> <base64 of 76 bytes>\n`. */
+  private cosignatureLineBytes(): number {
+    return utf8(`\u2014 ${this.signer.name} \n`).length + 104;
   }
 
   /**

@@ -143,24 +143,34 @@ describe('a witness answer', () => {
 
 describe('peer views', () => {
   it('parses the documented shape', () => {
-    expect(parsePeerViews('{"witness":"w","checkpoints":[{"origin":"o","checkpoint":"c"}]}')).toEqual([
-      { origin: 'o', checkpoint: 'c' },
-    ]);
+    expect(parsePeerViews('{"witness":"w","checkpoints":[{"origin":"o","checkpoint":"c"}]}')).toEqual({
+      views: [{ origin: 'o', checkpoint: 'c' }],
+      skipped: 0,
+    });
   });
   it.each([
     ['not JSON', '{'],
     ['no list', '{}'],
     ['list not array', '{"checkpoints":{}}'],
-    ['missing field', '{"checkpoints":[{"origin":"o"}]}'],
-    ['extra field', '{"checkpoints":[{"origin":"o","checkpoint":"c","x":1}]}'],
-    ['empty origin', '{"checkpoints":[{"origin":"","checkpoint":"c"}]}'],
-    ['number', '{"checkpoints":[{"origin":1,"checkpoint":"c"}]}'],
     [
       'too many',
       JSON.stringify({ checkpoints: Array.from({ length: 1001 }, () => ({ origin: 'o', checkpoint: 'c' })) }),
     ],
   ])('rejects %s', (_, s) => {
     expect(code(() => parsePeerViews(s))).toBe('BAD_REQUEST');
+  });
+  it.each([
+    ['missing field', { origin: 'o' }],
+    ['extra field', { origin: 'o', checkpoint: 'c', x: 1 }],
+    ['empty origin', { origin: '', checkpoint: 'c' }],
+    ['number', { origin: 1, checkpoint: 'c' }],
+    ['checkpoint too large', { origin: 'o', checkpoint: 'c'.repeat(128 * 1024 + 1) }],
+  ])('skips an item with %s and keeps the others', (_, bad) => {
+    const good = { origin: 'p', checkpoint: 'c' };
+    const r = parsePeerViews(JSON.stringify({ checkpoints: [good, bad, good] }));
+    expect(r.views).toEqual([good, good]);
+    expect(r.skipped).toBe(1);
+    expect(r.problem).toMatch(/^item 1: /);
   });
 });
 
