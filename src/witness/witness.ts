@@ -135,6 +135,20 @@ export type AddCheckpointResult =
   | { status: 409; size: bigint }
   | { status: 400 | 403 | 404 | 409 | 413 | 422 | 503; message: string };
 
+/**
+ * `note` with only the signatures of `keys` that verify: the checkpoint as a witness keeps,
+ * gossips and cites it. Lines by unknown keys are ignored (signed-note); kept, they would let a
+ * log pad the cosigned note past what peers read (spec/witness.md, section 4).
+ * @throws AuditlogError as verifyNote does (no valid signature by `keys`, a failing one, bad note).
+ */
+export function logSignedOnly(note: string, keys: readonly VerifierKey[]): string {
+  const { note: parsed, verified } = verifyNote(note, keys);
+  return formatNote({
+    text: parsed.text,
+    signatures: parsed.signatures.filter((sg) => verified.some((k) => isSignatureBy(sg, k))),
+  });
+}
+
 /** Most add-checkpoint requests waiting for one log's lock; beyond it the answer is 503. */
 export const MAX_WAITING_PER_LOG = 256;
 
@@ -362,23 +376,14 @@ export class Witness {
     const origin = text.slice(0, text.indexOf('\n'));
     const log = this.logs.get(origin);
     if (log === undefined) return { status: 404, message: `unknown log origin ${JSON.stringify(origin)}` };
-    /**
-     * The checkpoint as this witness keeps, gossips and cites it: with only the log's verified
-     * signatures. Lines by unknown keys are ignored (signed-note), and kept they would let a log
-     * pad the cosigned note past what peers read (MAX_SIGNATURES lines, MAX_CHECKPOINT_BYTES),
-     * hiding it from gossip (spec/witness.md, section 4).
-     */
+    /** The checkpoint as this witness keeps, gossips and cites it (logSignedOnly). */
     let logNote: string;
     try {
-      const { note, verified } = verifyNote(req.note, log.keys);
-      logNote = formatNote({
-        text: note.text,
-        signatures: note.signatures.filter((sg) => verified.some((k) => isSignatureBy(sg, k))),
-      });
+      logNote = logSignedOnly(req.note, log.keys);
     } catch (e) {
       return { status: 403, message: `no valid signature by the log key: ${(e as Error).message}` };
     }
-    if (utf8(logNote).length + this.cosignatureLineBytes() > MAX_CHECKPOINT_BYTES) {
+    if (!this.fitsGossip(logNote)) {
       return {
         status: 413,
         message: `the cosigned checkpoint would exceed ${MAX_CHECKPOINT_BYTES} bytes, more than witnesses read from each other`,
@@ -439,9 +444,12 @@ export class Witness {
     return result;
   }
 
-  /** An upper bound on the bytes of this witness's cosignature line: `— <name> <base64 of 76 bytes>\n`. */
-  private cosignatureLineBytes(): number {
-    return utf8(`\u2014 ${this.signer.name} \n`).length + 104;
+  /**
+   * Whether `logNote` with this witness's cosignature line (`— <name> <base64 of 76 bytes>\n`)
+   * fits in what peers read from each other (MAX_CHECKPOINT_BYTES).
+   */
+  private fitsGossip(logNote: string): boolean {
+    return utf8(logNote).length + utf8(`\u2014 ${this.signer.name} \n`).length + 104 <= MAX_CHECKPOINT_BYTES;
   }
 
   /**
@@ -504,6 +512,8 @@ export class Witness {
     if (log.url === undefined) return;
     const origin = log.key.name;
     const keys = this.logs.get(origin)?.keys ?? [log.key];
+    /** The size stored when the request was sent: add-checkpoint may store a larger one meanwhile. */
+    const asked = this.anchor(origin)?.size ?? 0n;
     let note: string;
     try {
       note = await fetchCheckpoint(log.url);
@@ -513,9 +523,11 @@ export class Witness {
     }
     let cp: Checkpoint;
     try {
-      verifyNote(note, keys);
+      note = logSignedOnly(note, keys);
       cp = parseCheckpoint(parseNote(note).text);
       if (cp.origin !== origin) throw new AuditlogError('BAD_CHECKPOINT', `origin ${cp.origin}`);
+      if (!this.fitsGossip(note))
+        throw new AuditlogError('TOO_LARGE', 'checkpoint too large to cosign and gossip');
     } catch (e) {
       const ours = this.anchor(origin);
       if (e instanceof AuditlogError && e.code === 'BAD_SIGNATURE') {
@@ -534,6 +546,12 @@ export class Witness {
       return;
     }
     const ours = this.anchor(origin);
+    if (ours !== undefined && cp.size < ours.size && cp.size >= asked) {
+      // Not a rollback: a larger checkpoint was cosigned while this one was being fetched. It is
+      // compared with that one as any other view is.
+      await this.checkView(origin, note, log.url);
+      return;
+    }
     if (ours !== undefined && cp.size < ours.size) {
       const what = ours.source === 'pin' ? 'was pinned' : 'was cosigned';
       await this.raise(
