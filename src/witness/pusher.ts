@@ -274,6 +274,7 @@ export class WitnessPusher {
       const stop = () => deadline.abort();
       const timer = setTimeout(stop, 10_000);
       this.abort.signal.addEventListener('abort', stop);
+      if (this.abort.signal.aborted) stop(); // closed before the listener was added
       let text: string;
       let res: Awaited<ReturnType<typeof request>>;
       try {
