@@ -268,7 +268,11 @@ async function deleteExpired(
         report.held.push({ name: a.name, tenant_id: a.tenant, holds: holds.map((h) => h.id) });
         return false;
       }
-      const ops: SideOp[] = [st.put(st.archives, a.name, json({ ...a, state: 'deleting' }))];
+      // The metadata rows dropped here leave the files at the compaction noted as due with them.
+      const ops: SideOp[] = [
+        st.compactionDue(),
+        st.put(st.archives, a.name, json({ ...a, state: 'deleting' })),
+      ];
       for (const id of a.record_ids) {
         const m = await st.getMeta(id);
         if (m?.tag != null) {

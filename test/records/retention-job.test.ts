@@ -223,6 +223,8 @@ describe('retention job', () => {
         },
       }),
     ).rejects.toThrow('crash');
+    // The deleted rows' compaction is noted in the same batch, so a restart would run it.
+    expect(await svc.store.get(svc.store.state, 'compact-pending')).toBeDefined();
     const next = await runRetention(svc, { nowMs: clock.ms });
     expect(next.recovered).toEqual([`finished deleting ${arc!.name}`]);
     expect(fs.readdirSync(path.join(dir, 'archive'))).toEqual([]);
