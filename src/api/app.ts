@@ -43,6 +43,9 @@ export function createApp(ctx: AppContext): Hono<AuthEnv> {
     app.use('/checkpoint', reader);
     app.use('/tile/*', reader);
     app.use('/ct/v1/*', reader);
+    // The witnessed checkpoint (GET /v1/witnesses) and the tree size (GET /v1/log) are tree data too.
+    app.use('/v1/witnesses', reader);
+    app.use('/v1/log', reader);
   }
   app.route('/', tileRoutes(ctx.log, source));
   app.route('/ct/v1', ctRoutes(ctx.log));

@@ -29,11 +29,13 @@ import type { Principal, TokenStore } from './tokens.js';
 /** Largest POST /v1/records body: 1000 records of a few KiB each. */
 export const MAX_RECORDS_BODY = 8 * 1024 * 1024;
 
+/** A tenant id as in spec/records.md; `*` (reserved for the log) is not one. */
+const TenantId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/, 'not a tenant id');
 const HoldRequest = z.strictObject({
-  tenant_id: z.string().min(1).max(128).optional(),
+  tenant_id: TenantId.optional(),
   subject: z.string().min(1).max(256).optional(),
 });
-const EraseRequest = z.strictObject({ tenant_id: z.string().min(1).max(128).optional() });
+const EraseRequest = z.strictObject({ tenant_id: TenantId.optional() });
 
 function actorOf(p: Principal): Actor {
   return { role: p.role, name: p.name, tenant: p.tenant };

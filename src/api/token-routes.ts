@@ -31,7 +31,8 @@ export function tokenRoutes(tokens: TokenStore): Hono<AuthEnv> {
   app.post('/tokens', requireRole(tokens, 'admin'), limitBody(4096), async (c) => {
     const req = await readJSON(c.req, TokenRequest);
     const { token, principal } = await tokens.create(req, c.get('principal'));
-    return c.json({ token, ...principal }, 201);
+    // The answer holds the only copy of the secret: no cache may keep it.
+    return c.json({ token, ...principal }, 201, { 'Cache-Control': 'no-store' });
   });
 
   app.post('/tokens/revoke', requireRole(tokens, 'admin'), limitBody(4096), async (c) => {

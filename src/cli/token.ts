@@ -80,8 +80,9 @@ export async function run(argv: string[]): Promise<number> {
       const v = values as { role?: string; name?: string; tenant?: string };
       const { token, principal } = await tokens.create({
         role: required('role', v.role),
-        ...(v.name ? { name: v.name } : {}),
-        ...(v.tenant ? { tenant: v.tenant } : {}),
+        // An empty --name/--tenant is passed on (and refused), never read as "none".
+        ...(v.name !== undefined ? { name: v.name } : {}),
+        ...(v.tenant !== undefined ? { tenant: v.tenant } : {}),
       });
       process.stdout.write(`auditlog: created ${describe(principal)}\n${token}\n`);
     } else if (sub === 'revoke') {

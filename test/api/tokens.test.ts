@@ -84,6 +84,25 @@ describe('GET /v1/tokens', () => {
   });
 });
 
+describe('POST /v1/tokens', () => {
+  it('answers the new secret with Cache-Control: no-store, and the scheme is case-insensitive (RFC 7235)', async () => {
+    const res = await fetch(`${server.url}/v1/tokens`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ role: 'submitter' }),
+    });
+    expect(res.status).toBe(201);
+    expect(res.headers.get('cache-control')).toBe('no-store');
+    const { token } = (await res.json()) as { token: string };
+    const lower = await fetch(`${server.url}/v1/entries`, {
+      method: 'POST',
+      headers: { authorization: `bearer ${token}`, 'content-type': 'application/octet-stream' },
+      body: entry('lower-case scheme'),
+    });
+    expect(lower.status).toBe(200);
+  });
+});
+
 describe('POST /v1/tokens/revoke', () => {
   it('a revoked token is refused (401) on the very next request, though the server has it cached', async () => {
     const tok = await makeToken(server, 'submitter', { name: 'agent-revoked' });
