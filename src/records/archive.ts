@@ -8,6 +8,7 @@ import { openCheckpoint } from '../note/checkpoint.js';
 import { decodeBase64 } from '../note/encoding.js';
 import type { VerifierKey } from '../note/keys.js';
 import { parseLeaf, recordIdIn } from './leaf.js';
+import { isCalendarDateTime } from './schema.js';
 
 /**
  * Archive bundles (spec/retention.md, "Archive bundles"): one self-contained JSON file per
@@ -67,6 +68,11 @@ const TOP_KEYS = [
 ];
 const RECORD_KEYS = ['index', 'entry', 'inclusion_proof', 'body_state', 'body', 'retain_until'];
 
+/** Milliseconds of an RFC 3339 date-time (calendar-checked), NaN for anything else. */
+function parseDateTime(t: unknown): number {
+  return typeof t === 'string' && isCalendarDateTime(t) ? Date.parse(t) : Number.NaN;
+}
+
 /** The file name of a bundle: `arc-<tenant>-<first>-<last>.json`, indexes zero-padded to 16 digits. */
 export function archiveName(tenant: string, first: bigint, last: bigint): string {
   return `arc-${tenant}-${first.toString().padStart(16, '0')}-${last.toString().padStart(16, '0')}.json`;
@@ -122,6 +128,9 @@ export function verifyArchive(bytes: Uint8Array, logKey: VerifierKey): ArchiveVe
   if (typeof b !== 'object' || b === null || Array.isArray(b)) return fail(null, 'not a JSON object');
   const extra = Object.keys(b).find((k) => !TOP_KEYS.includes(k));
   if (extra !== undefined) return fail(null, `unknown field ${extra}`);
+  const missing = TOP_KEYS.find((k) => !Object.hasOwn(b, k));
+  if (missing !== undefined) return fail(null, `missing field ${missing}`);
+  if (Number.isNaN(parseDateTime(b.created_at))) return fail(null, 'created_at: not a date-time');
   if (b.format !== ARCHIVE_FORMAT) return fail(null, `format is not ${ARCHIVE_FORMAT}`);
   if (typeof b.checkpoint !== 'string') return fail(null, 'checkpoint: not a string');
   let size: bigint;
@@ -137,10 +146,12 @@ export function verifyArchive(bytes: Uint8Array, logKey: VerifierKey): ArchiveVe
   if (!Array.isArray(b.records)) return fail(null, 'records: not an array');
   if (b.count !== b.records.length) return fail(null, `count ${b.count} but ${b.records.length} records`);
   if (b.records.length === 0) return fail(null, 'no records');
+  if (b.records.some((r) => typeof r !== 'object' || r === null || Array.isArray(r)))
+    return fail(null, 'records: not all objects');
   if (b.first_index !== b.records[0]!.index || b.last_index !== b.records[b.records.length - 1]!.index) {
     return fail(null, 'first_index/last_index do not match the records');
   }
-  const bundleRetain = Date.parse(b.retain_until);
+  const bundleRetain = parseDateTime(b.retain_until);
   if (Number.isNaN(bundleRetain)) return fail(null, 'retain_until: not a date-time');
   let prev = -1;
   for (const r of b.records) {
@@ -148,6 +159,8 @@ export function verifyArchive(bytes: Uint8Array, logKey: VerifierKey): ArchiveVe
     if (typeof r !== 'object' || r === null) return fail(at, 'record: not an object');
     const bad = Object.keys(r).find((k) => !RECORD_KEYS.includes(k));
     if (bad !== undefined) return fail(at, `unknown field ${bad}`);
+    const absent = RECORD_KEYS.find((k) => !Object.hasOwn(r, k));
+    if (absent !== undefined) return fail(at, `missing field ${absent}`);
     if (!Number.isSafeInteger(r.index) || r.index <= prev) return fail(at, 'index: not increasing');
     prev = r.index;
     const index = BigInt(r.index);
@@ -164,7 +177,7 @@ export function verifyArchive(bytes: Uint8Array, logKey: VerifierKey): ArchiveVe
       }
       const leaf = parseLeaf(entry);
       if (leaf.record.tenant_id !== b.tenant_id) return fail(r.index, 'record of another tenant');
-      const retain = Date.parse(r.retain_until);
+      const retain = parseDateTime(r.retain_until);
       if (Number.isNaN(retain) || retain > bundleRetain)
         return fail(r.index, 'retain_until: after the bundle retain_until');
       if (r.body_state === 'present') {
@@ -174,6 +187,8 @@ export function verifyArchive(bytes: Uint8Array, logKey: VerifierKey): ArchiveVe
       } else if (r.body_state === 'erased' || r.body_state === 'none') {
         if (r.body !== null) return fail(r.index, `body: must be null when ${r.body_state}`);
         if (r.body_state === 'none' && leaf.body_sha256 !== undefined) return fail(r.index, 'body: missing');
+        if (r.body_state === 'erased' && leaf.body_sha256 === undefined)
+          return fail(r.index, 'body_state: erased, but the leaf has no body');
       } else {
         return fail(r.index, 'body_state: not present, erased or none');
       }

@@ -4,8 +4,10 @@ import { verifyInclusion } from '../merkle/verify.js';
 import { openCheckpoint } from '../note/checkpoint.js';
 import { bytesEqual, decodeBase64 } from '../note/encoding.js';
 import type { VerifierKey } from '../note/keys.js';
+import { canonicalJsonBytes } from './canonical-json.js';
 import { commitField } from './commitment.js';
 import { parseLeaf, type RecordLeaf } from './leaf.js';
+import { joinRecord } from './split.js';
 
 /** The parts of a GET /v1/records/<index> answer that {@link verifyRecordRead} checks. */
 export interface RecordReadJSON {
@@ -72,6 +74,13 @@ export function verifyRecordRead(
       throw new AuditlogError('LEAF_MISMATCH', `${f.pointer}: value does not match its commitment`);
     proven.push(f.pointer);
   }
+  // The cleartext shown is exactly the leaf's public record with the proven values put back.
+  const expected = joinRecord(
+    leaf.record,
+    proven.map((pointer) => ({ pointer, value: valueAt(read.record, pointer) })),
+  );
+  if (!bytesEqual(canonicalJsonBytes(expected), canonicalJsonBytes(read.record)))
+    throw new AuditlogError('LEAF_MISMATCH', 'record: not the leaf with its verified fields');
   return { leaf, proven };
 }
 
