@@ -15,7 +15,7 @@ import { parseLogFlag, parseMs, parseWebhookUrl } from '../witness/config.js';
 const HELP = `usage: auditlog monitor --log VKEY=URL [--log ...] [options]
   --data DIR            keep the position and alerts here (default: a temporary directory)
   --alert-webhook URL   POST every alert (JSON) here, retried until 2xx
-  --once                one pass, then exit (0 verified, 3 alert raised, 1 log unreadable)
+  --once                one pass, then exit (0 verified, 3 a check failed, 1 log unreadable)
   --poll-ms MS          interval between passes (default 5000)
   --stale-after MS      warn when the checkpoint has not changed for this long (default 86400000)
   --records             every entry must be an auditlog record leaf
@@ -67,7 +67,8 @@ export async function run(argv: string[]): Promise<number> {
       report(results);
       // Give the webhook a moment to take what was raised; the outbox keeps the rest.
       if (values['alert-webhook'] && results.some((r) => r.alerts > 0)) await drain(monitor, 10_000);
-      if (results.some((r) => r.alerts > 0)) return 3;
+      // 3 also when the alert was raised by an earlier run: the log still fails its checks.
+      if (results.some((r) => r.alerts > 0 || r.failed)) return 3;
       return results.some((r) => r.error) ? 1 : 0;
     }
     return await new Promise<number>((resolve) => {

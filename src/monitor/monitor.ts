@@ -67,6 +67,11 @@ export interface PassResult {
   size: bigint;
   /** Alerts raised (new evidence) during the pass, stale warnings excluded. */
   alerts: number;
+  /**
+   * The log misbehaved in this pass (what it served failed a check), whether or not the alert
+   * was new: a log that keeps serving a rolled-back checkpoint fails every pass.
+   */
+  failed: boolean;
   /** The log could not be read (network, missing tiles): nothing concluded. */
   error?: string;
 }
@@ -82,7 +87,11 @@ interface Position {
 
 interface Stored {
   verified: { note: string; edge: string; leaves: string[] } | null;
-  progress: { edge: string; leaves: string[] } | null;
+  /**
+   * Progress towards a newer checkpoint, with the problems found so far (a resumed catch-up
+   * starts after the entries they were found in, so they must not be lost with the process).
+   */
+  progress: { edge: string; leaves: string[]; problems?: StoredProblems } | null;
   changed_at: number;
 }
 
@@ -99,8 +108,21 @@ const PROBLEM_DETAILS = 10;
  * all. Bounded whatever the log holds (every entry of a large log can be a problem: raw entries
  * where records are required, say), unlike a list of every problem.
  */
+type StoredProblems = { kind: AlertKind; details: string[]; count: number }[];
+
 class Problems {
   readonly byKind = new Map<AlertKind, { details: string[]; count: number }>();
+
+  /** Problems saved with a catch-up's progress (none for a fresh catch-up). */
+  static from(saved: StoredProblems | undefined): Problems {
+    const p = new Problems();
+    for (const { kind, details, count } of saved ?? []) p.byKind.set(kind, { details: [...details], count });
+    return p;
+  }
+
+  toStored(): StoredProblems {
+    return [...this.byKind].map(([kind, { details, count }]) => ({ kind, details: [...details], count }));
+  }
 
   push(p: Problem): void {
     let k = this.byKind.get(p.kind);
@@ -185,10 +207,11 @@ export class Monitor {
   async pass(log: MonitoredLog): Promise<PassResult> {
     const origin = log.key.name;
     const { stored, verified, progress } = await this.load(origin);
-    const result = (alerts: number, error?: string): PassResult => ({
+    const result = (alerts: number, error?: string, failed = false): PassResult => ({
       origin,
       size: verified?.size ?? 0n,
       alerts,
+      failed,
       ...(error ? { error } : {}),
     });
     let note: string;
@@ -209,18 +232,26 @@ export class Monitor {
           kind: 'bad-signature',
           detail: 'the log served a checkpoint whose signature does not verify',
         });
-        return result(n);
+        return result(n, undefined, true);
       }
       return result(0, (e as Error).message);
     }
     if (verified && cp.size < verified.size) {
       const detail = `the log served size ${cp.size} after size ${verified.size}`;
-      return result(await this.raise(origin, verified, note, log.url, { kind: 'rollback', detail }));
+      return result(
+        await this.raise(origin, verified, note, log.url, { kind: 'rollback', detail }),
+        undefined,
+        true,
+      );
     }
     if (verified && cp.size === verified.size) {
       if (!equalHashes(cp.root, verified.root)) {
         const detail = `two checkpoints of size ${cp.size} with different roots`;
-        return result(await this.raise(origin, verified, note, log.url, { kind: 'inconsistent', detail }));
+        return result(
+          await this.raise(origin, verified, note, log.url, { kind: 'inconsistent', detail }),
+          undefined,
+          true,
+        );
       }
       await this.checkStale(origin, stored, note, log.url);
       return result(0);
@@ -237,7 +268,7 @@ export class Monitor {
             leaves: [],
           });
     stored.changed_at = this.now();
-    const problems = new Problems();
+    const problems = start === progress ? Problems.from(stored.progress?.problems) : new Problems();
     let pos: Position;
     try {
       pos = await this.catchUp(log, stored, start, cp, problems);
@@ -260,7 +291,7 @@ export class Monitor {
       // Start over from the verified tree next time.
       stored.progress = null;
       await this.save(origin, stored);
-      return result(raised);
+      return result(raised, undefined, true);
     }
     const leaves = pos.leaves.map(encodeBase64);
     stored.verified = { note, edge: pos.edge.serialize(), leaves };
@@ -269,7 +300,7 @@ export class Monitor {
     (this.opts.stdout ?? process.stdout).write(
       `auditlog monitor: verified ${origin} size ${cp.size} root ${encodeBase64(cp.root)}\n`,
     );
-    return { origin, size: cp.size, alerts: raised };
+    return { origin, size: cp.size, alerts: raised, failed: problems.byKind.size > 0 };
   }
 
   private async checkStale(origin: string, stored: Stored, note: string, url: string): Promise<void> {
@@ -432,7 +463,11 @@ export class Monitor {
       }
       const every = BigInt(this.opts.progressEvery ?? PROGRESS_EVERY);
       if ((b - first) % every === every - 1n && b < last) {
-        stored.progress = { edge: edge.serialize(), leaves: leaves.map(encodeBase64) };
+        stored.progress = {
+          edge: edge.serialize(),
+          leaves: leaves.map(encodeBase64),
+          problems: problems.toStored(),
+        };
         await this.save(origin, stored);
       }
       if (showProgress) {

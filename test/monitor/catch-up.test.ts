@@ -63,7 +63,7 @@ describe('monitor catch-up', () => {
     log = await startServer({ dir });
     cleanup.push(() => log.stop());
     const second = await m.pass({ key: logEntry.key, url: log.url });
-    expect(second).toEqual({ origin: 'example.com/long', size: BigInt(size), alerts: 0 });
+    expect(second).toEqual({ origin: 'example.com/long', size: BigInt(size), alerts: 0, failed: false });
     expect(out.join('')).toContain(`size ${size} `);
     expect(await m.alerts.list()).toEqual([]);
   });
@@ -96,7 +96,7 @@ describe('monitor tile checks', () => {
     });
     cleanup.push(() => m.close());
     const r = await m.passAll();
-    expect(r).toEqual([{ origin: 'example.com/tiles', size: 300n, alerts: 1 }]);
+    expect(r).toEqual([{ origin: 'example.com/tiles', size: 300n, alerts: 1, failed: true }]);
     const [alert] = await m.alerts.list();
     expect(alert?.kind).toBe('tile-mismatch');
     expect(alert?.detail).toBe('tile tile/0/000 hash 5 is not the hash of entry 5');
