@@ -9,6 +9,7 @@
  */
 import { createRequire } from 'node:module';
 import type { Pool } from 'undici';
+import { decodedBody } from './content-encoding.js';
 import { AuditlogError, type ErrorCode } from '../errors.js';
 import { equalHashes } from '../merkle/hasher.js';
 import { portableHasher } from '../merkle/portable.js';
@@ -218,7 +219,7 @@ export class LogClient {
       }
       let body: Uint8Array;
       try {
-        body = await this.readBody(res.body);
+        body = await this.readBody(decodedBody(res, `${method} ${path}`));
       } catch (err) {
         if (err instanceof AuditlogError) throw err;
         throw new AuditlogError('UNAVAILABLE', `${method} ${path}: ${(err as Error).message}`, {

@@ -5,6 +5,7 @@
  */
 import { request } from 'undici';
 import { z } from 'zod';
+import { decodedBody } from '../client/content-encoding.js';
 import { AuditlogError } from '../errors.js';
 import { concatBytes, decodeBase64 } from '../note/encoding.js';
 
@@ -39,7 +40,7 @@ export async function getBytes(url: string, maxBytes: number): Promise<FetchResu
   } catch (cause) {
     throw new AuditlogError('INTERNAL', `GET ${url}: ${(cause as Error).message}`, { cause });
   }
-  const body = await readCapped(res.body, maxBytes, `GET ${url}`);
+  const body = await readCapped(decodedBody(res, `GET ${url}`), maxBytes, `GET ${url}`);
   const ct = res.headers['content-type'];
   return { status: res.statusCode, contentType: Array.isArray(ct) ? (ct[0] ?? '') : (ct ?? ''), body };
 }
