@@ -42,6 +42,11 @@ export class CompactRange {
     this.n++;
   }
 
+  /** The root of the perfect subtree at `level` in this range (bit `level` of the size), if any. */
+  nodeAt(level: number): Uint8Array | undefined {
+    return this.nodes.find((x) => x.level === level)?.hash;
+  }
+
   /** MTH of [0, size). */
   root(): Uint8Array {
     if (this.n === 0n) return this.hasher.emptyRoot;

@@ -135,6 +135,54 @@ class Problems {
   }
 }
 
+/** The first `count` hashes of tile (level, index), as the compact range at `nodes` sums them. */
+interface TilePrefix {
+  level: number;
+  index: bigint;
+  count: number;
+  /** For each set bit j of count, highest first: the range's node at tree level 8·level + j. */
+  nodes: Uint8Array[];
+}
+
+/** The prefix of every right-edge tile of level >= 1 that the range `edge` already covers. */
+function rightEdgePrefixes(edge: CompactRange): Map<string, TilePrefix> {
+  const out = new Map<string, TilePrefix>();
+  for (let level = 1; edge.size >> BigInt(TILE_HEIGHT * level) > 0n; level++) {
+    const count = Number((edge.size >> BigInt(TILE_HEIGHT * level)) % BigInt(TILE_WIDTH));
+    if (count === 0) continue;
+    const index = edge.size >> BigInt(TILE_HEIGHT * (level + 1));
+    const nodes: Uint8Array[] = [];
+    for (let j = TILE_HEIGHT - 1; j >= 0; j--) {
+      if ((count >> j) & 1) {
+        const node = edge.nodeAt(TILE_HEIGHT * level + j);
+        if (!node) throw new AuditlogError('INTERNAL', `compact range lacks level ${TILE_HEIGHT * level + j}`);
+        nodes.push(node);
+      }
+    }
+    out.set(`${level}/${index}`, { level, index, count, nodes });
+  }
+  return out;
+}
+
+/** Whether the first `p.count` hashes of `tile`, folded by the bits of the count, give `p.nodes`. */
+function prefixMatches(tile: Uint8Array[], p: TilePrefix): boolean {
+  if (tile.length < p.count) return false;
+  let at = 0;
+  let n = 0;
+  for (let j = TILE_HEIGHT - 1; j >= 0; j--) {
+    if (((p.count >> j) & 1) === 0) continue;
+    let row = tile.slice(at, at + (1 << j));
+    while (row.length > 1) {
+      const next: Uint8Array[] = [];
+      for (let i = 0; i < row.length; i += 2) next.push(nodeHasher.hashChildren(row[i]!, row[i + 1]!));
+      row = next;
+    }
+    if (!equalHashes(row[0]!, p.nodes[n++]!)) return false;
+    at += 1 << j;
+  }
+  return true;
+}
+
 export class Monitor {
   private constructor(
     private readonly db: StateDB,
@@ -370,19 +418,30 @@ export class Monitor {
     const last = (cp.size - 1n) / W;
     // Nodes at levels 8, 16, ... completed here, by tile, to compare with the log's tiles.
     const pending = new Map<string, { level: number; index: bigint; nodes: Map<number, Uint8Array> }>();
+    // The hashes already in each right-edge tile of level >= 1 at the start (computed by an
+    // earlier pass, or before a saved progress) are checked too: folded by the bits of their
+    // count they must give the start's compact-range nodes at that tile's levels. Otherwise a
+    // log could change them later unseen (a tile only grows at its right edge).
+    const prefixes = rightEdgePrefixes(from.edge);
     const checkTile = async (level: number, index: bigint, width: number) => {
       const key = `${level}/${index}`;
       const want = pending.get(key);
-      if (!want) return;
+      const prefix = prefixes.get(key);
+      if (!want && !prefix) return;
       pending.delete(key);
+      prefixes.delete(key);
+      const path = formatTilePath(level, index, width);
       const got = splitTile(await this.fetchTile(log.url, level, index, width));
-      for (const [pos, hash] of want.nodes) {
+      for (const [pos, hash] of want?.nodes ?? []) {
         if (!got[pos] || !equalHashes(got[pos]!, hash)) {
-          problems.push({
-            kind: 'tile-mismatch',
-            detail: `tile ${formatTilePath(level, index, width)} hash ${pos} differs`,
-          });
+          problems.push({ kind: 'tile-mismatch', detail: `tile ${path} hash ${pos} differs` });
         }
+      }
+      if (prefix && !prefixMatches(got, prefix)) {
+        problems.push({
+          kind: 'tile-mismatch',
+          detail: `tile ${path}: its first ${prefix.count} hashes are not the tree's already verified`,
+        });
       }
     };
     const onNode = (level: number, index: bigint, hash: Uint8Array) => {
@@ -477,6 +536,8 @@ export class Monitor {
     }
     if (showProgress) this.stderr.write('\n');
     for (const t of [...pending.values()])
+      await checkTile(t.level, t.index, tileWidth(t.level, t.index, cp.size));
+    for (const t of [...prefixes.values()])
       await checkTile(t.level, t.index, tileWidth(t.level, t.index, cp.size));
     return { size: edge.size, root: edge.root(), note: from.note, edge, leaves };
   }

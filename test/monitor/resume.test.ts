@@ -1,7 +1,8 @@
 /**
  * The monitor against an in-memory tlog-tiles log served over HTTP (test/monitor/tile-log.ts):
- * problems found before an interrupted catch-up are not lost, and `--once` does not exit 0
- * while the log still fails its checks.
+ * problems and tile nodes found before an interrupted catch-up are not lost, a higher-level
+ * tile cannot change what it said before, and `--once` does not exit 0 while the log still
+ * fails its checks.
  */
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -57,6 +58,53 @@ describe('monitor, interrupted and repeated passes', () => {
     expect(second.size).toBe(BigInt(6 * 256 + 10));
     // The malformed record (entry 3) and the lying level-0 tile were seen, then forgotten.
     expect((await m.alerts.list()).map((a) => a.kind).sort()).toEqual(['bad-entry', 'tile-mismatch']);
+  });
+
+  it('level-1 nodes completed before a progress save are still compared with the level-1 tile', async () => {
+    const log = new TileLog().grow(6 * 256 + 10);
+    await log.publish();
+    let hide = false;
+    log.override = (path, honest) => {
+      if (hide && path === 'tile/0/005') return { status: 404, body: new Uint8Array() };
+      if (path === 'tile/1/000.p/6') {
+        const t = Uint8Array.from(honest!);
+        t[0]! ^= 1; // hash 0 (entries 0..255) is wrong
+        return { body: t };
+      }
+      return undefined;
+    };
+    // Control: an uninterrupted catch-up sees the lie.
+    const control = await setup(log, 1000);
+    expect((await control.passAll())[0]).toEqual({
+      origin: log.key.name,
+      size: BigInt(6 * 256 + 10),
+      alerts: 1,
+      failed: true,
+    });
+    hide = true;
+    const m = await setup(log);
+    expect((await m.pass({ key: log.key, url: log.url })).error).toMatch(/404/);
+    hide = false;
+    const second = await m.pass({ key: log.key, url: log.url });
+    expect(second.size).toBe(BigInt(6 * 256 + 10));
+    expect((await m.alerts.list()).map((a) => a.kind)).toEqual(['tile-mismatch']);
+  });
+
+  it('a higher-level tile whose prefix changed since it was served is a tile-mismatch', async () => {
+    const log = new TileLog().grow(512);
+    await log.publish();
+    const m = await setup(log);
+    expect((await m.passAll())[0]).toEqual({ origin: log.key.name, size: 512n, alerts: 0, failed: false }); // checks 1/000.p/2
+    log.grow(256);
+    await log.publish();
+    log.override = (path, honest) => {
+      if (path !== 'tile/1/000.p/3') return undefined;
+      const t = Uint8Array.from(honest!);
+      t[0]! ^= 1; // hash 0 is no longer what tile/1/000.p/2 said, nor the hash of entries 0..255
+      return { body: t };
+    };
+    await m.passAll();
+    expect((await m.alerts.list()).map((a) => a.kind)).toEqual(['tile-mismatch']);
   });
 
   it('a log still serving a rollback does not exit 0 ("every log verified") on the next run', async () => {
