@@ -155,7 +155,8 @@ function rightEdgePrefixes(edge: CompactRange): Map<string, TilePrefix> {
     for (let j = TILE_HEIGHT - 1; j >= 0; j--) {
       if ((count >> j) & 1) {
         const node = edge.nodeAt(TILE_HEIGHT * level + j);
-        if (!node) throw new AuditlogError('INTERNAL', `compact range lacks level ${TILE_HEIGHT * level + j}`);
+        if (!node)
+          throw new AuditlogError('INTERNAL', `compact range lacks level ${TILE_HEIGHT * level + j}`);
         nodes.push(node);
       }
     }
