@@ -9,8 +9,8 @@ export type AuthEnv = { Variables: { principal: Principal } };
 export function requireRole(tokens: TokenStore, ...roles: Role[]): MiddlewareHandler<AuthEnv> {
   return async (c, next) => {
     const header = c.req.header('authorization');
-    // The scheme is case-insensitive (RFC 7235 section 2.1); the token is not.
-    const m = header ? /^[Bb][Ee][Aa][Rr][Ee][Rr] ([A-Za-z0-9_.~+/=-]+)$/.exec(header) : null;
+    // The scheme is case-insensitive (RFC 7235 section 2.1); `i` leaves the token's class as it is.
+    const m = header ? /^Bearer ([A-Za-z0-9_.~+/=-]+)$/i.exec(header) : null;
     if (!m) throw new AuditlogError('UNAUTHORIZED', 'missing or malformed Authorization: Bearer token');
     const principal = await tokens.lookup(m[1]!);
     if (!principal) throw new AuditlogError('UNAUTHORIZED', 'unknown token');

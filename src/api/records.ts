@@ -24,13 +24,13 @@ import { limitBody } from './body-limit.js';
 import { jsonBody } from './json-body.js';
 import { type WitnessReceipt, witnessedParam } from './entries-routes.js';
 import { parseUint64Param } from './params.js';
-import type { Principal, TokenStore } from './tokens.js';
+import { type Principal, TENANT_RE, type TokenStore } from './tokens.js';
 
 /** Largest POST /v1/records body: 1000 records of a few KiB each. */
 export const MAX_RECORDS_BODY = 8 * 1024 * 1024;
 
 /** A tenant id as in spec/records.md; `*` (reserved for the log) is not one. */
-const TenantId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/, 'not a tenant id');
+const TenantId = z.string().regex(TENANT_RE, 'not a tenant id');
 const HoldRequest = z.strictObject({
   tenant_id: TenantId.optional(),
   subject: z.string().min(1).max(256).optional(),

@@ -50,8 +50,11 @@ export const CLI_ACTOR = '(cli)';
 
 /** A token name: 1 to 64 of `[A-Za-z0-9._:@-]`. */
 export const TOKEN_NAME = /^[A-Za-z0-9._:@-]{1,64}$/;
-/** The same rule as a record's `tenant_id` (spec/records.md), so every token tenant can submit. */
-const TENANT_RE = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/;
+/**
+ * A tenant name: the rule of a record's `tenant_id` (spec/records.md) without the log's reserved
+ * `*`, so every token tenant can submit, and holds and erasures name a real tenant.
+ */
+export const TENANT_RE = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/;
 
 function tokenHash(token: string): Buffer {
   // node:crypto's one-shot hash(): the same digest as createHash().update().digest(), one call.

@@ -21,6 +21,7 @@ import {
   TILE_HEIGHT,
   TILE_WIDTH,
   tileWidth,
+  treeRootFromLeafHashes,
 } from '../merkle/tiles.js';
 import { type Checkpoint, parseCheckpoint } from '../note/checkpoint.js';
 import { decodeBase64, encodeBase64 } from '../note/encoding.js';
@@ -172,13 +173,9 @@ function prefixMatches(tile: Uint8Array[], p: TilePrefix): boolean {
   let n = 0;
   for (let j = TILE_HEIGHT - 1; j >= 0; j--) {
     if (((p.count >> j) & 1) === 0) continue;
-    let row = tile.slice(at, at + (1 << j));
-    while (row.length > 1) {
-      const next: Uint8Array[] = [];
-      for (let i = 0; i < row.length; i += 2) next.push(nodeHasher.hashChildren(row[i]!, row[i + 1]!));
-      row = next;
-    }
-    if (!equalHashes(row[0]!, p.nodes[n++]!)) return false;
+    // A perfect subtree of 2^j tile hashes: its RFC 6962 root is that of those hashes as leaves.
+    if (!equalHashes(treeRootFromLeafHashes(nodeHasher, tile.slice(at, at + (1 << j))), p.nodes[n++]!))
+      return false;
     at += 1 << j;
   }
   return true;

@@ -15,7 +15,8 @@ export interface FetchResult {
   body: Uint8Array;
 }
 
-const TIMEOUT_MS = 10_000;
+/** Deadline of one exchange with a log, peer or witness, headers and body (spec/witness.md). */
+export const TIMEOUT_MS = 10_000;
 
 /** Joins a base URL and a path without doubling or dropping the slash. */
 export function joinUrl(base: string, path: string): string {

@@ -18,7 +18,7 @@ import { parseCheckpoint } from '../note/checkpoint.js';
 import { bytesEqual } from '../note/encoding.js';
 import type { VerifierKey } from '../note/keys.js';
 import { addSignatures, type NoteSignature, parseNote } from '../note/note.js';
-import { joinUrl, readCapped } from './fetch.js';
+import { joinUrl, readCapped, TIMEOUT_MS } from './fetch.js';
 import { formatAddCheckpoint, parseTlogSize, readCosignature, TLOG_SIZE_TYPE } from './wire.js';
 
 /** What the pusher needs of the log (the sequencer's Log satisfies it). */
@@ -272,7 +272,7 @@ export class WitnessPusher {
       // byte every few seconds hold the round for hours).
       const deadline = new AbortController();
       const stop = () => deadline.abort();
-      const timer = setTimeout(stop, 10_000);
+      const timer = setTimeout(stop, TIMEOUT_MS);
       this.abort.signal.addEventListener('abort', stop);
       if (this.abort.signal.aborted) stop(); // closed before the listener was added
       let text: string;
@@ -281,8 +281,8 @@ export class WitnessPusher {
         res = await request(joinUrl(k.w.url, 'add-checkpoint'), {
           method: 'POST',
           body,
-          headersTimeout: 10_000,
-          bodyTimeout: 10_000,
+          headersTimeout: TIMEOUT_MS,
+          bodyTimeout: TIMEOUT_MS,
           signal: deadline.signal,
         });
         text = new TextDecoder().decode(
