@@ -5,6 +5,7 @@
 import { bytes, ms, si, sig } from './format.js';
 import type { Params, Report, Result } from './results.js';
 import type { Stat } from './stats.js';
+import { appendWarmupMs, IN_FLIGHT_BATCHES } from './groups/append.js';
 import { STALL_MS } from './write-timing.js';
 
 function get(report: Report, group: string, name: string, match: Params = {}): Result | undefined {
@@ -178,9 +179,10 @@ function speedupExplained(report: Report, o: MarkdownOptions): string[] {
 
 /**
  * The batched run's writes as the commit loop saw them (bench/write-timing.ts): their p50/p99,
- * and the share of the time a write slower than STALL_MS was on the disk. With two batches in
- * flight nothing else can proceed during such a write, so the wall time per entry without them
- * is estimated as `batchedUs` times the rest. Empty for results measured before these were.
+ * and the share of the time a write slower than STALL_MS was on the disk. Once the batches in
+ * flight are all staged nothing else can proceed during such a write, so the wall time per
+ * entry without them is estimated, as an upper bound of the gain, as `batchedUs` times the
+ * rest. Empty for results measured before these were.
  */
 function stallsExplained(batched: Result, batchedUs: number): string {
   const p50 = batched.extra?.write_p50_ms?.median;
@@ -191,8 +193,8 @@ function stallsExplained(batched: Result, batchedUs: number): string {
     ` Its durable writes (one LevelDB batch with sync: true each, one on the disk at a time) took ` +
     `${ms(p50)} ms at p50 and ${ms(p99)} ms at p99; for ${(100 * share).toFixed(0)}% of the measured ` +
     `time a write slower than ${STALL_MS} ms was on the disk (among them those queued behind the ` +
-    'fsync of a level-0 table, which LevelDB writes whenever its memtable fills). With twice the batch size in flight the log ' +
-    `has nothing else to do meanwhile: without those stalls a batched entry would cost about ` +
+    'fsync of a level-0 table, which LevelDB writes whenever its memtable fills). Once the batches in flight are staged ' +
+    `the log has nothing else to do meanwhile: without those stalls a batched entry would cost at least ` +
     `${sig(batchedUs * (1 - share))} µs.`
   );
 }
@@ -293,8 +295,9 @@ export function performanceMarkdown(report: Report, o: MarkdownOptions): string 
       '### Durable append throughput (in process)',
       '',
       'Entries/s, median (min–max), then commit latency p50 / p99 in ms (from `append()` to its ' +
-        'durable receipt). Twice the batch size is kept in flight so that batches fill. Each run ' +
-        'opens a fresh log and appends for a warm-up first (300 ms; 100 ms with --quick) that is ' +
+        `durable receipt). ${IN_FLIGHT_BATCHES} times the batch size is kept in flight, for every policy, so that ` +
+        'batches fill and the log can stage batches while a slow fsync is on the disk. Each run ' +
+        `opens a fresh log and appends for a warm-up first (${appendWarmupMs(false)} ms; ${appendWarmupMs(true)} ms with --quick) that is ` +
         'not counted. The per-entry policy signs a checkpoint after every entry and answers each ' +
         'entry with a receipt against its own checkpoint. The last ' +
         `line of each cell is the fraction of the LevelDB ceiling: synced batches of the same ` +

@@ -128,6 +128,22 @@ export function formatNote(n: Note): string {
   return out;
 }
 
+/** Key IDs of signers already seen, with the name and key they were computed from. */
+const signerKeyIds = new WeakMap<Signer, { name: string; publicKey: Uint8Array; keyId: Uint8Array }>();
+
+/**
+ * The signer's Ed25519 key ID, computed once per signer: the log signs a checkpoint per batch,
+ * and hashing the key's name and bytes again each time was ~1.5% of the append path's CPU
+ * (bench/README.md). Recomputed if the signer's name or key object is not the one cached.
+ */
+function signerKeyId(s: Signer): Uint8Array {
+  const c = signerKeyIds.get(s);
+  if (c && c.name === s.name && c.publicKey === s.publicKey) return c.keyId;
+  const id = keyId(s.name, SIG_TYPE_ED25519, s.publicKey);
+  signerKeyIds.set(s, { name: s.name, publicKey: s.publicKey, keyId: id });
+  return id;
+}
+
 /**
  * Signs `text` with each signer (Ed25519, type 0x01) and returns the signed note.
  * @throws AuditlogError('BAD_NOTE') on invalid text or no signers.
@@ -140,7 +156,7 @@ export async function signNote(text: string, signers: readonly Signer[]): Promis
     signers.map(
       async (s): Promise<NoteSignature> => ({
         name: s.name,
-        keyId: keyId(s.name, SIG_TYPE_ED25519, s.publicKey),
+        keyId: signerKeyId(s),
         signature: await s.sign(message),
       }),
     ),

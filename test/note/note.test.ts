@@ -40,6 +40,27 @@ describe('known answers', () => {
   });
 });
 
+describe('signer key IDs (computed once per signer)', () => {
+  test('a signer signing again keeps its key ID; one whose name or key object changes gets the new ID', async () => {
+    const seed = generateSeed();
+    const base = ed25519Signer('a.example', seed);
+    const other = ed25519Signer('b.example', generateSeed());
+    // A signer object whose fields change (the interface says readonly; a careless KMS wrapper may not).
+    const s: { name: string; publicKey: Uint8Array; sign: (m: Uint8Array) => Promise<Uint8Array> } = {
+      ...base,
+    };
+    const vkey = (x: { name: string; publicKey: Uint8Array }) => verifierKey(x.name, x.publicKey);
+    for (let i = 0; i < 2; i++)
+      expect(verifyNote(await signNote('t\n', [s]), [vkey(base)]).verified).toHaveLength(1);
+    s.name = 'c.example';
+    expect(verifyNote(await signNote('t\n', [s]), [vkey(s)]).verified).toHaveLength(1);
+    s.name = other.name;
+    s.publicKey = other.publicKey;
+    s.sign = other.sign;
+    expect(verifyNote(await signNote('t\n', [s]), [vkey(other)]).verified).toHaveLength(1);
+  });
+});
+
 describe('parse and format', () => {
   test('round trip keeps unknown signatures and their order', async () => {
     const a = ed25519Signer('a.example', generateSeed());
