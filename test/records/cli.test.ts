@@ -22,8 +22,21 @@ describe('auditlog retention / archive', () => {
     expect(badNow.code).toBe(1);
     expect(badNow.out).toContain('--now must be an RFC 3339 date-time');
     expect(cli('archive').code).toBe(2);
-    expect(cli('archive', 'verify', path.join(dir, 'none.json')).out).toContain('--vkey is required');
+    const noKey = cli('archive', 'verify', path.join(dir, 'none.json'));
+    expect(noKey.out).toContain('--vkey is required');
+    // Usage errors exit 2 (as the client commands do), a bundle or input that fails exits 1.
+    expect(noKey.code).toBe(2);
+    const typo = cli('archive', 'verify', path.join(dir, 'none.json'), '--vky', 'x');
+    expect(typo.code).toBe(2);
+    expect(typo.out).toContain('usage: auditlog archive verify');
+    expect(cli('archive', 'verify').code).toBe(2);
     expect(cli('archive', 'verify', path.join(dir, 'none.json'), '--vkey', 'not-a-key').code).toBe(1);
+    const vkey = /vkey (\S+)/.exec(
+      cli('init', '--data', path.join(root, 'd2'), '--origin', 'localhost/x').out,
+    )![1]!;
+    const missing = cli('archive', 'verify', path.join(dir, 'none.json'), '--vkey', vkey);
+    expect(missing.code).toBe(1);
+    expect(missing.out).toContain('none.json: no such file');
   });
 
   it('runs on an empty log and verifies nothing bogus', () => {
