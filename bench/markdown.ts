@@ -178,24 +178,40 @@ function speedupExplained(report: Report, o: MarkdownOptions): string[] {
 }
 
 /**
- * The batched run's writes as the commit loop saw them (bench/write-timing.ts): their p50/p99,
- * and the share of the time a write slower than STALL_MS was on the disk. Once the batches in
- * flight are all staged nothing else can proceed during such a write, so the wall time per
- * entry without them is estimated, as an upper bound of the gain, as `batchedUs` times the
- * rest. Empty for results measured before these were.
+ * The batched run's writes as the commit loop saw them (bench/write-timing.ts: p50/p99 from the
+ * store's commit call to the loop seeing it settle), and how busy the main thread was (its
+ * event-loop utilization over the measured window). The main thread does all of an append's
+ * work but the write and LevelDB's own threads, so without its waits a batched entry would cost
+ * about `batchedUs` times the busy share. Results measured before the busy share was recorded
+ * (2 x the batch in flight) fall back to the share of time a write slower than STALL_MS was on
+ * the disk, during which, with two batches in flight, nothing else could proceed. Empty for
+ * results measured before either.
  */
 function stallsExplained(batched: Result, batchedUs: number): string {
   const p50 = batched.extra?.write_p50_ms?.median;
   const p99 = batched.extra?.write_p99_ms?.median;
+  const busy = batched.extra?.main_thread_busy?.median;
   const share = batched.extra?.stalled_write_share?.median;
-  if (p50 === undefined || p99 === undefined || share === undefined) return '';
+  if (p50 === undefined || p99 === undefined) return '';
+  const writes =
+    ' Its durable writes (one LevelDB batch with sync: true each, one on the disk at a time, carrying ' +
+    `every batch signed by the time it starts) took ${ms(p50)} ms at p50 and ${ms(p99)} ms at p99 as ` +
+    'the commit loop saw them';
+  if (busy !== undefined) {
+    return (
+      `${writes}. The main thread, which does all of an append's work but the write, was busy ` +
+      `${(100 * busy).toFixed(0)}% of the measured time; the rest it waited, every batch in flight ` +
+      'staged, for a write on the disk (an fsync slower than staging the batches behind it; among ' +
+      'them those queued behind the fsync of a level-0 table, which LevelDB writes whenever its ' +
+      `memtable fills). Without those waits a batched entry would cost about ${sig(batchedUs * busy)} µs.`
+    );
+  }
+  if (share === undefined) return '';
   return (
-    ` Its durable writes (one LevelDB batch with sync: true each, one on the disk at a time) took ` +
-    `${ms(p50)} ms at p50 and ${ms(p99)} ms at p99; for ${(100 * share).toFixed(0)}% of the measured ` +
-    `time a write slower than ${STALL_MS} ms was on the disk (among them those queued behind the ` +
-    'fsync of a level-0 table, which LevelDB writes whenever its memtable fills). Once the batches in flight are staged ' +
-    `the log has nothing else to do meanwhile: without those stalls a batched entry would cost at least ` +
-    `${sig(batchedUs * (1 - share))} µs.`
+    `${writes}; for ${(100 * share).toFixed(0)}% of the measured time a write slower than ${STALL_MS} ms ` +
+    'was on the disk (among them those queued behind the fsync of a level-0 table, which LevelDB ' +
+    'writes whenever its memtable fills). With twice the batch size in flight the log has nothing ' +
+    `else to do meanwhile: without those stalls a batched entry would cost about ${sig(batchedUs * (1 - share))} µs.`
   );
 }
 

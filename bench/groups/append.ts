@@ -4,6 +4,7 @@
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import path from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { ed25519Signer, generateSeed, type Signer, withLatency } from '../../src/note/signer.js';
 import { MAX_LANE_BLOCKS } from '../../src/merkle/sha256x4.js';
 import { Log } from '../../src/sequencer/log.js';
@@ -43,6 +44,12 @@ export interface AppendRun {
   readonly committed: number;
   /** CPU time (user + system, every thread of the process) per committed entry, µs. */
   readonly cpuUs: number;
+  /**
+   * Share of the measured window in which the main thread was busy (its event-loop utilization,
+   * node:perf_hooks); the rest it waited with nothing to do: for a write on the disk, a signer, or
+   * submitters that had not appended again.
+   */
+  readonly mainBusy: number;
   /** The measured window (nowMs): after the warm-up, to the end of the drain. */
   readonly startMs: number;
   readonly endMs: number;
@@ -67,6 +74,7 @@ export async function driveAppends(
 ): Promise<AppendRun> {
   const lat = new Samples();
   let cpu0 = process.cpuUsage();
+  let elu0 = performance.eventLoopUtilization();
   const opened = nowMs();
   let start = opened;
   let measuring = warmupMs <= 0;
@@ -86,6 +94,7 @@ export async function driveAppends(
         measuring = true;
         start = t1;
         cpu0 = process.cpuUsage();
+        elu0 = performance.eventLoopUtilization();
       }
       if (submitted < start) continue; // submitted during the warm-up
       lat.push(t1 - submitted);
@@ -97,6 +106,7 @@ export async function driveAppends(
   const end = nowMs();
   const elapsed = end - start;
   const cpu = process.cpuUsage(cpu0);
+  const elu = performance.eventLoopUtilization(elu0);
   const p = percentiles(lat.values());
   return {
     rate: lat.length / (elapsed / 1000),
@@ -104,6 +114,7 @@ export async function driveAppends(
     p99: p.p99,
     committed: lat.length,
     cpuUs: (cpu.user + cpu.system) / lat.length,
+    mainBusy: elu.utilization,
     startMs: start,
     endMs: end,
   };
@@ -225,6 +236,7 @@ export async function appendBench(
             write_p50_ms: summarize(rs.map((x) => x.writes.p50)),
             write_p99_ms: summarize(rs.map((x) => x.writes.p99)),
             stalled_write_share: summarize(rs.map((x) => x.writes.stallShare)),
+            main_thread_busy: summarize(rs.map((x) => x.mainBusy)),
           },
           ratios: ratios(rate, [
             ['LevelDB synced batch', ceil.value.median],
