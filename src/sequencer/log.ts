@@ -779,21 +779,31 @@ export class Log {
   /** Entry bundle `index` cut to `width` entries; undefined when the committed tree has fewer. */
   readBundle(index: bigint, width: number): Promise<Uint8Array | undefined> {
     return this.track(async () => {
-      const cut = (full: Uint8Array) =>
-        width === TILE_WIDTH ? full : encodeEntryBundle(decodeEntryBundle(full).slice(0, width));
-      const full = await this.store.readBundle(index);
-      if (full) return cut(full);
-      if (width === TILE_WIDTH) return undefined;
-      const chunks = await this.store.readBundleChunks(index);
-      const entries = chunks.flatMap((c) => decodeEntryBundle(c.bundle));
-      if (entries.length < width) {
-        // A write may have completed the bundle (and deleted its chunks) between the two reads;
-        // the chunk scan is a consistent snapshot, so then the full bundle is there now.
-        const now = await this.store.readBundle(index);
-        return now ? cut(now) : undefined;
-      }
-      return encodeEntryBundle(entries.slice(0, width));
+      if (width === TILE_WIDTH) return this.store.readBundle(index);
+      const entries = await this.bundleEntries(index, width);
+      return entries && encodeEntryBundle(entries);
     });
+  }
+
+  /**
+   * The first `width` entries of bundle `index` (from the full bundle, or from the chunks of a
+   * partial one); undefined when the committed tree has fewer. Requires 1 <= width <= 256.
+   * The entries are plain Uint8Array views (the store may hand out Buffers).
+   */
+  private async bundleEntries(index: bigint, width: number): Promise<Uint8Array[] | undefined> {
+    const decode = (b: Uint8Array) => decodeEntryBundle(new Uint8Array(b.buffer, b.byteOffset, b.byteLength));
+    const full = await this.store.readBundle(index);
+    if (full) return decode(full).slice(0, width);
+    if (width === TILE_WIDTH) return undefined;
+    const chunks = await this.store.readBundleChunks(index);
+    const entries = chunks.flatMap((c) => decode(c.bundle));
+    if (entries.length < width) {
+      // A write may have completed the bundle (and deleted its chunks) between the two reads;
+      // the chunk scan is a consistent snapshot, so then the full bundle is there now.
+      const now = await this.store.readBundle(index);
+      return now ? decode(now).slice(0, width) : undefined;
+    }
+    return entries.slice(0, width);
   }
 
   /** Entries [start, end) of the committed tree. Requires start <= end <= latest size. */
@@ -805,9 +815,8 @@ export class Log {
       const out: Uint8Array[] = [];
       for (let b = start / W; b * W < end; b++) {
         const width = end >= (b + 1n) * W ? TILE_WIDTH : Number(end - b * W);
-        const bundle = await this.readBundle(b, width);
-        if (!bundle) throw new AuditlogError('STORAGE', `entry bundle ${b} missing`);
-        const entries = decodeEntryBundle(bundle);
+        const entries = await this.bundleEntries(b, width);
+        if (!entries) throw new AuditlogError('STORAGE', `entry bundle ${b} missing`);
         const from = b * W < start ? Number(start - b * W) : 0;
         for (let i = from; i < width; i++) out.push(entries[i]!);
       }
