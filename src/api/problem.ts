@@ -75,15 +75,18 @@ export function errorResponse(c: Context, err: unknown): Response {
     );
   }
   if (status === 503) c.header('Retry-After', String(RETRY_AFTER_SECONDS));
+  // A server fault's message (it may name files of the data directory) goes to the operator's
+  // log above, never to the client, on C2SP paths as in problem+json.
+  const detail = status === 500 ? 'internal error' : e.message;
   if (isC2SPPath(c.req.path)) {
-    return c.text(`${e.message}\n`, status);
+    return c.text(`${detail}\n`, status);
   }
   return c.body(
     JSON.stringify({
       type: `https://auditlog.dev/problems/${e.code.toLowerCase().replaceAll('_', '-')}`,
       title: e.code,
       status,
-      detail: status === 500 ? 'internal error' : e.message,
+      detail,
       code: e.code,
     }),
     status,
