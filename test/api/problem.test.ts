@@ -3,9 +3,10 @@
  * C2SP paths (plain text) as on the API (problem+json); client errors keep their message.
  */
 import { Hono } from 'hono';
-import { describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { errorResponse } from '../../src/api/problem.js';
 import { AuditlogError } from '../../src/errors.js';
+import { captureStderr } from '../helpers/stderr.js';
 
 const FAULT = 'IO error: /var/lib/auditlog/db/000123.ldb: Input/output error';
 
@@ -18,23 +19,10 @@ function app(err: () => unknown): Hono {
   return a;
 }
 
-async function quietly<T>(fn: () => T | Promise<T>): Promise<{ value: T; logged: string }> {
-  let logged = '';
-  const spy = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    logged += String(chunk);
-    return true;
-  });
-  try {
-    return { value: await fn(), logged };
-  } finally {
-    spy.mockRestore();
-  }
-}
-
 describe('errorResponse', () => {
   for (const path of ['/checkpoint', '/tile/0/000', '/tile/entries/000', '/add-checkpoint']) {
     it(`a storage fault on ${path} answers 500 "internal error" and logs the message`, async () => {
-      const { value: res, logged } = await quietly(() =>
+      const { value: res, written: logged } = await captureStderr(() =>
         app(() => new AuditlogError('STORAGE', FAULT)).request(path),
       );
       expect(res.status).toBe(500);
@@ -45,7 +33,7 @@ describe('errorResponse', () => {
   }
 
   it('the same fault on an API path answers problem+json without the message', async () => {
-    const { value: res } = await quietly(() =>
+    const { value: res } = await captureStderr(() =>
       app(() => new AuditlogError('STORAGE', FAULT)).request('/v1/proof'),
     );
     expect(res.status).toBe(500);
@@ -55,7 +43,9 @@ describe('errorResponse', () => {
   });
 
   it('an unknown throw is INTERNAL, its message hidden from the client', async () => {
-    const { value: res, logged } = await quietly(() => app(() => new Error(FAULT)).request('/tile/0/000'));
+    const { value: res, written: logged } = await captureStderr(() =>
+      app(() => new Error(FAULT)).request('/tile/0/000'),
+    );
     expect(res.status).toBe(500);
     expect(await res.text()).toBe('internal error\n');
     expect(logged).toContain('INTERNAL');

@@ -1,28 +1,17 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { AuditlogError } from '../../src/errors.js';
 import { Log } from '../../src/sequencer/log.js';
 import { ensurePrivateDir } from '../../src/storage/data-dir.js';
 import { openWitnessKey } from '../../src/witness/keyfile.js';
 import { tempDir } from '../helpers/server.js';
+import { captureStderr } from '../helpers/stderr.js';
 
 const modeOf = (p: string) => fs.statSync(p).mode & 0o777;
 
-/** Captures what is written to stderr while `fn` runs. */
-async function stderrOf(fn: () => unknown): Promise<string> {
-  let out = '';
-  const spy = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    out += String(chunk);
-    return true;
-  });
-  try {
-    await fn();
-  } finally {
-    spy.mockRestore();
-  }
-  return out;
-}
+/** What is written to stderr while `fn` runs. */
+const stderrOf = async (fn: () => unknown): Promise<string> => (await captureStderr(fn)).written;
 
 describe('ensurePrivateDir', () => {
   const dirs: string[] = [];
