@@ -44,10 +44,7 @@ export const OWN_NAMES: ReadonlySet<string> = new Set([
  * @throws AuditlogError FORBIDDEN when the directory is refused, its mode cannot be changed
  *   (it belongs to another user), or `dir` is not a directory.
  */
-export function ensurePrivateDir(
-  dir: string,
-  chmod: (path: string, mode: number) => void = chmodSync,
-): void {
+export function ensurePrivateDir(dir: string, chmod: (path: string, mode: number) => void = chmodSync): void {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const st = statSync(dir);
   if (!st.isDirectory()) throw new AuditlogError('FORBIDDEN', `${dir} is not a directory`);
