@@ -3,14 +3,18 @@
  * prints an inclusion proof as receipt JSON (or a .tlog-proof with --tlog-proof). Proofs are
  * computed from the log's tiles (--index) or asked of /ct/v1/get-proof-by-hash (--hash), and always
  * checked before printing: against the signed checkpoint (verified with --vkey when given), or,
- * with --size other than the checkpoint's, against the root of that size recomputed from tiles.
+ * with --size N below the checkpoint's, against the root of tree N recomputed from tiles, which
+ * is in turn checked against the checkpoint with a consistency proof from the same tiles. Tiles
+ * are not signed; the consistency proof is what makes a tile that lies about any node used
+ * fail the check (the signed root cannot be reached from a wrong one). Both proofs and the
+ * checkpoint are printed, so the output can be checked again offline.
  */
 import { loadVerifierKey, parseHashArg } from '../client/inputs.js';
 import { LogClient } from '../client/log-client.js';
 import { type Receipt, receiptToJSON } from '../client/receipt.js';
 import { formatTlogProof, receiptToTlogProof } from '../client/tlog-proof.js';
 import { AuditlogError } from '../errors.js';
-import { verifyInclusion } from '../merkle/verify.js';
+import { verifyConsistency, verifyInclusion } from '../merkle/verify.js';
 import { encodeBase64 } from '../note/encoding.js';
 import { ClientCommand, uint } from './client-command.js';
 
@@ -57,6 +61,8 @@ export async function run(argv: string[]): Promise<number> {
     }
     const root = size === cp.size ? cp.root : await client.rootAt(size, cp.size);
     verifyInclusion(index, size, leafHash, proof, root);
+    const consistency = size === cp.size ? [] : await client.consistencyProof(size, cp.size);
+    if (size !== cp.size) verifyConsistency(size, cp.size, consistency, root, cp.root);
     if (size === cp.size) {
       const r: Receipt = {
         origin: cp.origin,
@@ -81,6 +87,8 @@ export async function run(argv: string[]): Promise<number> {
         leaf_hash: encodeBase64(leafHash),
         inclusion_proof: proof.map(encodeBase64),
         root: encodeBase64(root),
+        checkpoint: note,
+        consistency_proof: consistency.map(encodeBase64),
       };
       process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
     }
