@@ -13,13 +13,21 @@ import type { MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { AuditlogError } from '../errors.js';
 
-/** Answers 413 (through the error mapping) for a body over `maxSize` bytes. */
+/**
+ * Answers 413 (through the error mapping) for a body over `maxSize` bytes, and 415 for a body
+ * with a content coding (RFC 9110 section 15.5.16): no route decodes one, and taking the coded
+ * bytes as the body would log something other than what the client meant.
+ */
 export function limitBody(maxSize: number): MiddlewareHandler {
   const tooLarge = (): never => {
     throw new AuditlogError('TOO_LARGE', `request body exceeds ${maxSize} bytes`);
   };
   const streaming = bodyLimit({ maxSize, onError: tooLarge });
   return async (c, next) => {
+    const coding = c.req.header('content-encoding');
+    if (coding !== undefined && coding.trim().toLowerCase() !== 'identity') {
+      throw new AuditlogError('UNSUPPORTED_MEDIA_TYPE', `Content-Encoding ${coding.trim()} is not accepted`);
+    }
     const length = c.req.header('content-length');
     if (length !== undefined && c.req.header('transfer-encoding') === undefined) {
       if (Number.parseInt(length, 10) > maxSize) tooLarge();

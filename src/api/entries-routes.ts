@@ -1,6 +1,5 @@
 /** POST /v1/entries (raw entries → receipts), GET /v1/log; the JSON body helpers of the /v1 routes. */
 import { Hono } from 'hono';
-import type { z } from 'zod';
 import { AuditlogError } from '../errors.js';
 import type { Log } from '../sequencer/log.js';
 import { type Receipt, receiptToJSON } from '../sequencer/receipt.js';
@@ -8,30 +7,6 @@ import { type AuthEnv, requireRole } from './auth.js';
 import { limitBody } from './body-limit.js';
 import { jsonBody } from './json-body.js';
 import type { TokenStore } from './tokens.js';
-
-/** Reads a JSON body (already size-limited) and validates it; errors name the field. */
-export async function readJSON<T>(
-  req: { text(): Promise<string>; header(n: string): string | undefined },
-  schema: z.ZodType<T>,
-): Promise<T> {
-  const ct = req.header('content-type') ?? '';
-  if (!/^application\/json\s*(;|$)/i.test(ct)) {
-    throw new AuditlogError('UNSUPPORTED_MEDIA_TYPE', 'Content-Type must be application/json');
-  }
-  let raw: unknown;
-  try {
-    raw = JSON.parse(await req.text());
-  } catch {
-    throw new AuditlogError('BAD_REQUEST', 'body is not valid JSON');
-  }
-  const r = schema.safeParse(raw);
-  if (!r.success) {
-    const issue = r.error.issues[0]!;
-    const path = issue.path.length ? issue.path.join('.') : '(body)';
-    throw new AuditlogError('BAD_REQUEST', `${path}: ${issue.message}`);
-  }
-  return r.data;
-}
 
 /** Re-issues a receipt at a checkpoint that met the witness policy (set by serve when witnesses are configured). */
 export type WitnessReceipt = (receipt: Receipt) => Promise<Receipt>;

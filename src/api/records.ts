@@ -21,6 +21,7 @@ import type { Log } from '../sequencer/log.js';
 import { type AuthEnv, requireRole } from './auth.js';
 import { receiptFromJSON, receiptToJSON } from '../sequencer/receipt.js';
 import { limitBody } from './body-limit.js';
+import { isJsonType, readJsonBody, readUtf8, validate } from './request-body.js';
 import { jsonBody } from './json-body.js';
 import { type WitnessReceipt, witnessedParam } from './entries-routes.js';
 import { parseUint64Param } from './params.js';
@@ -39,30 +40,6 @@ const EraseRequest = z.strictObject({ tenant_id: TenantId.optional() });
 
 function actorOf(p: Principal): Actor {
   return { role: p.role, name: p.name, tenant: p.tenant };
-}
-
-async function readJsonBody(req: {
-  text(): Promise<string>;
-  header(n: string): string | undefined;
-}): Promise<unknown> {
-  const ct = req.header('content-type') ?? '';
-  if (!/^application\/json\s*(;|$)/i.test(ct)) {
-    throw new AuditlogError('UNSUPPORTED_MEDIA_TYPE', 'Content-Type must be application/json');
-  }
-  return parseStrictJson(await req.text());
-}
-
-/** Validates a parsed body; the error names the field. */
-function validate<T>(schema: z.ZodType<T>, body: unknown): T {
-  const r = schema.safeParse(body);
-  if (!r.success) {
-    const issue = r.error.issues[0]!;
-    const path = issue.path.join('.') || '(body)';
-    const what =
-      issue.code === 'unrecognized_keys' ? `${issue.keys[0]}: unknown field` : `${path}: ${issue.message}`;
-    throw new AuditlogError('BAD_REQUEST', what);
-  }
-  return r.data;
 }
 
 /**
@@ -103,9 +80,13 @@ export function recordRoutes(
   });
 
   app.post('/subjects/:subject/erase', requireRole(tokens, 'admin'), limitBody(4096), async (c) => {
-    const text = await c.req.text();
+    // The body is optional; when there is one, it is JSON like every other.
+    const text = await readUtf8(c.req);
     let req: z.infer<typeof EraseRequest> = {};
     if (text.trim() !== '') {
+      if (!isJsonType(c.req.header('content-type'))) {
+        throw new AuditlogError('UNSUPPORTED_MEDIA_TYPE', 'Content-Type must be application/json');
+      }
       req = validate(EraseRequest, parseStrictJson(text));
     }
     const result = await records.erase(c.req.param('subject'), req.tenant_id, actorOf(c.get('principal')));

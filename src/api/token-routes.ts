@@ -8,7 +8,7 @@ import { Hono } from 'hono';
 import { z } from 'zod';
 import { type AuthEnv, requireRole } from './auth.js';
 import { limitBody } from './body-limit.js';
-import { readJSON } from './entries-routes.js';
+import { readJSON } from './request-body.js';
 import { ROLES, TOKEN_NAME, type TokenStore } from './tokens.js';
 
 const TokenRequest = z.strictObject({

@@ -7,6 +7,11 @@ import { AuditlogError } from '../errors.js';
  * @throws AuditlogError('BAD_REQUEST') on invalid JSON or a duplicate member, naming it.
  */
 export function parseStrictJson(text: string): unknown {
+  // JSON.parse of megabytes of brackets holds the event loop for seconds; a body that large is
+  // scanned for its depth first. Smaller bodies parse in milliseconds whatever their shape.
+  if (text.length > DEPTH_SCAN_FROM && nestedDeeperThan(text, MAX_NESTING)) {
+    throw new AuditlogError('BAD_REQUEST', `body is nested deeper than ${MAX_NESTING} levels`);
+  }
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -24,6 +29,36 @@ export function parseStrictJson(text: string): unknown {
       `${dup.path || '(body)'}: duplicate member ${JSON.stringify(dup.name)}`,
     );
   return value;
+}
+
+/** Deepest nesting of arrays and objects a JSON body may have (records allow 32 inside a batch). */
+export const MAX_NESTING = 64;
+/** Bodies longer than this (in UTF-16 code units) are scanned for their depth before parsing. */
+export const DEPTH_SCAN_FROM = 65536;
+
+/**
+ * Whether `text` opens more than `max` arrays or objects inside one another, counting brackets
+ * outside strings. Requires nothing of `text` (it runs before JSON.parse): on invalid JSON the
+ * answer may be wrong either way, and JSON.parse then refuses the text anyway.
+ */
+export function nestedDeeperThan(text: string, max: number): boolean {
+  let depth = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22) {
+      // Skip the string; an unterminated one ends the scan.
+      for (i++; i < text.length; i++) {
+        const d = text.charCodeAt(i);
+        if (d === 0x5c) i++;
+        else if (d === 0x22) break;
+      }
+    } else if (c === 0x5b || c === 0x7b) {
+      if (++depth > max) return true;
+    } else if (c === 0x5d || c === 0x7d) {
+      depth--;
+    }
+  }
+  return false;
 }
 
 /** Member names in valid JSON `text`: strings followed, after optional whitespace, by ':'. */
