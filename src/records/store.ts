@@ -179,13 +179,29 @@ export class RecordStore {
 
   /** Compacts if a compaction is due (or `force`), then clears the note. Returns whether it compacted. */
   async compactPending(force = false): Promise<boolean> {
-    if (!force && (await this.get(this.state, 'compact-pending')) === undefined) return false;
-    // Twice: the first pushes everything (memtable included) into table files, the second
-    // merges the deletions with the values they delete wherever the first left them.
-    await this.compact();
-    await this.compact();
-    await this.write([this.del(this.state, 'compact-pending')]);
+    if (!force && !(await this.isCompactionDue())) return false;
+    await this.compactTwice();
+    await this.compactionDone();
     return true;
+  }
+
+  /** Whether a compaction is noted as due (compactionDue committed, compactionDone not yet). */
+  async isCompactionDue(): Promise<boolean> {
+    return (await this.get(this.state, 'compact-pending')) !== undefined;
+  }
+
+  /** Clears the note of compactionDue: the deleted values are known to be gone from the files. */
+  async compactionDone(): Promise<void> {
+    await this.write([this.del(this.state, 'compact-pending')]);
+  }
+
+  /**
+   * Compacts twice: the first pushes everything (memtable included) into table files, the
+   * second merges the deletions with the values they delete wherever the first left them.
+   */
+  async compactTwice(): Promise<void> {
+    await this.compact();
+    await this.compact();
   }
 
   /**
