@@ -25,7 +25,8 @@ export function witnessApp(w: Witness): Hono {
     async (c) => {
       let body: string;
       try {
-        body = new TextDecoder('utf-8', { fatal: true }).decode(await c.req.arrayBuffer());
+        // ignoreBOM keeps a byte-order mark, so the body then fails to start with its `old` line.
+        body = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(await c.req.arrayBuffer());
       } catch {
         return c.text('body is not UTF-8\n', 400, { 'Content-Type': TEXT });
       }
