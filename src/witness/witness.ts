@@ -381,6 +381,9 @@ export class Witness {
     try {
       logNote = logSignedOnly(req.note, log.keys);
     } catch (e) {
+      // A note this witness refuses to read (two lines by the log's key: spec/signed-note.md) is
+      // malformed input, 400; 403 is for signatures that do not verify, as tlog-witness says.
+      if (e instanceof AuditlogError && e.code === 'BAD_NOTE') return { status: 400, message: e.message };
       return { status: 403, message: `no valid signature by the log key: ${(e as Error).message}` };
     }
     if (!this.fitsGossip(logNote)) {

@@ -82,6 +82,8 @@ describe('add-checkpoint (real witness process)', () => {
       'note-unsigned': `old 0\n\n${parseNote(cp).text}`,
       'not-utf8': new Uint8Array([0x6f, 0x6c, 0x64, 0x20, 0x30, 0x0a, 0x0a, 0xff, 0xfe]),
       'byte-order-mark': `\ufeffold 0\n\n${cp}`,
+      // The log's own signature line twice: a note this witness does not read (spec/signed-note.md).
+      'log-signature-twice': `old 0\n\n${cp}${cp.slice(cp.lastIndexOf('\n\u2014 ') + 1)}`,
       'old-greater-than-new': body(5, [], cp),
     };
     for (const [name, b] of Object.entries(cases)) {
