@@ -44,9 +44,18 @@ export function statusFor(code: ErrorCode): ContentfulStatusCode {
 /** Seconds a client should wait after a 503. */
 export const RETRY_AFTER_SECONDS = 1;
 
-/** Normalises anything thrown into an AuditlogError (unknown errors become INTERNAL, message hidden). */
+/**
+ * Normalises anything thrown into an AuditlogError (unknown errors become INTERNAL, message
+ * hidden). A request body cut off by its client (node's `aborted`, ECONNRESET) is the client's
+ * doing, BAD_REQUEST: logging it as a server fault would let any client fill the operator's log.
+ */
 export function toAuditlogError(err: unknown): AuditlogError {
   if (err instanceof AuditlogError) return err;
+  if (err instanceof Error && (err as { code?: unknown }).code === 'ECONNRESET') {
+    return new AuditlogError('BAD_REQUEST', 'the client closed the connection before the body ended', {
+      cause: err,
+    });
+  }
   if (err instanceof Error && 'code' in err && typeof (err as { code: unknown }).code === 'string') {
     const code = (err as { code: string }).code;
     if (code in STATUS) return new AuditlogError(code as ErrorCode, err.message, { cause: err });

@@ -3,6 +3,7 @@
  * content codings, content types, deep nesting, and get-entries answers bounded in bytes.
  * Each refusal is a 4xx and leaves the log as it was.
  */
+import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_GET_ENTRIES_BYTES } from '../../src/api/ct-routes.js';
 import { makeToken, startServer, submit, type TestServer } from '../helpers/server.js';
@@ -92,6 +93,26 @@ describe('request bodies', () => {
     expect(r.status).toBe(400);
     expect(JSON.parse(r.text).detail).toBe('body is nested deeper than 64 levels');
     expect(await size()).toBe(before);
+  });
+});
+
+describe('a body cut off by its client', () => {
+  it('is not logged as a server fault', async () => {
+    const url = new URL(server.url);
+    for (let i = 0; i < 3; i++) {
+      const socket = connect(Number(url.port), '127.0.0.1');
+      await new Promise((r) => socket.once('connect', r));
+      socket.write(
+        `POST /v1/tokens HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${server.adminToken}\r\n` +
+          'Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"role":',
+      );
+      await new Promise((r) => setTimeout(r, 100));
+      socket.destroy();
+    }
+    // The server has read the cut bodies once a later request is answered.
+    await new Promise((r) => setTimeout(r, 200));
+    expect((await fetch(`${server.url}/checkpoint`)).status).toBe(200);
+    expect(server.output()).not.toMatch(/INTERNAL/);
   });
 });
 
