@@ -116,6 +116,21 @@ describe('a body cut off by its client', () => {
   });
 });
 
+describe('tile paths', () => {
+  it('a percent-encoded spelling of a tile path is refused (400), the canonical one served', async () => {
+    expect((await fetch(`${server.url}/tile/0/000.p/1`)).status).toBe(200);
+    for (const path of [
+      '/tile/0/%30%30%30.p/1',
+      '/tile/0/000%2ep/1',
+      '/tile/%30/000.p/1',
+      '/tile/0/000.p/%31',
+    ]) {
+      const res = await fetch(`${server.url}${path}`);
+      expect(res.status, path).toBe(400);
+    }
+  });
+});
+
 describe('get-entries', () => {
   it('answers no more than 1 MiB of entries (at least one), which are the entries appended', async () => {
     const big = (i: number) => new Uint8Array(60 * 1024).fill(i);
