@@ -18,6 +18,7 @@ import { Log } from '../sequencer/log.js';
 import { isLogDir } from '../storage/data-dir.js';
 import { startPusher, witnessStatusRoutes } from '../witness/log-side.js';
 import { witnessedReceipt } from '../witness/receipts.js';
+import { DEFAULT_REQUEST_TIMEOUT_S, httpServerOptions } from '../api/server-options.js';
 import { intFlag } from './args.js';
 import { createAdminToken } from './token.js';
 
@@ -32,6 +33,7 @@ export const SERVE_OPTIONS = {
   queue: { type: 'string' },
   'max-entry': { type: 'string' },
   'private-reads': { type: 'boolean', default: false },
+  'request-timeout': { type: 'string' },
   witness: { type: 'string', multiple: true, default: [] as string[] },
   policy: { type: 'string' },
   help: { type: 'boolean', default: false },
@@ -45,6 +47,8 @@ const HELP = `usage: auditlog serve [--data DIR] [--port 8080] [--host 127.0.0.1
   --queue N           most entries waiting; beyond it 503 + Retry-After (default 65536)
   --max-entry BYTES   largest entry (default and maximum 65535)
   --private-reads     checkpoints, tiles and proofs need a token
+  --request-timeout S a request must arrive whole within S seconds, its headers within 20;
+                      past that 408 and the connection is closed (default 60)
   --witness URL=VKEY  push checkpoints to this witness (repeatable; spec/witness.md)
   --policy FILE       C2SP tlog-policy deciding when a checkpoint is witnessed (default: all witnesses);
                       its witness lines with a URL are pushed to as well
@@ -94,7 +98,14 @@ export async function run(argv: string[]): Promise<number> {
   }
   const app = createApp(ctx);
   const port = intFlag('port', values.port, 8080);
-  const server = serve({ fetch: app.fetch, port, hostname: values.host });
+  const timeoutS = intFlag('request-timeout', values['request-timeout'], DEFAULT_REQUEST_TIMEOUT_S);
+  if (timeoutS < 1) throw new AuditlogError('BAD_REQUEST', '--request-timeout must be at least 1');
+  const server = serve({
+    fetch: app.fetch,
+    port,
+    hostname: values.host,
+    serverOptions: httpServerOptions(timeoutS),
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);
     server.once('error', reject);

@@ -9,6 +9,7 @@
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import { Hono } from 'hono';
+import { httpServerOptions } from '../api/server-options.js';
 import { bodyLimit } from 'hono/body-limit';
 import { fetchPeerViews } from './gossip.js';
 import { MAX_ADD_CHECKPOINT_BYTES, TLOG_SIZE_TYPE, formatTlogSize } from './wire.js';
@@ -111,7 +112,7 @@ export async function listen(
   port: number,
   host: string,
 ): Promise<{ port: number; close: () => Promise<void> }> {
-  const server = serve({ fetch: app.fetch, port, hostname: host });
+  const server = serve({ fetch: app.fetch, port, hostname: host, serverOptions: httpServerOptions() });
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);
     server.once('error', reject);

@@ -150,3 +150,31 @@ describe('get-entries', () => {
     expect(((await rest.json()) as { entries: unknown[] }).entries.length).toBe(20 - entries.length);
   });
 });
+
+describe('request timeout', () => {
+  it('a client that does not finish its request within --request-timeout gets 408 and is disconnected', async () => {
+    const slow = await startServer({ args: ['--request-timeout', '1'] });
+    try {
+      const url = new URL(slow.url);
+      const token = await makeToken(slow, 'submitter');
+      const socket = connect(Number(url.port), '127.0.0.1');
+      let answer = '';
+      socket.on('data', (d) => {
+        answer += d;
+      });
+      const closed = new Promise<number>((r) => socket.once('close', () => r(Date.now())));
+      await new Promise((r) => socket.once('connect', r));
+      const t0 = Date.now();
+      // Headers, then a body that never comes: the request is never complete.
+      socket.write(
+        `POST /v1/entries HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${token}\r\n` +
+          'Content-Type: application/octet-stream\r\nContent-Length: 100\r\n\r\nab',
+      );
+      const t1 = await closed;
+      expect(answer).toMatch(/^HTTP\/1\.1 408/);
+      expect(t1 - t0).toBeLessThan(5_000);
+    } finally {
+      await slow.stop();
+    }
+  });
+});
