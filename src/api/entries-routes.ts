@@ -1,4 +1,4 @@
-/** POST /v1/entries (raw entries → receipts), GET /v1/log; the JSON body helpers of the /v1 routes. */
+/** POST /v1/entries (raw entries → receipts), GET /v1/log, and the ?witnessed= parameter of submissions. */
 import { Hono } from 'hono';
 import { AuditlogError } from '../errors.js';
 import type { Log } from '../sequencer/log.js';

@@ -21,9 +21,10 @@ export function tileRoutes(log: Log, source: CheckpointSource): Hono {
     return c.text(source.checkpointNote(), 200, { 'Content-Type': 'text/plain; charset=utf-8' });
   });
   app.get('/tile/*', async (c) => {
-    // The path as sent: hono's c.req.path is percent-decoded, which would let /tile/0/%30%30%30
-    // pass for the canonical /tile/0/000 (tlog-tiles paths have exactly one spelling).
-    const id = parseTilePath(new URL(c.req.url).pathname.slice(1));
+    // hono's c.req.path is percent-decoded, which would let /tile/0/%30%30%30 pass for the
+    // canonical /tile/0/000; tlog-tiles paths have exactly one spelling, and it has no '%'.
+    if (c.req.url.includes('%')) throw new AuditlogError('BAD_REQUEST', 'bad tile path: percent-encoded');
+    const id = parseTilePath(c.req.path.slice(1));
     const size = log.latest().size;
     if (id.level === 'entries') {
       if (tileWidth(0, id.index, size) < id.width)

@@ -61,8 +61,11 @@ export async function run(argv: string[]): Promise<number> {
     }
     const root = size === cp.size ? cp.root : await client.rootAt(size, cp.size);
     verifyInclusion(index, size, leafHash, proof, root);
-    const consistency = size === cp.size ? [] : await client.consistencyProof(size, cp.size);
-    if (size !== cp.size) verifyConsistency(size, cp.size, consistency, root, cp.root);
+    let consistency: Uint8Array[] = [];
+    if (size !== cp.size) {
+      consistency = await client.consistencyProof(size, cp.size);
+      verifyConsistency(size, cp.size, consistency, root, cp.root);
+    }
     if (size === cp.size) {
       const r: Receipt = {
         origin: cp.origin,

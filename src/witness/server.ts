@@ -9,6 +9,7 @@
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import { Hono } from 'hono';
+import { readUtf8 } from '../api/request-body.js';
 import { httpServerOptions } from '../api/server-options.js';
 import { bodyLimit } from 'hono/body-limit';
 import { fetchPeerViews } from './gossip.js';
@@ -26,8 +27,8 @@ export function witnessApp(w: Witness): Hono {
     async (c) => {
       let body: string;
       try {
-        // ignoreBOM keeps a byte-order mark, so the body then fails to start with its `old` line.
-        body = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(await c.req.arrayBuffer());
+        // A byte-order mark is kept, so the body then fails to start with its `old` line.
+        body = await readUtf8(c.req);
       } catch {
         return c.text('body is not UTF-8\n', 400, { 'Content-Type': TEXT });
       }
