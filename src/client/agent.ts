@@ -47,12 +47,20 @@ export interface ToolCall {
   latencyMs?: number;
 }
 
+/** A guardrail's decision: `verdict` is a public token; `reason` (free text) is personal. */
+export interface Guardrail {
+  id: string;
+  verdict: string;
+  score?: number;
+  reason?: string;
+}
+
 export interface ModelResponse {
   text: string;
   model?: ModelInfo;
   toolCalls?: ToolCall[];
   retrievedDocs?: { id: string; hash?: string }[];
-  guardrails?: { id: string; verdict: string; score?: number }[];
+  guardrails?: Guardrail[];
   metrics?: { latency_ms?: number; input_tokens?: number; output_tokens?: number; cost_usd?: number };
 }
 
@@ -115,8 +123,6 @@ export class AgentRun {
   /** tool_invoked */
   toolCall(call: ToolCall): Promise<Receipt> {
     const rec = this.base('tool_invoked', 'agent');
-    rec.resource_type = 'tool';
-    rec.resource_id = call.tool;
     rec.output = { tool_calls: [toolCallRecord(call)] };
     if (call.latencyMs !== undefined) rec.metrics = { latency_ms: call.latencyMs };
     return this.emit(rec);
@@ -156,13 +162,22 @@ export class AgentRun {
   }
 
   /** guardrail_decision */
-  guardrail(g: { id: string; verdict: string; score?: number }): Promise<Receipt> {
+  guardrail(g: Guardrail): Promise<Receipt> {
     return this.emit({ ...this.base('guardrail_decision', 'system'), guardrails: [g] });
   }
 
-  /** conversation_ended; `details.outcome` is 'ok' or 'error'. */
+  /**
+   * conversation_ended; `details.outcome` is 'ok' or 'error', public, as is `details.error` (an
+   * error's name); any other member of `details` is personal (spec/records.md).
+   */
   end(outcome: 'ok' | 'error' = 'ok', details: Record<string, unknown> = {}): Promise<Receipt> {
-    return this.emit({ ...this.base('conversation_ended', 'agent'), details: { outcome, ...details } });
+    const all = { ...details, outcome };
+    const shown = Object.keys(all).filter((k) => k === 'outcome' || k === 'error');
+    return this.emit({
+      ...this.base('conversation_ended', 'agent'),
+      details: all,
+      public_detail_keys: shown,
+    });
   }
 }
 

@@ -1,7 +1,7 @@
 import { AuditlogError } from '../errors.js';
 import { canonicalJsonBytes } from './canonical-json.js';
 import { randomBytes } from './random.js';
-import { type AuditRecord, recordSchemaV1 } from './schema.js';
+import { type AuditRecord, leafRecordSchemaV1 } from './schema.js';
 
 /** The `schema` member of every record leaf written by this version. */
 export const LEAF_SCHEMA = 'auditlog.record/v1';
@@ -86,7 +86,7 @@ export function parseLeaf(bytes: Uint8Array): RecordLeaf {
   ) {
     throw new AuditlogError('BAD_REQUEST', 'leaf.logged_at: not a UTC time with milliseconds');
   }
-  const rec = recordSchemaV1.safeParse(o.record);
+  const rec = leafRecordSchemaV1.safeParse(o.record);
   if (!rec.success) {
     const issue = rec.error.issues[0];
     throw new AuditlogError(
@@ -102,6 +102,11 @@ export function parseLeaf(bytes: Uint8Array): RecordLeaf {
     if (!pointer.startsWith('/') || typeof hex !== 'string' || !HEX32.test(hex)) {
       throw new AuditlogError('BAD_REQUEST', `leaf.commitments: bad entry ${JSON.stringify(pointer)}`);
     }
+  }
+  // The sealer commits a user actor's id instead of showing it (a log-written record shows the
+  // reading token's name); either way a leaf names its actor exactly once.
+  if ((rec.data.actor_id !== undefined) === Object.hasOwn(c, '/actor_id')) {
+    throw new AuditlogError('BAD_REQUEST', 'leaf.record.actor_id: must be either present or committed');
   }
   const hasCommitments = Object.keys(c).length > 0;
   if (hasCommitments !== (o.body_sha256 !== undefined)) {

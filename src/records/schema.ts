@@ -67,7 +67,16 @@ export function isCalendarDateTime(t: string): boolean {
 }
 
 const id = z.string().min(1).max(256);
-const shortText = z.string().min(1).max(1024);
+/**
+ * A guardrail's verdict: a machine token (`allow`, `BLOCK`, `redact:pii`), never free text,
+ * since it stays in the public leaf; the reasoning behind it goes in the personal `reason`.
+ */
+const verdictToken = z
+  .string()
+  .regex(
+    /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$/,
+    'not a verdict token ([A-Za-z0-9_.:-], 1 to 64; free text goes in reason)',
+  );
 /** Personal free text: bounded, lives only in the encrypted body. */
 const personalText = z.string().max(65536);
 const count = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
@@ -128,8 +137,9 @@ export const recordSchemaV1 = z.strictObject({
     .array(
       z.strictObject({
         id,
-        verdict: shortText,
+        verdict: verdictToken,
         score: z.number().finite().optional(),
+        reason: personalText.optional(),
       }),
     )
     .max(256)
@@ -159,7 +169,7 @@ export const recordSchemaV1 = z.strictObject({
     })
     .optional(),
   details: z.record(z.string().min(1).max(256), jsonValue).optional(),
-  personal_detail_keys: z
+  public_detail_keys: z
     .array(z.string().min(1).max(256))
     .max(256)
     .refine((a) => new Set(a).size === a.length, 'duplicate key')
@@ -168,12 +178,19 @@ export const recordSchemaV1 = z.strictObject({
 
 export type AuditRecord = z.infer<typeof recordSchemaV1>;
 
+/**
+ * The public part of a record as a leaf holds it: schema v1 with `actor_id` optional, since
+ * a user actor's id is personal and only committed (the leaf parser requires it to be either
+ * present or committed).
+ */
+export const leafRecordSchemaV1 = recordSchemaV1.extend({ actor_id: id.optional() });
+
 /** Largest number of records in one `{"records": [...]}` request. */
 export const MAX_RECORDS_PER_REQUEST = 1000;
 
 /**
  * Parses one submitted record. The input must be JSON (well-formed strings, finite numbers,
- * at most MAX_DEPTH deep); every personal detail key must name a member of `details`.
+ * at most MAX_DEPTH deep); every public detail key must name a member of `details`.
  * @throws AuditlogError('BAD_REQUEST') whose message starts with the path of the first bad field.
  * @example parseRecord(JSON.parse(body))
  */
@@ -185,11 +202,11 @@ export function parseRecord(input: unknown, pathPrefix = ''): AuditRecord {
   if (!result.success)
     throw new AuditlogError('BAD_REQUEST', describeIssue(result.error.issues[0], pathPrefix));
   const rec = result.data;
-  for (const key of rec.personal_detail_keys ?? []) {
+  for (const key of rec.public_detail_keys ?? []) {
     if (rec.details === undefined || !Object.hasOwn(rec.details, key)) {
       throw new AuditlogError(
         'BAD_REQUEST',
-        `${pathPrefix}personal_detail_keys: "${key}" is not a key of details`,
+        `${pathPrefix}public_detail_keys: "${key}" is not a key of details`,
       );
     }
   }

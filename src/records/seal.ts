@@ -16,13 +16,17 @@ export interface SealedRecord {
 /**
  * Splits `record`, commits to each personal field under a fresh salt, encrypts the fields and
  * salts under `subjectKey` (required when the record has personal fields), and encodes the leaf.
+ * With `logWritten`, the record is one the log writes about itself (an audited read, a hold, an
+ * erasure, an archive), built only from token names, tags, ids and counts: nothing is split.
  * @throws AuditlogError('TOO_LARGE') if the leaf is over the entry limit.
  */
 export function sealRecord(
   record: AuditRecord,
-  opts: { recordId: string; loggedAtMs: number; subjectKey: Uint8Array | null },
+  opts: { recordId: string; loggedAtMs: number; subjectKey: Uint8Array | null; logWritten?: boolean },
 ): SealedRecord {
-  const { publicRecord, personal } = splitRecord(record);
+  const { publicRecord, personal } = opts.logWritten
+    ? { publicRecord: record, personal: [] }
+    : splitRecord(record);
   const salted: SaltedField[] = personal.map((f) => ({ ...f, salt: newSalt() }));
   const commitments: Record<string, string> = {};
   for (const f of salted)

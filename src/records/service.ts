@@ -221,8 +221,12 @@ export class RecordService {
     const retention = strictestRetention(loggedAtMs, classesForRecord(this.retention, record));
     const recordId = newRecordId();
     const hasPersonal = hasPersonalFields(record);
-    // A record with personal fields but no user_id is its own data subject: "record:<id>".
-    const subject = record.user_id ?? (hasPersonal ? `record:${recordId}` : undefined);
+    // The data subject: the user_id; else a user actor; else, for a record with personal fields,
+    // the record itself: "record:<id>" (spec/records.md).
+    const subject =
+      record.user_id ??
+      (record.actor_type === 'user' ? record.actor_id : undefined) ??
+      (hasPersonal ? `record:${recordId}` : undefined);
     let tag: Uint8Array | null = null;
     if (subject !== undefined) {
       tag = tags.get(subject) ?? this.tagOf(subject);
@@ -277,11 +281,11 @@ export class RecordService {
     sideOps: SideOp[] = [],
   ): Promise<SubmittedRecord> {
     const rec = parseRecord({ actor_type: 'system', ...record });
-    if (hasPersonalFields(rec))
+    if (rec.user_id !== undefined || rec.input !== undefined || rec.output !== undefined)
       throw new AuditlogError('INTERNAL', 'a log record must hold no personal field');
     const loggedAtMs = this.now();
     const recordId = newRecordId();
-    const sealed = sealRecord(rec, { recordId, loggedAtMs, subjectKey: null });
+    const sealed = sealRecord(rec, { recordId, loggedAtMs, subjectKey: null, logWritten: true });
     const st = this.store;
     const retention =
       rec.tenant_id === ALL_TENANTS

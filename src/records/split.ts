@@ -9,14 +9,16 @@ export interface PersonalField {
 
 /**
  * Splits a parsed record into the public part (which goes into the leaf) and its personal
- * fields (which go, encrypted, into the body store). Personal fields are exactly:
- * `/user_id`, `/input/user_message`, `/output/final_text`, `/output/tool_calls/<i>/args`,
- * and `/details/<k>` for every `k` in `personal_detail_keys`. The input is not modified.
- * Fields are returned in that order (tool calls by index, details in `personal_detail_keys` order).
+ * fields (which go, encrypted, into the body store). Personal fields are exactly
+ * (spec/records.md, "Personal fields"), in this order:
+ * `/user_id`; `/actor_id` when `actor_type` is `user`; `/resource_id`; `/input/user_message`;
+ * `/guardrails/<i>/reason`; `/output/final_text`; `/output/tool_calls/<i>/args_hash` and
+ * `/output/tool_calls/<i>/args` (by index); and `/details/<k>` for every member of `details`
+ * not named in `public_detail_keys` (in the order of `details`). The input is not modified.
  */
 export function splitRecord(record: AuditRecord): { publicRecord: AuditRecord; personal: PersonalField[] } {
   // Copy only the objects that change; everything else is shared with the (unmodified) input.
-  const pub: AuditRecord = { ...record };
+  const pub: Partial<AuditRecord> = { ...record };
   const personal: PersonalField[] = [];
   const take = (path: string[], value: unknown) => personal.push({ pointer: toPointer(path), value });
 
@@ -24,10 +26,26 @@ export function splitRecord(record: AuditRecord): { publicRecord: AuditRecord; p
     take(['user_id'], pub.user_id);
     delete pub.user_id;
   }
+  if (pub.actor_type === 'user' && pub.actor_id !== undefined) {
+    take(['actor_id'], pub.actor_id);
+    delete pub.actor_id;
+  }
+  if (pub.resource_id !== undefined) {
+    take(['resource_id'], pub.resource_id);
+    delete pub.resource_id;
+  }
   if (pub.input?.user_message !== undefined) {
     take(['input', 'user_message'], pub.input.user_message);
     const { user_message: _, ...rest } = pub.input;
     pub.input = rest;
+  }
+  if (pub.guardrails?.some((g) => g.reason !== undefined)) {
+    pub.guardrails = pub.guardrails.map((g, i) => {
+      if (g.reason === undefined) return g;
+      take(['guardrails', String(i), 'reason'], g.reason);
+      const { reason: _, ...rest } = g;
+      return rest;
+    });
   }
   if (pub.output !== undefined) {
     const output = { ...pub.output };
@@ -37,36 +55,45 @@ export function splitRecord(record: AuditRecord): { publicRecord: AuditRecord; p
     }
     if (output.tool_calls !== undefined) {
       output.tool_calls = output.tool_calls.map((call, i) => {
-        if (call.args === undefined) return call;
-        take(['output', 'tool_calls', String(i), 'args'], call.args);
-        const { args: _, ...rest } = call;
+        if (call.args === undefined && call.args_hash === undefined) return call;
+        const { args, args_hash, ...rest } = call;
+        if (args_hash !== undefined) take(['output', 'tool_calls', String(i), 'args_hash'], args_hash);
+        if (args !== undefined) take(['output', 'tool_calls', String(i), 'args'], args);
         return rest;
       });
     }
     pub.output = output;
   }
-  if (pub.personal_detail_keys !== undefined && pub.details !== undefined) {
-    const details = { ...pub.details };
-    for (const key of pub.personal_detail_keys) {
-      if (Object.hasOwn(details, key)) {
-        take(['details', key], details[key]);
-        delete details[key];
-      }
+  if (pub.details !== undefined) {
+    const kept = new Set(pub.public_detail_keys ?? []);
+    const details: NonNullable<AuditRecord['details']> = {};
+    for (const [key, value] of Object.entries(pub.details)) {
+      if (kept.has(key)) define(details, key, value);
+      else take(['details', key], value);
     }
     pub.details = details;
   }
-  return { publicRecord: pub, personal };
+  return { publicRecord: pub as AuditRecord, personal };
 }
 
 /** True iff `record` has at least one personal field (what {@link splitRecord} would take out). */
 export function hasPersonalFields(record: AuditRecord): boolean {
+  const publicKeys = new Set(record.public_detail_keys ?? []);
   return (
     record.user_id !== undefined ||
+    record.actor_type === 'user' ||
+    record.resource_id !== undefined ||
     record.input?.user_message !== undefined ||
+    (record.guardrails?.some((g) => g.reason !== undefined) ?? false) ||
     record.output?.final_text !== undefined ||
-    (record.output?.tool_calls?.some((c) => c.args !== undefined) ?? false) ||
-    (record.personal_detail_keys?.length ?? 0) > 0
+    (record.output?.tool_calls?.some((c) => c.args !== undefined || c.args_hash !== undefined) ?? false) ||
+    Object.keys(record.details ?? {}).some((k) => !publicKeys.has(k))
   );
+}
+
+/** Sets a plain data member, so that a key named "__proto__" stays a member. */
+function define(obj: Record<string, unknown>, key: string, value: unknown): void {
+  Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
 }
 
 /**
@@ -93,10 +120,7 @@ export function joinRecord(publicRecord: AuditRecord, personal: readonly Persona
       }
     }
     const last = tokens[tokens.length - 1];
-    if (last !== undefined) {
-      // defineProperty, so that a details key named "__proto__" stays a plain member.
-      Object.defineProperty(node, last, { value, enumerable: true, writable: true, configurable: true });
-    }
+    if (last !== undefined) define(node as Record<string, unknown>, last, value);
   }
   return rec as AuditRecord;
 }

@@ -30,12 +30,12 @@ describe('record schema v1', () => {
     }
   });
 
-  it('accepts extension actions and personal detail keys', () => {
+  it('accepts extension actions and public detail keys', () => {
     const rec = parseRecord({
       ...exampleRecord(),
       action: 'x-claims.triage',
       details: { ticket: 'T-1', note: { free: 'text' } },
-      personal_detail_keys: ['note'],
+      public_detail_keys: ['ticket'],
     });
     expect(rec.action).toBe('x-claims.triage');
   });
@@ -94,10 +94,16 @@ describe('record schema v1', () => {
       (r) => delete (r.output as { tool_calls: Record<string, unknown>[] }).tool_calls[0]!.ok,
       'output.tool_calls.0.ok: required',
     ],
+    ['public key not in details', (r) => (r.public_detail_keys = ['nope']), 'public_detail_keys: "nope"'],
     [
-      'personal key not in details',
-      (r) => (r.personal_detail_keys = ['nope']),
-      'personal_detail_keys: "nope"',
+      'the old opt-in list of personal detail keys',
+      (r) => (r.personal_detail_keys = ['x']),
+      'personal_detail_keys: unknown field',
+    ],
+    [
+      'free text as a guardrail verdict',
+      (r) => ((r.guardrails as Record<string, unknown>[])[0]!.verdict = 'blocked: SSN 123-45-6789 seen'),
+      'guardrails.0.verdict: not a verdict token',
     ],
     ['lone surrogate', (r) => (r.agent_name = 'a\ud800'), 'agent_name: string has a lone surrogate'],
     [

@@ -40,7 +40,11 @@ describe('SealPool', () => {
   });
 
   it("a record the worker refuses (leaf over the entry limit) fails the call with the worker's code", async () => {
-    const big = parseRecord({ ...exampleRecord(), details: { blob: 'x'.repeat(70_000) } });
+    const big = parseRecord({
+      ...exampleRecord(),
+      details: { blob: 'x'.repeat(70_000) },
+      public_detail_keys: ['blob'],
+    });
     const err = await pool
       .seal([{ record: big, recordId: newRecordId(), loggedAtMs: LOGGED, subjectKey: newSubjectKey() }])
       .catch((e: unknown) => e);

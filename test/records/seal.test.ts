@@ -63,7 +63,7 @@ describe('sealRecord / openRecord', () => {
       tool_calls: [{ tool: 'lookup_billing', args: { account: 'A-99' }, ok: true }],
     },
     details: { ticket: 'T-1', diagnosis: 'flu' },
-    personal_detail_keys: ['diagnosis'],
+    public_detail_keys: ['ticket'],
   });
   const sealed = sealRecord(rec, { recordId: newRecordId(), loggedAtMs: LOGGED, subjectKey: key });
   const leafText = new TextDecoder().decode(sealed.leafBytes);
@@ -133,10 +133,85 @@ describe('sealRecord / openRecord', () => {
   });
 
   it('refuses a leaf over the entry limit', () => {
-    const big = parseRecord({ ...exampleRecord(), details: { blob: 'x'.repeat(70_000) } });
+    const big = parseRecord({
+      ...exampleRecord(),
+      details: { blob: 'x'.repeat(70_000) },
+      public_detail_keys: ['blob'],
+    });
     expect(
       code(() => sealRecord(big, { recordId: newRecordId(), loggedAtMs: LOGGED, subjectKey: key })),
     ).toBe('TOO_LARGE');
+  });
+});
+
+describe('what is personal beyond the free texts (spec/records.md, "Personal fields")', () => {
+  const key = newSubjectKey();
+  const rec = parseRecord({
+    tenant_id: 't1',
+    conversation_id: 'conv_8f2a',
+    action: 'data_accessed',
+    actor_id: 'jane.doe@example.com',
+    actor_type: 'user',
+    resource_type: 'patient_record',
+    resource_id: 'MRN-448812',
+    guardrails: [
+      { id: 'pii', verdict: 'redact', reason: 'SSN 123-45-6789 in the prompt' },
+      { id: 'tone', verdict: 'allow' },
+    ],
+    output: { tool_calls: [{ tool: 'ehr.lookup', args_hash: 'sha256:5e88489', ok: true }] },
+    details: { diagnosis: 'E11.9', ticket: 'T-7' },
+    public_detail_keys: ['ticket'],
+  });
+  const sealed = sealRecord(rec, { recordId: newRecordId(), loggedAtMs: LOGGED, subjectKey: key });
+  const leafText = new TextDecoder().decode(sealed.leafBytes);
+
+  it("commits a user actor's id, the resource id, guardrail reasons, argument hashes and unlisted details", () => {
+    for (const secret of ['jane.doe', 'MRN-448812', '123-45-6789', 'sha256:5e88489', 'E11.9']) {
+      expect(leafText).not.toContain(secret);
+    }
+    expect(Object.keys(sealed.leaf.commitments).sort()).toEqual([
+      '/actor_id',
+      '/details/diagnosis',
+      '/guardrails/0/reason',
+      '/output/tool_calls/0/args_hash',
+      '/resource_id',
+    ]);
+    // What stays public: the shape of the event, the verdict tokens, the listed detail.
+    expect(sealed.leaf.record.actor_type).toBe('user');
+    expect(sealed.leaf.record.guardrails?.map((g) => g.verdict)).toEqual(['redact', 'allow']);
+    expect(sealed.leaf.record.details).toEqual({ ticket: 'T-7' });
+    expect(sealed.leaf.record.conversation_id).toBe('conv_8f2a');
+    expect(parseLeaf(sealed.leafBytes).record.actor_id).toBeUndefined();
+  });
+
+  it('opens to the submitted record', () => {
+    const opened = openRecord(sealed.leaf, sealed.body!, key);
+    expect(canonicalJsonBytes(opened.record)).toEqual(canonicalJsonBytes(rec));
+    expect(opened.fields.every((f) => f.verified)).toBe(true);
+  });
+
+  it("keeps an agent's id public, and commits every member of details unless listed", () => {
+    const agent = sealRecord(
+      parseRecord({
+        tenant_id: 't1',
+        action: 'x-run',
+        actor_id: 'bot-1',
+        actor_type: 'agent',
+        details: { a: 1 },
+      }),
+      { recordId: newRecordId(), loggedAtMs: LOGGED, subjectKey: key },
+    );
+    expect(agent.leaf.record.actor_id).toBe('bot-1');
+    expect(Object.keys(agent.leaf.commitments)).toEqual(['/details/a']);
+  });
+
+  it('refuses a leaf that names its actor twice, or not at all', () => {
+    const enc = (s: string) => new TextEncoder().encode(s);
+    const twice = leafText.replace('"actor_type":"user"', '"actor_id":"x","actor_type":"user"');
+    expect(code(() => parseLeaf(enc(twice)))).toBe('BAD_REQUEST');
+    const none = leafText.replace(/"\/actor_id":"[0-9a-f]{64}",/, '');
+    expect(none).not.toBe(leafText);
+    expect(code(() => parseLeaf(enc(none)))).toBe('BAD_REQUEST');
   });
 });
 

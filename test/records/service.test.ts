@@ -81,7 +81,7 @@ describe('RecordService', () => {
     const read = await svc.read(BigInt(r!.index), auditorA);
     expect(read.status).toBe('hot');
     expect(read.record).toEqual(exampleRecord());
-    expect(read.fields.map((f) => f.status)).toEqual(['verified', 'verified', 'verified']);
+    expect(read.fields.map((f) => f.status)).toEqual(['verified', 'verified', 'verified', 'verified']);
     verifyReceiptJSON({ ...read.proof }, log.vkey, read.entry);
     expect(read.proof.tree_size).toBeGreaterThan(read.access.index);
     const access = parseLeaf(decodeBase64(read.access.entry));
@@ -117,6 +117,7 @@ describe('RecordService', () => {
       'mismatch',
       'mismatch',
       'mismatch',
+      'mismatch',
     ]);
   });
 
@@ -129,6 +130,7 @@ describe('RecordService', () => {
       const tooBig = recordWith('big', {
         user_id: `subject-${10 * round}`,
         details: { blob: 'x'.repeat(70_000) },
+        public_detail_keys: ['blob'],
       });
       expect(await errorCode(svc.submit([...batch, tooBig], submitterA))).toBe('TOO_LARGE');
       expect(svc.keys.cached().pending).toBe(0);
@@ -164,6 +166,35 @@ describe('RecordService', () => {
     const raw = await log.append(decodeBase64(r!.entry)); // the same leaf bytes, as a raw entry
     expect(await errorCode(svc.read(raw.index, auditorA))).toBe('NOT_FOUND');
     expect(await errorCode(svc.read(999n, auditorA))).toBe('NOT_FOUND');
+  });
+
+  it('a user actor without a user_id is the subject: erasing their id erases their records', async () => {
+    const { svc, log, dir } = await layer();
+    const marker = `ACTOR-${Date.now()}`;
+    const asUser = (text: string) =>
+      parseRecord({
+        tenant_id: 'tnt_acme',
+        action: 'user_message_received',
+        actor_id: 'jane.doe@example.com',
+        actor_type: 'user',
+        input: { user_message: text },
+      });
+    const mine = await svc.submit([asUser(`${marker}-1`), asUser(`${marker}-2`)], submitterA);
+    for (const r of mine) {
+      const leaf = parseLeaf(decodeBase64(r.entry));
+      expect(leaf.record.actor_id).toBeUndefined();
+      expect(new TextDecoder().decode(decodeBase64(r.entry))).not.toContain('jane.doe');
+    }
+    const read = await svc.read(BigInt(mine[0]!.index), auditorA);
+    expect(read.record.actor_id).toBe('jane.doe@example.com');
+    const result = await svc.erase('jane.doe@example.com', undefined, admin);
+    expect(result.tenants).toMatchObject([{ tenant_id: 'tnt_acme', records_erased: 2 }]);
+    const after = await svc.read(BigInt(mine[1]!.index), auditorA);
+    expect(after.status).toBe('erased');
+    expect(after.record.actor_id).toBeUndefined();
+    await log.close();
+    expect(filesContaining(dir, marker)).toEqual([]);
+    expect(filesContaining(dir, 'jane.doe')).toEqual([]);
   });
 
   it('erases a subject: key and ciphertexts gone from every file, receipts still valid, reads say erased', async () => {

@@ -71,13 +71,13 @@ describe('properties', () => {
         (userId, details, personalFlags) => {
           fc.pre(findJsonProblem(details) === null);
           const keys = Object.keys(details);
-          const personal = keys.filter((_, i) => personalFlags[i] === true);
+          const shown = keys.filter((_, i) => personalFlags[i] !== true);
           const raw = JSON.parse(
             JSON.stringify({
               ...exampleRecord(),
               user_id: userId,
               details,
-              personal_detail_keys: personal.length > 0 ? personal : undefined,
+              public_detail_keys: shown.length > 0 ? shown : undefined,
             }),
           );
           const rec = parseRecord(raw);

@@ -16,7 +16,7 @@ beforeAll(async () => {
   const rec = parseRecord({
     ...exampleRecord(),
     details: { 'a/b': { x: [1, 2] }, ticket: 'T-1' },
-    personal_detail_keys: ['a/b'],
+    public_detail_keys: ['ticket'],
   });
   const [r] = await layer.svc.submit([rec], { role: 'submitter', name: 's' });
   read = await layer.svc.read(BigInt(r!.index), { role: 'auditor', name: 'alice' });
@@ -40,7 +40,13 @@ describe('verifyRecordRead (offline check of an audited read)', () => {
 
   it('proves every personal field from the answer alone', () => {
     const { proven } = verifyRecordRead(copy(), parseVerifierKey(layer.log.vkey));
-    expect(proven.sort()).toEqual(['/details/a~1b', '/input/user_message', '/output/final_text', '/user_id']);
+    expect(proven.sort()).toEqual([
+      '/details/a~1b',
+      '/input/user_message',
+      '/output/final_text',
+      '/output/tool_calls/0/args_hash',
+      '/user_id',
+    ]);
   });
 
   const tamper: [string, (r: RecordReadJSON) => void, string][] = [
