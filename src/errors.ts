@@ -12,6 +12,7 @@ export type ErrorCode =
   | 'TOO_LARGE' // a body or entry over its limit
   | 'UNSUPPORTED_MEDIA_TYPE'
   | 'NOT_FOUND'
+  | 'METHOD_NOT_ALLOWED' // a path served, but not with this method (HTTP 405 with Allow)
   | 'OUT_OF_RANGE' // an index or size beyond the tree
   | 'CONFLICT'
   // verification outcomes

@@ -5,13 +5,17 @@
  *   /v1/entries, /v1/log     (entries-routes.ts)
  *   /v1/tokens               token management (token-routes.ts)
  *   further /v1 groups (records, witness status) are passed in `mounts` by the server.
+ * A request no route answers is 405 with Allow when its path is served with other methods,
+ * else 404 (methods.ts).
  */
 import { Hono } from 'hono';
 import type { Log } from '../sequencer/log.js';
 import { type AuthEnv, requireRole } from './auth.js';
+import { BodyBudget, useBodyBudget } from './body-budget.js';
 import { ctRoutes } from './ct-routes.js';
 import { entryRoutes, type WitnessReceipt } from './entries-routes.js';
 import { type CheckpointSource, tileRoutes } from './log-routes.js';
+import { notFoundOrMethodNotAllowed } from './methods.js';
 import { errorResponse } from './problem.js';
 import { tokenRoutes } from './token-routes.js';
 import type { TokenStore } from './tokens.js';
@@ -21,6 +25,12 @@ export interface AppConfig {
   maxEntrySize: number;
   /** When true, tree data (checkpoints, tiles, proofs) needs a token of any role. */
   privateReads: boolean;
+  /**
+   * Most request-body bytes being received at once, over all requests (body-budget.ts); a body
+   * beyond it is refused with 503 and Retry-After. Must be at least the largest body a route
+   * accepts (8 MiB, POST /v1/records), or such a body could never be taken. Unset: no budget.
+   */
+  maxBodyBytesInFlight?: number;
 }
 
 export interface AppContext {
@@ -38,6 +48,10 @@ export interface AppContext {
 export function createApp(ctx: AppContext): Hono<AuthEnv> {
   const app = new Hono<AuthEnv>();
   const source = ctx.checkpointSource ?? { checkpointNote: () => ctx.log.latest().note };
+  if (ctx.config.maxBodyBytesInFlight !== undefined) {
+    // Every route that reads a body is under /v1; tiles and proofs keep hono's one-handler path.
+    app.use('/v1/*', useBodyBudget(new BodyBudget(ctx.config.maxBodyBytesInFlight)));
+  }
   if (ctx.config.privateReads) {
     const reader = requireRole(ctx.tokens, 'submitter', 'auditor', 'admin');
     app.use('/checkpoint', reader);
@@ -52,7 +66,7 @@ export function createApp(ctx: AppContext): Hono<AuthEnv> {
   app.route('/v1', entryRoutes(ctx.log, ctx.tokens, ctx.config.maxEntrySize, ctx.witnessReceipt));
   app.route('/v1', tokenRoutes(ctx.tokens));
   for (const m of ctx.mounts ?? []) app.route(m.path, m.app as Hono<AuthEnv>);
-  app.notFound((c) => errorResponse(c, Object.assign(new Error('no such resource'), { code: 'NOT_FOUND' })));
+  app.notFound(notFoundOrMethodNotAllowed(app));
   app.onError((err, c) => errorResponse(c, err));
   return app;
 }

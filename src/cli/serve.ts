@@ -9,7 +9,8 @@ import type { AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
 import { serve } from '@hono/node-server';
 import { createApp, type AppContext } from '../api/app.js';
-import { openRecordLayer } from '../api/records.js';
+import { DEFAULT_BODY_BUDGET_MIB } from '../api/body-budget.js';
+import { MAX_RECORDS_BODY, openRecordLayer } from '../api/records.js';
 import { TokenStore } from '../api/tokens.js';
 import { AuditlogError } from '../errors.js';
 import { MAX_ENTRY_SIZE } from '../merkle/tiles.js';
@@ -18,7 +19,11 @@ import { Log } from '../sequencer/log.js';
 import { isLogDir } from '../storage/data-dir.js';
 import { startPusher, witnessStatusRoutes } from '../witness/log-side.js';
 import { witnessedReceipt } from '../witness/receipts.js';
-import { DEFAULT_REQUEST_TIMEOUT_S, httpServerOptions } from '../api/server-options.js';
+import {
+  DEFAULT_MAX_CONNECTIONS,
+  DEFAULT_REQUEST_TIMEOUT_S,
+  httpServerOptions,
+} from '../api/server-options.js';
 import { intFlag } from './args.js';
 import { createAdminToken } from './token.js';
 
@@ -34,6 +39,8 @@ export const SERVE_OPTIONS = {
   'max-entry': { type: 'string' },
   'private-reads': { type: 'boolean', default: false },
   'request-timeout': { type: 'string' },
+  'max-connections': { type: 'string' },
+  'max-inflight-body-mib': { type: 'string' },
   witness: { type: 'string', multiple: true, default: [] as string[] },
   policy: { type: 'string' },
   help: { type: 'boolean', default: false },
@@ -49,6 +56,11 @@ const HELP = `usage: auditlog serve [--data DIR] [--port 8080] [--host 127.0.0.1
   --private-reads     checkpoints, tiles and proofs need a token
   --request-timeout S a request must arrive whole within S seconds, its headers within 20;
                       past that 408 and the connection is closed (default 60)
+  --max-connections N most connections open at once; more are closed as they are accepted
+                      (default 1024)
+  --max-inflight-body-mib M
+                      most MiB of request bodies being received at once, over all requests;
+                      beyond it 503 + Retry-After (default 64, at least 8)
   --witness URL=VKEY  push checkpoints to this witness (repeatable; spec/witness.md)
   --policy FILE       C2SP tlog-policy deciding when a checkpoint is witnessed (default: all witnesses);
                       its witness lines with a URL are pushed to as well
@@ -67,6 +79,20 @@ export async function run(argv: string[]): Promise<number> {
   const batchesAhead = intFlag('batches-ahead', values['batches-ahead'], DEFAULT_BATCHES_AHEAD);
   if (batchesAhead < 1) throw new AuditlogError('BAD_REQUEST', '--batches-ahead must be at least 1');
   const maxEntrySize = Math.min(intFlag('max-entry', values['max-entry'], MAX_ENTRY_SIZE), MAX_ENTRY_SIZE);
+  const maxConnections = intFlag('max-connections', values['max-connections'], DEFAULT_MAX_CONNECTIONS);
+  if (maxConnections < 1) throw new AuditlogError('BAD_REQUEST', '--max-connections must be at least 1');
+  const bodyBudgetMiB = intFlag(
+    'max-inflight-body-mib',
+    values['max-inflight-body-mib'],
+    DEFAULT_BODY_BUDGET_MIB,
+  );
+  // The budget must hold the largest body a route takes, or such a body would be refused for ever.
+  const minBudgetMiB = Math.ceil(MAX_RECORDS_BODY / (1024 * 1024));
+  if (bodyBudgetMiB < minBudgetMiB || bodyBudgetMiB > 1024 * 1024) {
+    throw new AuditlogError('BAD_REQUEST', `--max-inflight-body-mib must be from ${minBudgetMiB} to 1048576`);
+  }
+  const timeoutS = intFlag('request-timeout', values['request-timeout'], DEFAULT_REQUEST_TIMEOUT_S);
+  if (timeoutS < 1) throw new AuditlogError('BAD_REQUEST', '--request-timeout must be at least 1');
   const log = await Log.open({
     dir,
     ...(origin ? { origin } : {}),
@@ -85,7 +111,11 @@ export async function run(argv: string[]): Promise<number> {
   const ctx: AppContext = {
     log,
     tokens,
-    config: { maxEntrySize, privateReads: values['private-reads'] },
+    config: {
+      maxEntrySize,
+      privateReads: values['private-reads'],
+      maxBodyBytesInFlight: bodyBudgetMiB * 1024 * 1024,
+    },
     mounts: [recordLayer.mount],
   };
   const pusher = startPusher(log, values.witness, values.policy);
@@ -98,14 +128,14 @@ export async function run(argv: string[]): Promise<number> {
   }
   const app = createApp(ctx);
   const port = intFlag('port', values.port, 8080);
-  const timeoutS = intFlag('request-timeout', values['request-timeout'], DEFAULT_REQUEST_TIMEOUT_S);
-  if (timeoutS < 1) throw new AuditlogError('BAD_REQUEST', '--request-timeout must be at least 1');
   const server = serve({
     fetch: app.fetch,
     port,
     hostname: values.host,
     serverOptions: httpServerOptions(timeoutS),
   });
+  // Set before the first connection is accepted (listen completes on a later tick).
+  server.maxConnections = maxConnections;
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);
     server.once('error', reject);
