@@ -1,7 +1,7 @@
 /**
- * `auditlog witness --data DIR --port PORT --name NAME --log VKEY[=URL] [--log ...] [--peer URL ...]
- *   [--alert-webhook URL] [--poll-ms MS] [--host 127.0.0.1] [--pin ORIGIN:SIZE:ROOT ...]
- *   [--pin-checkpoint FILE ...]`
+ * `auditlog witness --data DIR --port PORT --name NAME --log VKEY[=URL] [--log ...]
+ *   [--log-origin VKEY=ORIGIN ...] [--peer URL ...] [--alert-webhook URL] [--poll-ms MS]
+ *   [--host 127.0.0.1] [--pin ORIGIN:SIZE:ROOT ...] [--pin-checkpoint FILE ...]`
  * Runs a witness (spec/witness.md). Prints its verifier key (type 0x04) and the address it listens
  * on; SIGTERM/SIGINT finish the round in flight and close the database.
  *
@@ -14,8 +14,10 @@ import { parseArgs } from 'node:util';
 import { AuditlogError } from '../errors.js';
 import { intFlag, required } from './args.js';
 import {
+  applyLogOrigins,
   parseBaseUrl,
   parseLogFlag,
+  parseLogOriginFlag,
   parseMs,
   parsePinFile,
   parsePinFlag,
@@ -27,6 +29,10 @@ import { listen, startLoops, witnessApp } from '../witness/server.js';
 import { type PinnedCheckpoint, Witness } from '../witness/witness.js';
 
 const HELP = `usage: auditlog witness --data DIR --name NAME --log VKEY[=URL] [--log ...] [options]
+  --log VKEY[=URL]      a log key (type 0x01); the log's origin is the key name unless
+                        --log-origin says otherwise; with URL the log is polled (repeatable)
+  --log-origin VKEY=ORIGIN  the origin line of the log whose --log key is VKEY, when it is not
+                        the key name (e.g. the Go checksum database's 'go.sum database tree')
   --port PORT           listen port (default 7380; 0 = any)
   --host HOST           listen address (default 127.0.0.1)
   --peer URL            another witness to compare views with (repeatable)
@@ -87,6 +93,7 @@ export async function run(argv: string[]): Promise<number> {
       host: { type: 'string', default: '127.0.0.1' },
       name: { type: 'string' },
       log: { type: 'string', multiple: true, default: [] },
+      'log-origin': { type: 'string', multiple: true, default: [] },
       peer: { type: 'string', multiple: true, default: [] },
       'alert-webhook': { type: 'string' },
       'poll-ms': { type: 'string' },
@@ -101,7 +108,7 @@ export async function run(argv: string[]): Promise<number> {
   }
   const dir = required('data', values.data);
   const name = required('name', values.name);
-  const logs = values.log.map(parseLogFlag);
+  const logs = applyLogOrigins(values.log.map(parseLogFlag), values['log-origin'].map(parseLogOriginFlag));
   const peers = values.peer.map((p) => parseBaseUrl(p, '--peer'));
   const webhook =
     values['alert-webhook'] === undefined ? undefined : parseWebhookUrl(values['alert-webhook']);

@@ -41,6 +41,15 @@ function checkLine(line: string, what: string): void {
 }
 
 /**
+ * Checks that `origin` can be a checkpoint's origin line: non-empty, no control character, valid
+ * Unicode (the rules parseCheckpoint applies to it).
+ * @throws AuditlogError('BAD_CHECKPOINT')
+ */
+export function checkOrigin(origin: string): void {
+  checkLine(origin, 'origin');
+}
+
+/**
  * Formats a checkpoint body (the note text).
  * @throws AuditlogError('BAD_CHECKPOINT') on an empty origin or extension line, control characters,
  *   a size outside uint64 or a root that is not 32 bytes.

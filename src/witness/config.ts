@@ -1,14 +1,15 @@
 /**
  * Parsers of the witness, monitor and log-side flags that name a log or a witness:
  *   --log VKEY[=URL]     a log by its verifier key (type 0x01), optionally where to poll it
+ *   --log-origin VKEY=ORIGIN   the origin of the log whose key is VKEY, when not its key name
  *   --witness URL=VKEY   a witness by its submission URL and verifier key (type 0x04)
  *   --peer URL           another witness to gossip with
  *   --pin ORIGIN:SIZE:ROOT / --pin-checkpoint FILE   a witness's starting checkpoint for a log
  * Strict: keys must parse, URLs must be absolute http(s) without credentials, fragments or queries.
  */
 import { AuditlogError } from '../errors.js';
-import { parseCanonicalUint64, parseCheckpoint } from '../note/checkpoint.js';
-import { decodeBase64 } from '../note/encoding.js';
+import { checkOrigin, parseCanonicalUint64, parseCheckpoint } from '../note/checkpoint.js';
+import { bytesEqual, decodeBase64 } from '../note/encoding.js';
 import {
   parseVerifierKey,
   SIG_TYPE_COSIGNATURE_V1,
@@ -16,7 +17,7 @@ import {
   type VerifierKey,
 } from '../note/keys.js';
 import { parseNote } from '../note/note.js';
-import type { PinnedCheckpoint } from './witness.js';
+import type { PinnedCheckpoint, WitnessedLog } from './witness.js';
 
 function bad(message: string): never {
   throw new AuditlogError('BAD_REQUEST', message);
@@ -83,6 +84,56 @@ export function parseLogFlag(s: string): { key: VerifierKey; url?: string } {
   if (end === s.length) return { key };
   if (s[end] !== '=') bad('--log wants VKEY[=URL]');
   return { key, url: parseBaseUrl(s.slice(end + 1), '--log URL') };
+}
+
+/**
+ * Parses `--log-origin VKEY=ORIGIN`: a log key (type 0x01) and the origin line of the log's
+ * checkpoints, when it is not the key's name. The vkey has a fixed shape (see parseLogFlag), so
+ * everything after the `=` that ends it is the origin, which may contain `=`, `+`, `:` and spaces
+ * (the Go checksum database's is `go.sum database tree`). The origin must be a valid checkpoint
+ * origin line: non-empty, no control character, valid Unicode.
+ * @throws AuditlogError('BAD_REQUEST')
+ */
+export function parseLogOriginFlag(s: string): { key: VerifierKey; origin: string } {
+  const p1 = s.indexOf('+');
+  const p2 = p1 < 0 ? -1 : s.indexOf('+', p1 + 1);
+  if (p2 < 0) bad('--log-origin wants VKEY=ORIGIN');
+  const end = p2 + 1 + 44;
+  const key = keyOfType(s.slice(0, end), SIG_TYPE_ED25519, '--log-origin key');
+  if (s[end] !== '=') bad('--log-origin wants VKEY=ORIGIN');
+  const origin = s.slice(end + 1);
+  try {
+    checkOrigin(origin);
+  } catch (e) {
+    return bad(`--log-origin: ${(e as Error).message}`);
+  }
+  return { key, origin };
+}
+
+/** Same key: name, key ID and public key. */
+function sameKey(a: VerifierKey, b: VerifierKey): boolean {
+  return a.name === b.name && bytesEqual(a.keyId, b.keyId) && bytesEqual(a.publicKey, b.publicKey);
+}
+
+/**
+ * Gives each `--log` its origin: the one a `--log-origin` names for its key, else the key name.
+ * @throws AuditlogError('BAD_REQUEST') when a `--log-origin` names a key no `--log` gives, or two
+ *   name one key.
+ */
+export function applyLogOrigins(
+  logs: readonly { key: VerifierKey; url?: string }[],
+  origins: readonly { key: VerifierKey; origin: string }[],
+): WitnessedLog[] {
+  for (const [i, o] of origins.entries()) {
+    if (!logs.some((l) => sameKey(l.key, o.key)))
+      bad(`--log-origin names the key of ${o.key.name}, which no --log gives`);
+    if (origins.slice(0, i).some((p) => sameKey(p.key, o.key)))
+      bad(`two --log-origin for the key of ${o.key.name}`);
+  }
+  return logs.map((l) => {
+    const o = origins.find((p) => sameKey(p.key, l.key));
+    return o === undefined ? { ...l } : { ...l, origin: o.origin };
+  });
 }
 
 /**

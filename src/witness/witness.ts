@@ -18,7 +18,7 @@ import { AuditlogError } from '../errors.js';
 import { equalHashes } from '../merkle/hasher.js';
 import { EMPTY_ROOT } from '../merkle/rfc6962.js';
 import { verifyConsistency } from '../merkle/verify.js';
-import { type Checkpoint, parseCheckpoint } from '../note/checkpoint.js';
+import { type Checkpoint, checkOrigin, parseCheckpoint } from '../note/checkpoint.js';
 import { cosign } from '../note/cosignature.js';
 import { encodeBase64, utf8 } from '../note/encoding.js';
 import { formatVerifierKey, SIG_TYPE_COSIGNATURE_V1, type VerifierKey } from '../note/keys.js';
@@ -39,12 +39,25 @@ import { openWitnessKey } from './keyfile.js';
 import { formatCosignatureLines, parseAddCheckpoint } from './wire.js';
 
 /**
- * A log this witness cosigns: its key (whose name is the origin) and, to poll it, its URL. Several
+ * A log this witness cosigns, identified by its origin (tlog-witness: "each log, uniquely
+ * identified by its origin line"): one of its trusted keys and, to poll it, its URL. Several
  * entries with one origin give that log several trusted keys (a key rotation); at most one URL.
+ * A checkpoint's log signature is a line whose key name and key ID match one of the keys of the
+ * checkpoint's origin (signed-note); a key trusts no other origin, whatever its name.
  */
 export interface WitnessedLog {
   key: VerifierKey;
   url?: string;
+  /**
+   * The origin line of the log's checkpoints. Default: the key's name (tlog-checkpoint: the key
+   * name SHOULD match the origin; the Go checksum database's does not).
+   */
+  origin?: string;
+}
+
+/** The origin of a configured log: its own, else its key's name. */
+export function originOf(log: WitnessedLog): string {
+  return log.origin ?? log.key.name;
 }
 
 /** One origin's trusted keys and URL. */
@@ -86,6 +99,8 @@ interface Anchor {
 /** A witnessed log as `GET /v1/witness/status` shows it. */
 export interface LogStatus {
   origin: string;
+  /** The log keys trusted for this origin (vkeys; their names need not be the origin). */
+  keys: string[];
   /** The latest cosigned checkpoint (size as a decimal string, root in base64), or null. */
   size: string | null;
   root: string | null;
@@ -183,17 +198,18 @@ export class Witness {
     private readonly now: () => number,
   ) {
     for (const l of logs) {
-      const e = this.logs.get(l.key.name) ?? { keys: [] };
+      const e = this.logs.get(originOf(l)) ?? { keys: [] };
       e.keys.push(l.key);
       if (l.url !== undefined) e.url = l.url;
-      this.logs.set(l.key.name, e);
+      this.logs.set(originOf(l), e);
     }
   }
 
   /**
    * Opens (creating) the witness in `opts.dir`.
-   * @throws AuditlogError 'BAD_KEY' (a log key that is not type 0x01), 'CONFLICT' (one key given
-   *   twice, two URLs for one origin, a key file for another name, a pin for an origin that is
+   * @throws AuditlogError 'BAD_KEY' (a log key that is not type 0x01), 'BAD_CHECKPOINT' (a log
+   *   origin that cannot be an origin line), 'CONFLICT' (one key given twice, even for two
+   *   origins, two URLs for one origin, a key file for another name, a pin for an origin that is
    *   not witnessed, two pins for one origin, or a pin that contradicts the cosigned checkpoint of
    *   its size), 'BAD_REQUEST' (a pin of size 0 or with a root that is not 32 bytes),
    *   'BAD_SIGNATURE' / 'UNKNOWN_KEY' (a pinned signed checkpoint that does not verify under the
@@ -207,16 +223,18 @@ export class Witness {
     for (const l of opts.logs) {
       if (l.key.type !== 0x01)
         throw new AuditlogError('BAD_KEY', `log key ${l.key.name} must have type 0x01`);
+      const origin = originOf(l);
+      checkOrigin(origin);
       const id = `${l.key.name}+${encodeBase64(l.key.publicKey)}`;
       if (keys.has(id)) throw new AuditlogError('CONFLICT', `log key of ${l.key.name} given twice`);
       keys.add(id);
-      keysOf.set(l.key.name, [...(keysOf.get(l.key.name) ?? []), l.key]);
+      keysOf.set(origin, [...(keysOf.get(origin) ?? []), l.key]);
       if (l.url === undefined) continue;
-      const other = urls.get(l.key.name);
+      const other = urls.get(origin);
       if (other !== undefined && other !== l.url) {
-        throw new AuditlogError('CONFLICT', `two URLs for origin ${l.key.name}`);
+        throw new AuditlogError('CONFLICT', `two URLs for origin ${origin}`);
       }
-      urls.set(l.key.name, l.url);
+      urls.set(origin, l.url);
     }
     const pins = new Map<string, PinnedCheckpoint>();
     for (const p of opts.pins ?? []) {
@@ -274,8 +292,8 @@ export class Witness {
 
   /** The configured logs, one per origin (with its first key). */
   get witnessedLogs(): WitnessedLog[] {
-    return [...this.logs.values()].map((e) =>
-      e.url === undefined ? { key: e.keys[0]! } : { key: e.keys[0]!, url: e.url },
+    return [...this.logs.entries()].map(([origin, e]) =>
+      e.url === undefined ? { key: e.keys[0]!, origin } : { key: e.keys[0]!, url: e.url, origin },
     );
   }
 
@@ -302,6 +320,7 @@ export class Witness {
       const p = this.pins.get(origin);
       return {
         origin,
+        keys: this.logs.get(origin)!.keys.map((k) => formatVerifierKey(k.name, k.publicKey, k.type)),
         size: v === undefined ? null : v.checkpoint.size.toString(),
         root: v === undefined ? null : encodeBase64(v.checkpoint.root),
         source: v?.source ?? null,
@@ -513,7 +532,7 @@ export class Witness {
    */
   async poll(log: WitnessedLog): Promise<void> {
     if (log.url === undefined) return;
-    const origin = log.key.name;
+    const origin = originOf(log);
     const keys = this.logs.get(origin)?.keys ?? [log.key];
     /** The size stored when the request was sent: add-checkpoint may store a larger one meanwhile. */
     const asked = this.anchor(origin)?.size ?? 0n;
@@ -541,7 +560,7 @@ export class Witness {
           checkpoints: known ? [ours.note!, note] : [note],
           sources: known ? [ours.source, log.url] : [log.url],
           proof: null,
-          detail: `the log served a checkpoint whose signature by ${origin} does not verify`,
+          detail: `the log served a checkpoint whose signature by a key of ${origin} does not verify`,
         });
       } else {
         this.warn(`poll ${origin}: ${(e as Error).message}`, origin);
@@ -628,6 +647,8 @@ export class Witness {
     try {
       const { note: parsed } = verifyNote(note, log.keys);
       cp = parseCheckpoint(parsed.text);
+      // The keys of `origin` vouch for checkpoints of `origin` only (a key may sign for another).
+      if (cp.origin !== origin) throw new AuditlogError('BAD_CHECKPOINT', `origin ${cp.origin}`);
     } catch (e) {
       this.warn(`checkpoint of ${origin} from ${source} ignored: ${(e as Error).message}`);
       return 'unknown';

@@ -1,6 +1,7 @@
 /**
  * A log held in memory by the test, signing with its own key: enough to make genuine signed
- * checkpoints and consistency proofs (and forks) for a witness under test.
+ * checkpoints and consistency proofs (and forks) for a witness under test. Its origin is its
+ * key's name unless given (a log like the Go checksum database, whose origin differs).
  */
 import { consistencyProof } from '../../src/merkle/proof.js';
 import { hashLeaf, nodeHasher } from '../../src/merkle/rfc6962.js';
@@ -12,7 +13,10 @@ import { ed25519Signer, generateSeed, type Signer } from '../../src/note/signer.
 export class FakeLog {
   readonly leaves: Uint8Array[] = [];
 
-  constructor(readonly signer: Signer) {}
+  constructor(
+    readonly signer: Signer,
+    readonly origin: string = signer.name,
+  ) {}
 
   static create(origin: string): FakeLog {
     return new FakeLog(ed25519Signer(origin, generateSeed()));
@@ -20,13 +24,9 @@ export class FakeLog {
 
   /** A log with the same key and the same first `size` leaves (a fork after `size`). */
   fork(size: number): FakeLog {
-    const f = new FakeLog(this.signer);
+    const f = new FakeLog(this.signer, this.origin);
     f.leaves.push(...this.leaves.slice(0, size));
     return f;
-  }
-
-  get origin(): string {
-    return this.signer.name;
   }
 
   get vkey(): string {
