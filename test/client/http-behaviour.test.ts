@@ -109,6 +109,15 @@ describe('LogClient HTTP behaviour', () => {
     await client.close();
   });
 
+  test('a plain-text 405 (a C2SP path asked with the wrong method) is METHOD_NOT_ALLOWED', async () => {
+    const url = await serve((_req, res) =>
+      res.writeHead(405, { allow: 'POST', 'content-type': 'text/plain' }).end('method not allowed\n'),
+    );
+    const client = new LogClient(url);
+    await expect(client.checkpointNote()).rejects.toMatchObject({ code: 'METHOD_NOT_ALLOWED' });
+    await client.close();
+  });
+
   test('Retry-After parsing', () => {
     expect(parseRetryAfter('3')).toBe(3000);
     expect(parseRetryAfter(undefined)).toBeNull();
