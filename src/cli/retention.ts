@@ -15,6 +15,7 @@ import { required } from './args.js';
 const HELP = `usage: auditlog retention run --data DIR [--now ISO-TIME] [--json]
   moves records past their hot period into archive bundles, deletes bundles past their
   retention (unless under a legal hold), and logs every change. Stop the server first.
+  Exits 1 when a bundle failed its read-back check (reported; the run goes on without it).
 `;
 
 const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
@@ -69,10 +70,12 @@ export async function run(argv: string[]): Promise<number> {
       for (const a of report.archived) lines.push(`archived ${a.name} (${a.count} records)`);
       for (const d of report.deleted) lines.push(`deleted ${d.name} (${d.count} records)`);
       for (const h of report.held) lines.push(`held ${h.name} by ${h.holds.join(', ')}`);
+      for (const f of report.failed)
+        lines.push(`FAILED ${f.tenant_id} ${f.first_index}..${f.last_index}: ${f.reason}`);
       process.stdout.write(`${lines.join('\n')}\n`);
     }
+    return report.failed.length > 0 ? 1 : 0;
   } finally {
     await log.close();
   }
-  return 0;
 }

@@ -27,7 +27,12 @@ export interface AgentRunOptions {
   conversationId?: string;
   /** Defaults to a random `req_…`. */
   requestId?: string;
-  /** The data subject (the end user), if any. */
+  /**
+   * The data subject (the end user), if known. Without it the user of this run is named by a
+   * fresh random id (`anonymousId`), never by a shared placeholder: a user actor is a record's
+   * data subject, and one placeholder would make every anonymous user one subject (erasing one
+   * would erase all).
+   */
   userId?: string;
   model?: ModelInfo;
   systemPromptVersion?: string;
@@ -72,12 +77,15 @@ function randomId(prefix: string): string {
 export class AgentRun {
   readonly requestId: string;
   readonly conversationId: string;
+  /** The id this run's user messages are recorded under when no userId was given (`anon_…`). */
+  readonly anonymousId: string;
   /** Receipts of this run, in order. */
   readonly receipts: Receipt[] = [];
 
   constructor(private readonly o: AgentRunOptions) {
     this.requestId = o.requestId ?? randomId('req');
     this.conversationId = o.conversationId ?? randomId('conv');
+    this.anonymousId = randomId('anon');
   }
 
   private base(action: string, actor: 'agent' | 'user' | 'system'): Record<string, unknown> {
@@ -89,7 +97,7 @@ export class AgentRun {
       request_id: this.requestId,
       conversation_id: this.conversationId,
       action,
-      actor_id: actor === 'user' ? (o.userId ?? 'anonymous-user') : (o.actorId ?? o.agentName),
+      actor_id: actor === 'user' ? (o.userId ?? this.anonymousId) : (o.actorId ?? o.agentName),
       actor_type: actor,
       agent_name: o.agentName,
     };

@@ -1,10 +1,12 @@
 import { AuditlogError } from '../errors.js';
 import { canonicalJsonBytes } from './canonical-json.js';
 import { randomBytes } from './random.js';
-import { type AuditRecord, leafRecordSchemaV1 } from './schema.js';
+import { type AuditRecord, type AuditRecordV1, leafRecordSchemaV1, leafRecordSchemaV2 } from './schema.js';
 
-/** The `schema` member of every record leaf written by this version. */
-export const LEAF_SCHEMA = 'auditlog.record/v1';
+/** The `schema` member of every record leaf written now. */
+export const LEAF_SCHEMA = 'auditlog.record/v2';
+/** The `schema` member of leaves written before record schema v2; still read, never written. */
+export const LEAF_SCHEMA_V1 = 'auditlog.record/v1';
 /** Largest leaf the log accepts (the core log's entry limit). */
 export const MAX_LEAF_SIZE = 65535;
 
@@ -13,11 +15,12 @@ export const MAX_LEAF_SIZE = 65535;
  * public part of the record and a commitment per personal field, never a personal value.
  */
 export interface RecordLeaf {
-  schema: typeof LEAF_SCHEMA;
+  schema: typeof LEAF_SCHEMA | typeof LEAF_SCHEMA_V1;
   record_id: string;
   /** The log's own integration time (RFC 3339, UTC, milliseconds); the client's time stays in record. */
   logged_at: string;
-  record: AuditRecord;
+  /** Schema v2's public part; in a v1 leaf (read only), v1's (spec/records.md, "Versions"). */
+  record: AuditRecord | AuditRecordV1;
   /** JSON Pointer of each personal field -> lowercase hex of its 32-byte commitment. */
   commitments: Record<string, string>;
   /** Lowercase hex SHA-256 of the encrypted body blob; present iff commitments is not empty. */
@@ -75,7 +78,9 @@ export function parseLeaf(bytes: Uint8Array): RecordLeaf {
   const allowed = ['schema', 'record_id', 'logged_at', 'record', 'commitments', 'body_sha256'];
   const extra = Object.keys(o).find((k) => !allowed.includes(k));
   if (extra !== undefined) throw new AuditlogError('BAD_REQUEST', `leaf.${extra}: unknown field`);
-  if (o.schema !== LEAF_SCHEMA) throw new AuditlogError('BAD_REQUEST', 'leaf.schema: not auditlog.record/v1');
+  if (o.schema !== LEAF_SCHEMA && o.schema !== LEAF_SCHEMA_V1) {
+    throw new AuditlogError('BAD_REQUEST', `leaf.schema: not ${LEAF_SCHEMA} or ${LEAF_SCHEMA_V1}`);
+  }
   if (typeof o.record_id !== 'string' || !RECORD_ID.test(o.record_id)) {
     throw new AuditlogError('BAD_REQUEST', 'leaf.record_id: not a record id');
   }
@@ -86,7 +91,8 @@ export function parseLeaf(bytes: Uint8Array): RecordLeaf {
   ) {
     throw new AuditlogError('BAD_REQUEST', 'leaf.logged_at: not a UTC time with milliseconds');
   }
-  const rec = leafRecordSchemaV1.safeParse(o.record);
+  const v1 = o.schema === LEAF_SCHEMA_V1;
+  const rec = (v1 ? leafRecordSchemaV1 : leafRecordSchemaV2).safeParse(o.record);
   if (!rec.success) {
     const issue = rec.error.issues[0];
     throw new AuditlogError(
@@ -104,8 +110,8 @@ export function parseLeaf(bytes: Uint8Array): RecordLeaf {
     }
   }
   // The sealer commits a user actor's id instead of showing it (a log-written record shows the
-  // reading token's name); either way a leaf names its actor exactly once.
-  if ((rec.data.actor_id !== undefined) === Object.hasOwn(c, '/actor_id')) {
+  // reading token's name); either way a leaf names its actor exactly once. (v1 always showed it.)
+  if (!v1 && (rec.data.actor_id !== undefined) === Object.hasOwn(c, '/actor_id')) {
     throw new AuditlogError('BAD_REQUEST', 'leaf.record.actor_id: must be either present or committed');
   }
   const hasCommitments = Object.keys(c).length > 0;
@@ -124,7 +130,8 @@ export function parseLeaf(bytes: Uint8Array): RecordLeaf {
 }
 
 const RECORD_ID_MEMBER = Buffer.from('"record_id":"rec_');
-const SCHEMA_MEMBER = Buffer.from(`"schema":"${LEAF_SCHEMA}"`);
+/** What every record leaf's `schema` member starts with, whatever its version. */
+const SCHEMA_MEMBER = Buffer.from('"schema":"auditlog.record/v');
 
 /**
  * The record id an entry names, found by byte search (a v1 leaf is canonical JSON, so its

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { AuditlogError } from '../errors.js';
+import type { AuditlogError } from '../errors.js';
 import { parseVerifierKey } from '../note/keys.js';
 import type { SideOp } from '../storage/store.js';
 import {
@@ -27,6 +27,12 @@ export interface RetentionReport {
   held: { name: string; tenant_id: string; holds: string[] }[];
   /** Leftovers of an interrupted run that were cleaned up (uncommitted files, unfinished deletions). */
   recovered: string[];
+  /**
+   * Bundles that failed their read-back verification and were not committed (their records stay
+   * in the hot store, and the next run tries again); the run goes on with the other bundles and
+   * tenants, and still deletes what is due.
+   */
+  failed: { tenant_id: string; first_index: number; last_index: number; reason: string }[];
 }
 
 export interface RetentionOptions {
@@ -77,6 +83,7 @@ async function runOnce(svc: RecordService, opts: RetentionOptions): Promise<Rete
     deleted: [],
     held: [],
     recovered: [],
+    failed: [],
   };
   await svc.reindex();
   await recover(svc, report);
@@ -136,7 +143,13 @@ async function archiveDue(
     list.sort((a, b) => (a.index < b.index ? -1 : a.index > b.index ? 1 : 0));
     for (let i = 0; i < list.length; i += max) {
       const chunk = list.slice(i, i + max);
-      report.archived.push(await svc.gate.exclusive(() => archiveChunk(svc, tenant, chunk, opts)));
+      const done = await svc.gate.exclusive(() => archiveChunk(svc, tenant, chunk, opts));
+      if ('reason' in done) {
+        report.failed.push(done);
+        process.stderr.write(
+          `auditlog: retention: bundle of ${tenant} at ${done.first_index}..${done.last_index} not archived: ${done.reason}\n`,
+        );
+      } else report.archived.push(done);
     }
   }
 }
@@ -146,7 +159,7 @@ async function archiveChunk(
   tenant: string,
   chunk: { index: bigint; recordId: string; hotKey: Uint8Array }[],
   opts: RetentionOptions,
-): Promise<RetentionReport['archived'][number]> {
+): Promise<RetentionReport['archived'][number] | RetentionReport['failed'][number]> {
   const st = svc.store;
   const latest = svc.log.latest();
   const records: ArchivedRecord[] = [];
@@ -193,11 +206,15 @@ async function archiveChunk(
     parseVerifierKey(svc.log.vkey),
   );
   if (!verdict.ok) {
+    // Nothing of it is committed; the records stay hot. One bad bundle must not stop the run:
+    // other tenants' archives would then never be deleted at the end of their retention.
     await removeFile(dir, name);
-    throw new AuditlogError(
-      'STORAGE',
-      `archive ${name} failed verification at ${verdict.index}: ${verdict.reason}`,
-    );
+    return {
+      tenant_id: tenant,
+      first_index: Number(first),
+      last_index: Number(last),
+      reason: `archive ${name} failed verification at ${verdict.index}: ${verdict.reason}`,
+    };
   }
   opts.faults?.afterArchiveWritten?.(name);
 

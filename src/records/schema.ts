@@ -3,8 +3,9 @@ import { AuditlogError } from '../errors.js';
 import { findJsonProblem } from './canonical-json.js';
 
 /**
- * The compliance record, schema version 1 (spec/records.md). Every object is strict:
- * an unknown field is an error naming that field.
+ * The compliance record, schema version 2 (spec/records.md), and the historic version 1 that
+ * leaves written before it carry. Every object is strict: an unknown field is an error naming
+ * that field.
  */
 
 /** Actions the vocabulary knows; anything else must be an extension value `x-<name>`. */
@@ -92,8 +93,9 @@ const action = z
     'unknown action (use one of the vocabulary or an extension value x-<name>)',
   );
 
-export const recordSchemaV1 = z.strictObject({
-  schema_version: z.literal(1).optional(),
+/** What a client submits, and what the leaves written now (`auditlog.record/v2`) carry. */
+export const recordSchemaV2 = z.strictObject({
+  schema_version: z.literal(2).optional(),
   event_id: id.optional(),
   client_timestamp: z
     .string()
@@ -176,14 +178,40 @@ export const recordSchemaV1 = z.strictObject({
     .optional(),
 });
 
-export type AuditRecord = z.infer<typeof recordSchemaV1>;
+export type AuditRecord = z.infer<typeof recordSchemaV2>;
 
 /**
- * The public part of a record as a leaf holds it: schema v1 with `actor_id` optional, since
- * a user actor's id is personal and only committed (the leaf parser requires it to be either
- * present or committed).
+ * The public part of a record as a v2 leaf holds it: `actor_id` optional, since a user actor's
+ * id is personal and only committed (the leaf parser requires it either present or committed).
  */
-export const leafRecordSchemaV1 = recordSchemaV1.extend({ actor_id: id.optional() });
+export const leafRecordSchemaV2 = recordSchemaV2.extend({ actor_id: id.optional() });
+
+/**
+ * The public part of a record in a leaf written before version 2 (`auditlog.record/v1`): free
+ * text verdicts of 1 to 1024 characters, no guardrail `reason`, and `personal_detail_keys` (the
+ * opt-in list of personal `details` members, kept in the public record) instead of
+ * `public_detail_keys`. Leaves are permanent, so this is accepted when reading for as long as
+ * the log exists; nothing is submitted or written in it any more.
+ */
+export const leafRecordSchemaV1 = recordSchemaV2.omit({ public_detail_keys: true }).extend({
+  schema_version: z.literal(1).optional(),
+  guardrails: z
+    .array(
+      z.strictObject({ id, verdict: z.string().min(1).max(1024), score: z.number().finite().optional() }),
+    )
+    .max(256)
+    .optional(),
+  personal_detail_keys: z
+    .array(z.string().min(1).max(256))
+    .max(256)
+    .refine((a) => new Set(a).size === a.length, 'duplicate key')
+    .optional(),
+});
+
+export type AuditRecordV1 = z.infer<typeof leafRecordSchemaV1>;
+
+/** A record as some leaf holds it: of schema v2, or of v1 in a leaf written before it. */
+export type LeafRecord = AuditRecord | AuditRecordV1;
 
 /** Largest number of records in one `{"records": [...]}` request. */
 export const MAX_RECORDS_PER_REQUEST = 1000;
@@ -198,7 +226,7 @@ export function parseRecord(input: unknown, pathPrefix = ''): AuditRecord {
   // One walk over the raw input, before validation could drop anything: strings well-formed,
   // numbers finite, depth bounded, no "__proto__" member (what RFC 8785 encoding accepts here).
   checkJson(input, pathPrefix.replace(/\.$/, ''));
-  const result = recordSchemaV1.safeParse(input);
+  const result = recordSchemaV2.safeParse(input);
   if (!result.success)
     throw new AuditlogError('BAD_REQUEST', describeIssue(result.error.issues[0], pathPrefix));
   const rec = result.data;

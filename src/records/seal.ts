@@ -1,7 +1,7 @@
 import { bodyDigest, decryptBody, encryptBody, type SaltedField } from './body-crypto.js';
 import { commitField, newSalt, verifyField } from './commitment.js';
 import { encodeLeaf, formatLoggedAt, LEAF_SCHEMA, type RecordLeaf } from './leaf.js';
-import type { AuditRecord } from './schema.js';
+import type { AuditRecord, LeafRecord } from './schema.js';
 import { joinRecord, splitRecord } from './split.js';
 
 /** A record made ready for the log: its leaf (public) and its encrypted body (or none). */
@@ -66,7 +66,7 @@ export function openRecord(
   leaf: RecordLeaf,
   body: Uint8Array,
   key: Uint8Array,
-): { record: AuditRecord; fields: FieldCheck[]; bodyDigestOk: boolean } {
+): { record: LeafRecord; fields: FieldCheck[]; bodyDigestOk: boolean } {
   const fields = decryptBody(key, leaf.record_id, body);
   const byPointer = new Map(fields.map((f) => [f.pointer, f]));
   const checks: FieldCheck[] = [];

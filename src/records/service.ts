@@ -12,7 +12,7 @@ import { newRecordId, parseLeaf, type RecordLeaf, recordIdIn } from './leaf.js';
 import { loadOrCreateMasterKey } from './master-key.js';
 import { type RecordRetention, strictestRetention } from './retention.js';
 import { classesForRecord, loadRetentionConfig, type RetentionConfig } from './retention-config.js';
-import { type AuditRecord, LOG_ACTIONS, parseRecord } from './schema.js';
+import { type AuditRecord, type LeafRecord, LOG_ACTIONS, parseRecord } from './schema.js';
 import { findInFiles } from './scrub-check.js';
 import { type FieldCheck, openRecord, sealRecord } from './seal.js';
 import { hasPersonalFields } from './split.js';
@@ -57,7 +57,7 @@ export interface RecordRead {
    */
   status: 'hot' | 'archived' | 'erased' | 'deleted' | 'no_personal_data';
   /** The record: with its verified personal fields put back, or only its public part. */
-  record: AuditRecord;
+  record: LeafRecord;
   fields: (FieldCheck & { status: 'verified' | 'mismatch' | 'erased' | 'deleted' })[];
   /** Whether the body read hashes to the leaf's body_sha256 and opens; null when no body was read. */
   body_verified: boolean | null;
@@ -463,7 +463,7 @@ export class RecordService {
       return { meta, body, key };
     });
     let status: RecordRead['status'] = pointers.length === 0 ? 'no_personal_data' : 'hot';
-    let record: AuditRecord = leaf.record;
+    let record: LeafRecord = leaf.record;
     let bodyVerified: boolean | null = null;
     let fields: RecordRead['fields'] = pointers.map((pointer) => ({
       pointer,

@@ -1,5 +1,5 @@
 import { toPointer } from './canonical-json.js';
-import type { AuditRecord } from './schema.js';
+import type { AuditRecord, LeafRecord } from './schema.js';
 
 /** One personal field taken out of a record: where it was and what it held. */
 export interface PersonalField {
@@ -12,7 +12,7 @@ export interface PersonalField {
  * fields (which go, encrypted, into the body store). Personal fields are exactly
  * (spec/records.md, "Personal fields"), in this order:
  * `/user_id`; `/actor_id` when `actor_type` is `user`; `/resource_id`; `/input/user_message`;
- * `/guardrails/<i>/reason`; `/output/final_text`; `/output/tool_calls/<i>/args_hash` and
+ * `/input/retrieved_docs/<i>/hash` (by index); `/guardrails/<i>/reason`; `/output/final_text`; `/output/tool_calls/<i>/args_hash` and
  * `/output/tool_calls/<i>/args` (by index); and `/details/<k>` for every member of `details`
  * not named in `public_detail_keys` (in the order of `details`). The input is not modified.
  */
@@ -34,10 +34,21 @@ export function splitRecord(record: AuditRecord): { publicRecord: AuditRecord; p
     take(['resource_id'], pub.resource_id);
     delete pub.resource_id;
   }
-  if (pub.input?.user_message !== undefined) {
-    take(['input', 'user_message'], pub.input.user_message);
-    const { user_message: _, ...rest } = pub.input;
-    pub.input = rest;
+  if (pub.input !== undefined) {
+    const input = { ...pub.input };
+    if (input.user_message !== undefined) {
+      take(['input', 'user_message'], input.user_message);
+      delete input.user_message;
+    }
+    if (input.retrieved_docs?.some((d) => d.hash !== undefined)) {
+      input.retrieved_docs = input.retrieved_docs.map((doc, i) => {
+        if (doc.hash === undefined) return doc;
+        take(['input', 'retrieved_docs', String(i), 'hash'], doc.hash);
+        const { hash: _, ...rest } = doc;
+        return rest;
+      });
+    }
+    pub.input = input;
   }
   if (pub.guardrails?.some((g) => g.reason !== undefined)) {
     pub.guardrails = pub.guardrails.map((g, i) => {
@@ -84,6 +95,7 @@ export function hasPersonalFields(record: AuditRecord): boolean {
     record.actor_type === 'user' ||
     record.resource_id !== undefined ||
     record.input?.user_message !== undefined ||
+    (record.input?.retrieved_docs?.some((d) => d.hash !== undefined) ?? false) ||
     (record.guardrails?.some((g) => g.reason !== undefined) ?? false) ||
     record.output?.final_text !== undefined ||
     (record.output?.tool_calls?.some((c) => c.args !== undefined || c.args_hash !== undefined) ?? false) ||
@@ -100,7 +112,7 @@ function define(obj: Record<string, unknown>, key: string, value: unknown): void
  * Puts personal values back at their pointers, rebuilding the submitted record from the
  * public part (inverse of {@link splitRecord}). Unknown pointers are ignored; the result is a copy.
  */
-export function joinRecord(publicRecord: AuditRecord, personal: readonly PersonalField[]): AuditRecord {
+export function joinRecord(publicRecord: LeafRecord, personal: readonly PersonalField[]): LeafRecord {
   const rec = structuredClone(publicRecord) as Record<string, unknown>;
   for (const { pointer, value } of personal) {
     const tokens = pointer
@@ -122,5 +134,5 @@ export function joinRecord(publicRecord: AuditRecord, personal: readonly Persona
     const last = tokens[tokens.length - 1];
     if (last !== undefined) define(node as Record<string, unknown>, last, value);
   }
-  return rec as AuditRecord;
+  return rec as LeafRecord;
 }

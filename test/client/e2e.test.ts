@@ -6,7 +6,7 @@
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { auditedRun } from '../../src/client/agent.js';
+import { AgentRun, auditedRun } from '../../src/client/agent.js';
 import { LogClient } from '../../src/client/log-client.js';
 import { ReceiptFile, readReceiptFile } from '../../src/client/receipt-file.js';
 import {
@@ -153,6 +153,30 @@ describe('SDK against a real log', () => {
 });
 
 describe('agent instrumentation', () => {
+  test('a run without a userId names its user by a fresh id, never a shared placeholder', async () => {
+    // The records as the run hands them to its client (what goes over the wire).
+    const sent: Record<string, unknown>[] = [];
+    const capture = {
+      submitRecord: async (r: Record<string, unknown>) => {
+        sent.push(r);
+        return {} as never;
+      },
+    } as unknown as LogClient;
+    const runA = new AgentRun({ client: capture, tenantId: 't1', agentName: 'bot' });
+    const runB = new AgentRun({ client: capture, tenantId: 't1', agentName: 'bot' });
+    await runA.userMessage('hello');
+    await runB.userMessage('hello');
+    expect(sent.map((r) => [r.actor_type, r.actor_id])).toEqual([
+      ['user', runA.anonymousId],
+      ['user', runB.anonymousId],
+    ]);
+    expect(runA.anonymousId).toMatch(/^anon_[0-9a-f]{32}$/);
+    expect(runA.anonymousId).not.toBe(runB.anonymousId);
+    const named = new AgentRun({ client: capture, tenantId: 't1', agentName: 'bot', userId: 'p-1' });
+    await named.userMessage('hi');
+    expect(sent[2]).toMatchObject({ actor_id: 'p-1', user_id: 'p-1' });
+  });
+
   test('an audited run emits records with one request id and keeps durable receipts', async () => {
     const client = new LogClient(server.url, { token, vkey: server.vkey });
     const receiptPath = join(work, 'agent.jsonl');
@@ -193,10 +217,11 @@ describe('agent instrumentation', () => {
     for (const r of stored) {
       verifyReceipt(r, server.vkey);
       expect(r.recordId).toBeTypeOf('string');
-      const leaf = JSON.parse(new TextDecoder().decode(r.entry!)) as { request_id?: string; action?: string };
-      requestIds.add(leaf.request_id!);
+      const leaf = JSON.parse(new TextDecoder().decode(r.entry!)) as { record: { request_id?: string } };
+      requestIds.add(leaf.record.request_id!);
     }
     expect(requestIds.size).toBe(1);
+    expect([...requestIds][0]).toMatch(/^req_/);
     const tools = stored
       .map((r) => new TextDecoder().decode(r.entry!))
       .filter((t) => t.includes('tool_invoked'));

@@ -40,6 +40,35 @@ function bundleBytes(dir: string, name: string): Uint8Array {
 }
 
 describe('retention job', () => {
+  it('a bundle that fails its read-back check is reported, and the run goes on with other tenants', async () => {
+    const { svc, log, dir, clock } = await layer();
+    const t0 = clock.ms;
+    const [a] = await svc.submit([rec('tnt_acme', 'A1')], acme);
+    const [b] = await svc.submit([rec('tnt_beta', 'B1')], beta);
+    // tnt_acme's body altered at rest: its bundle no longer matches the leaf's body_sha256.
+    const st = svc.store;
+    const body = new Uint8Array((await st.get(st.bodies, a!.record_id))!);
+    body[20]! ^= 1;
+    await st.write([st.put(st.bodies, a!.record_id, body)]);
+
+    clock.ms = t0 + 91 * DAY;
+    const r1 = await runRetention(svc, { nowMs: clock.ms });
+    expect(r1.failed).toMatchObject([{ tenant_id: 'tnt_acme', first_index: a!.index, last_index: a!.index }]);
+    expect(r1.failed[0]!.reason).toMatch(/body_sha256/);
+    expect(r1.archived.map((x) => x.tenant_id)).toEqual(['tnt_beta']);
+    // Nothing of the failed bundle was kept or committed; its record is still hot.
+    expect(fs.readdirSync(path.join(dir, 'archive')).filter((n) => n.includes('tnt_acme'))).toEqual([]);
+    expect(await st.get(st.bodies, a!.record_id)).toBeDefined();
+    expect((await svc.read(BigInt(b!.index), auditor)).status).toBe('archived');
+
+    // At the end of beta's retention its archive is deleted although acme's bundle still fails.
+    clock.ms = t0 + 367 * DAY;
+    const r2 = await runRetention(svc, { nowMs: clock.ms });
+    expect(r2.failed.map((f) => f.tenant_id)).toEqual(['tnt_acme']);
+    expect(r2.deleted.map((d) => d.tenant_id)).toEqual(['tnt_beta']);
+    expect(log.latest().size).toBeGreaterThan(2n);
+  });
+
   it('archives past the hot period, verifies offline, and deletes only at the end of retention', async () => {
     const { svc, log, dir, clock } = await layer();
     const t0 = clock.ms;

@@ -112,7 +112,12 @@ describe('record schema v1', () => {
       'details.a.0: string has a lone surrogate',
     ],
     ['empty id', (r) => (r.request_id = ''), 'request_id:'],
-    ['schema version 2', (r) => (r.schema_version = 2), 'schema_version:'],
+    [
+      'schema version 1 (its leaves are still read; it is not submitted)',
+      (r) => (r.schema_version = 1),
+      'schema_version:',
+    ],
+    ['schema version 3', (r) => (r.schema_version = 3), 'schema_version:'],
   ];
   for (const [name, mutate, message] of mutations) {
     it(`refuses ${name}, naming the field`, () => {

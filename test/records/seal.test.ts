@@ -74,6 +74,7 @@ describe('sealRecord / openRecord', () => {
     }
     expect(Object.keys(sealed.leaf.commitments).sort()).toEqual([
       '/details/diagnosis',
+      '/input/retrieved_docs/0/hash',
       '/input/user_message',
       '/output/final_text',
       '/output/tool_calls/0/args',
@@ -154,6 +155,7 @@ describe('what is personal beyond the free texts (spec/records.md, "Personal fie
     actor_type: 'user',
     resource_type: 'patient_record',
     resource_id: 'MRN-448812',
+    input: { retrieved_docs: [{ id: 'doc-1', hash: 'sha256:77af' }, { id: 'doc-2' }] },
     guardrails: [
       { id: 'pii', verdict: 'redact', reason: 'SSN 123-45-6789 in the prompt' },
       { id: 'tone', verdict: 'allow' },
@@ -166,13 +168,14 @@ describe('what is personal beyond the free texts (spec/records.md, "Personal fie
   const leafText = new TextDecoder().decode(sealed.leafBytes);
 
   it("commits a user actor's id, the resource id, guardrail reasons, argument hashes and unlisted details", () => {
-    for (const secret of ['jane.doe', 'MRN-448812', '123-45-6789', 'sha256:5e88489', 'E11.9']) {
+    for (const secret of ['jane.doe', 'MRN-448812', '123-45-6789', 'sha256:5e88489', 'E11.9', '77af']) {
       expect(leafText).not.toContain(secret);
     }
     expect(Object.keys(sealed.leaf.commitments).sort()).toEqual([
       '/actor_id',
       '/details/diagnosis',
       '/guardrails/0/reason',
+      '/input/retrieved_docs/0/hash',
       '/output/tool_calls/0/args_hash',
       '/resource_id',
     ]);
@@ -181,6 +184,7 @@ describe('what is personal beyond the free texts (spec/records.md, "Personal fie
     expect(sealed.leaf.record.guardrails?.map((g) => g.verdict)).toEqual(['redact', 'allow']);
     expect(sealed.leaf.record.details).toEqual({ ticket: 'T-7' });
     expect(sealed.leaf.record.conversation_id).toBe('conv_8f2a');
+    expect(sealed.leaf.record.input?.retrieved_docs).toEqual([{ id: 'doc-1' }, { id: 'doc-2' }]);
     expect(parseLeaf(sealed.leafBytes).record.actor_id).toBeUndefined();
   });
 
@@ -229,7 +233,7 @@ describe('parseLeaf refuses malformed leaves', () => {
     ['an array', enc('[]')],
     ['non-canonical whitespace', enc(text.replace('{', '{ '))],
     ['unknown member', enc(text.replace('{', '{"aaa":1,'))],
-    ['wrong schema', enc(text.replace('auditlog.record/v1', 'auditlog.record/v2'))],
+    ['wrong schema', enc(text.replace('auditlog.record/v2', 'auditlog.record/v3'))],
     ['bad record id', enc(text.replace(/rec_[0-9a-f]{32}/, 'rec_1'))],
     ['bad commitment', enc(text.replace(/"\/user_id":"[0-9a-f]{64}"/, '"/user_id":"zz"'))],
     ['record with unknown field', enc(text.replace('"record":{', '"record":{"aaa":1,'))],

@@ -38,10 +38,34 @@ describe('vectors', () => {
     expect(new TextDecoder().decode(leaf)).toBe(
       '{"commitments":{},"logged_at":"2026-01-01T00:00:00.000Z","record":{"action":"tool_invoked","actor_id":"a",' +
         '"actor_type":"agent","metrics":{"cost_usd":0.0061,"latency_ms":1287},"tenant_id":"t1"},' +
-        '"record_id":"rec_00000000000000000000000000000000","schema":"auditlog.record/v1"}',
+        '"record_id":"rec_00000000000000000000000000000000","schema":"auditlog.record/v2"}',
     );
-    expect(hex(hashLeaf(leaf))).toBe('0958da8d462eee4cfbe09f66b88c29eb04c53bc7eac56f189f94662ac78bf5f8');
+    expect(hex(hashLeaf(leaf))).toBe('16ffed9bfda2986203ad9b7600b4d7ff941b437ad20501489f2bfc441aed8c7b');
     expect(parseLeaf(leaf).record_id).toBe(`rec_${'0'.repeat(32)}`);
+  });
+
+  it('a leaf written before schema v2 still parses, byte for byte, with its historic fields', () => {
+    // As the v1 sealer wrote it: a user actor's id and resource_id in clear, a free-text verdict,
+    // personal_detail_keys kept in the public record (spec/records.md, "Versions").
+    const text =
+      '{"body_sha256":"2d711642b726b04401627ca9fbac32f5c8530fb1903cc4db02258717921a4881",' +
+      '"commitments":{"/details/note":"2d711642b726b04401627ca9fbac32f5c8530fb1903cc4db02258717921a4881"},' +
+      '"logged_at":"2026-05-16T14:23:19.000Z","record":{"action":"guardrail_decision",' +
+      '"actor_id":"alice@example.com","actor_type":"user","details":{"ticket":"T-1"},' +
+      '"guardrails":[{"id":"pii","verdict":"blocked: free text"}],"personal_detail_keys":["note"],' +
+      '"resource_id":"MRN-1","tenant_id":"t1"},"record_id":"rec_11111111111111111111111111111111",' +
+      '"schema":"auditlog.record/v1"}';
+    const bytes = new TextEncoder().encode(text);
+    const leaf = parseLeaf(bytes);
+    expect(leaf.schema).toBe('auditlog.record/v1');
+    expect(leaf.record.actor_id).toBe('alice@example.com');
+    expect(hex(hashLeaf(encodeLeaf(leaf)))).toBe(
+      '5f875ea60d8c0e741557442d2da24124dbdbd92b8e89c1eab299a3401c955513',
+    );
+    // The v1 rules hold for v1 leaves only: v2's fields are not accepted in them, nor v1's in v2.
+    const bad = (t: string) => () => parseLeaf(new TextEncoder().encode(t));
+    expect(bad(text.replace('"personal_detail_keys"', '"public_detail_keys"'))).toThrow(/public_detail_keys/);
+    expect(bad(text.replace('record/v1', 'record/v2'))).toThrow();
   });
 });
 

@@ -42,6 +42,7 @@ describe('verifyRecordRead (offline check of an audited read)', () => {
     const { proven } = verifyRecordRead(copy(), parseVerifierKey(layer.log.vkey));
     expect(proven.sort()).toEqual([
       '/details/a~1b',
+      '/input/retrieved_docs/0/hash',
       '/input/user_message',
       '/output/final_text',
       '/output/tool_calls/0/args_hash',
