@@ -4,7 +4,8 @@
  * otherwise 404. The methods come from the app's own route table (`app.routes`), matched with
  * hono's router, so no route declares its methods twice and a route mounted later (records,
  * witness status) is covered as soon as it is mounted. The body is the one the error mapping
- * gives that family of paths (problem.ts): problem+json, or plain text on C2SP paths.
+ * gives that family of paths (problem.ts): problem+json, or plain text on C2SP paths; an app
+ * with an error mapping of its own (the witness: plain text everywhere) passes it instead.
  */
 import type { Context, Env, Hono, NotFoundHandler } from 'hono';
 import { TrieRouter } from 'hono/router/trie-router';
@@ -47,21 +48,28 @@ export function allowedMethods(
   };
 }
 
+/** Renders an error as a response: the app's error mapping. */
+export type ErrorRenderer = (c: Context, err: AuditlogError) => Response;
+
 /**
  * The app's not-found handler: 405 with `Allow` for a path `app` serves with other methods,
- * 404 for any other. The route table is read on the first such request: hono takes no route
- * after its first request, so the handler may be installed before the app's last route.
+ * 404 for any other, each rendered by `render` (default: the log's mapping, problem.ts). The
+ * route table is read on the first such request: hono takes no route after its first request,
+ * so the handler may be installed before the app's last route.
  */
-export function notFoundOrMethodNotAllowed<E extends Env>(app: Hono<E>): NotFoundHandler<E> {
+export function notFoundOrMethodNotAllowed<E extends Env>(
+  app: Hono<E>,
+  render: ErrorRenderer = errorResponse,
+): NotFoundHandler<E> {
   let allowed: ((path: string) => string[]) | undefined;
   return (c: Context<E>) => {
     allowed ??= allowedMethods(app.routes);
     const allow = allowed(c.req.path);
     if (allow.length === 0) {
-      return errorResponse(c, new AuditlogError('NOT_FOUND', 'no such resource'));
+      return render(c, new AuditlogError('NOT_FOUND', 'no such resource'));
     }
     c.header('Allow', allow.join(', '));
     const message = `${c.req.method} is not allowed here; allowed: ${allow.join(', ')}`;
-    return errorResponse(c, new AuditlogError('METHOD_NOT_ALLOWED', message));
+    return render(c, new AuditlogError('METHOD_NOT_ALLOWED', message));
   };
 }

@@ -22,11 +22,11 @@ export function httpServerOptions(requestTimeoutS: number = DEFAULT_REQUEST_TIME
 }
 
 /**
- * Default for `serve --max-connections`: most connections the log server keeps open at once
- * (node's `server.maxConnections`; more are closed as soon as they are accepted, without an
- * answer). Every connection holds a socket, a file descriptor and node's parser state, and an
- * idle keep-alive connection counts until node closes it (5 s). 1024 is four times the most
- * concurrent clients the benchmark drives (256), and 1024 entries of the largest size
- * (64 KiB) make the default body budget (body-budget.ts).
+ * Default for `serve --max-connections` and `witness --max-connections`: most connections the
+ * server keeps open at once (node's `server.maxConnections`; more are closed as soon as they
+ * are accepted, without an answer). Every connection holds a socket, a file descriptor and
+ * node's parser state, and an idle keep-alive connection counts until node closes it (5 s).
+ * 1024 is four times the most concurrent clients the benchmark drives (256), and 1024 entries
+ * of the largest size (64 KiB) make the log's default body budget (body-budget.ts).
  */
 export const DEFAULT_MAX_CONNECTIONS = 1024;

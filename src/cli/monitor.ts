@@ -1,8 +1,10 @@
 /**
- * `auditlog monitor --log VKEY=URL [--log ...] [--data DIR] [--alert-webhook URL] [--once]
- *   [--poll-ms MS] [--stale-after MS] [--records] [--name NAME]`
- * Follows logs from outside (spec/witness.md, "Monitor"). With --once: one pass, then exit 0 when
- * everything verified, 3 when an alert was raised, 1 when a log could not be read.
+ * `auditlog monitor --log VKEY=URL [--log ...] [--log-origin VKEY=ORIGIN ...] [--data DIR]
+ *   [--alert-webhook URL] [--once] [--poll-ms MS] [--stale-after MS] [--records] [--name NAME]`
+ * Follows logs from outside (spec/witness.md, "Monitor"). A log is its checkpoint origin: the
+ * key name unless a --log-origin for its key gives another, as for the witness. With --once:
+ * one pass, then exit 0 when everything verified, 3 when an alert was raised, 1 when a log
+ * could not be read.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,9 +12,19 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { AuditlogError } from '../errors.js';
 import { Monitor } from '../monitor/monitor.js';
-import { parseLogFlag, parseMs, parseWebhookUrl } from '../witness/config.js';
+import {
+  applyLogOrigins,
+  parseLogFlag,
+  parseLogOriginFlag,
+  parseMs,
+  parseWebhookUrl,
+} from '../witness/config.js';
 
 const HELP = `usage: auditlog monitor --log VKEY=URL [--log ...] [options]
+  --log VKEY=URL        a log key (type 0x01) and where to read the log (repeatable); the log's
+                        origin is the key name unless --log-origin says otherwise
+  --log-origin VKEY=ORIGIN  the origin line of the log whose --log key is VKEY, when it is not
+                        the key name (e.g. the Go checksum database's 'go.sum database tree')
   --data DIR            keep the position and alerts here (default: a temporary directory)
   --alert-webhook URL   POST every alert (JSON) here, retried until 2xx
   --once                one pass, then exit (0 verified, 3 a check failed, 1 log unreadable)
@@ -27,6 +39,7 @@ export async function run(argv: string[]): Promise<number> {
     args: argv,
     options: {
       log: { type: 'string', multiple: true, default: [] },
+      'log-origin': { type: 'string', multiple: true, default: [] },
       data: { type: 'string' },
       'alert-webhook': { type: 'string' },
       once: { type: 'boolean', default: false },
@@ -41,10 +54,12 @@ export async function run(argv: string[]): Promise<number> {
     process.stdout.write(HELP);
     return 0;
   }
-  const logs = values.log.map((s) => {
-    const l = parseLogFlag(s);
-    if (l.url === undefined) throw new AuditlogError('BAD_REQUEST', '--log wants VKEY=URL');
-    return { key: l.key, url: l.url };
+  const logs = applyLogOrigins(
+    values.log.map(parseLogFlag),
+    values['log-origin'].map(parseLogOriginFlag),
+  ).map(({ key, url, origin }) => {
+    if (url === undefined) throw new AuditlogError('BAD_REQUEST', '--log wants VKEY=URL');
+    return { key, url, ...(origin === undefined ? {} : { origin }) };
   });
   if (logs.length === 0) throw new AuditlogError('BAD_REQUEST', '--log is required');
   const pollMs = parseMs(values['poll-ms'], 5000, '--poll-ms');

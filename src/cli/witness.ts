@@ -1,7 +1,8 @@
 /**
  * `auditlog witness --data DIR --port PORT --name NAME --log VKEY[=URL] [--log ...]
  *   [--log-origin VKEY=ORIGIN ...] [--peer URL ...] [--alert-webhook URL] [--poll-ms MS]
- *   [--host 127.0.0.1] [--pin ORIGIN:SIZE:ROOT ...] [--pin-checkpoint FILE ...]`
+ *   [--host 127.0.0.1] [--pin ORIGIN:SIZE:ROOT ...] [--pin-checkpoint FILE ...]
+ *   [--max-connections N] [--max-inflight-body-mib M]`
  * Runs a witness (spec/witness.md). Prints its verifier key (type 0x04) and the address it listens
  * on; SIGTERM/SIGINT finish the round in flight and close the database.
  *
@@ -11,6 +12,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { DEFAULT_MAX_CONNECTIONS } from '../api/server-options.js';
 import { AuditlogError } from '../errors.js';
 import { intFlag, required } from './args.js';
 import {
@@ -25,7 +27,7 @@ import {
 } from '../witness/config.js';
 import { MAX_CHECKPOINT_BYTES, utf8Text } from '../witness/fetch.js';
 import { clearForkInDir } from '../witness/forks.js';
-import { listen, startLoops, witnessApp } from '../witness/server.js';
+import { DEFAULT_WITNESS_BODY_BUDGET_MIB, listen, startLoops, witnessApp } from '../witness/server.js';
 import { type PinnedCheckpoint, Witness } from '../witness/witness.js';
 
 const HELP = `usage: auditlog witness --data DIR --name NAME --log VKEY[=URL] [--log ...] [options]
@@ -41,6 +43,11 @@ const HELP = `usage: auditlog witness --data DIR --name NAME --log VKEY[=URL] [-
   --pin ORIGIN:SIZE:ROOT    start a log from this size and base64 root instead of trusting
                             its first checkpoint (repeatable, one per log)
   --pin-checkpoint FILE     the same from a checkpoint signed by the log (repeatable)
+  --max-connections N   most connections open at once; more are closed as they are accepted
+                        (default 1024)
+  --max-inflight-body-mib M
+                        most MiB of add-checkpoint bodies being received at once; beyond it
+                        503 + Retry-After (default 16, at least 1)
        auditlog witness clear-fork --data DIR --log ORIGIN [--reason TEXT]
   clear the forked state of a log (the witness must be stopped), so that it is cosigned again
 `;
@@ -99,6 +106,8 @@ export async function run(argv: string[]): Promise<number> {
       'poll-ms': { type: 'string' },
       pin: { type: 'string', multiple: true, default: [] },
       'pin-checkpoint': { type: 'string', multiple: true, default: [] },
+      'max-connections': { type: 'string' },
+      'max-inflight-body-mib': { type: 'string' },
       help: { type: 'boolean', default: false },
     },
   });
@@ -114,9 +123,21 @@ export async function run(argv: string[]): Promise<number> {
     values['alert-webhook'] === undefined ? undefined : parseWebhookUrl(values['alert-webhook']);
   const pollMs = parseMs(values['poll-ms'], 5000, '--poll-ms');
   const port = intFlag('port', values.port, 7380);
+  const maxConnections = intFlag('max-connections', values['max-connections'], DEFAULT_MAX_CONNECTIONS);
+  if (maxConnections < 1) throw new AuditlogError('BAD_REQUEST', '--max-connections must be at least 1');
+  const bodyBudgetMiB = intFlag(
+    'max-inflight-body-mib',
+    values['max-inflight-body-mib'],
+    DEFAULT_WITNESS_BODY_BUDGET_MIB,
+  );
+  // 1 MiB holds the largest add-checkpoint body (128 KiB), which must always fit on its own.
+  if (bodyBudgetMiB < 1 || bodyBudgetMiB > 1024 * 1024) {
+    throw new AuditlogError('BAD_REQUEST', '--max-inflight-body-mib must be from 1 to 1048576');
+  }
   const pins = [...values.pin.map(parsePinFlag), ...values['pin-checkpoint'].map(readPinFile)];
   const witness = await Witness.open({ dir, name, logs, pins, ...(webhook ? { webhook } : {}) });
-  const server = await listen(witnessApp(witness), port, values.host);
+  const app = witnessApp(witness, { maxBodyBytesInFlight: bodyBudgetMiB * 1024 * 1024 });
+  const server = await listen(app, port, values.host, { maxConnections });
   const stopLoops = startLoops(witness, { peers, pollMs });
   // Signal handlers first: whoever reads the "listening" line may signal at once.
   const done = new Promise<number>((resolve) => {

@@ -41,6 +41,16 @@ const PREFETCH = 4;
 export interface MonitoredLog {
   key: VerifierKey;
   url: string;
+  /**
+   * The origin line of the log's checkpoints (`--log-origin`). Default: the key's name, as
+   * before this option existed, so state stored then (`mon/<key name>`) is read as before.
+   */
+  origin?: string;
+}
+
+/** The origin of a monitored log: its own, else its key's name. */
+function originOf(log: MonitoredLog): string {
+  return log.origin ?? log.key.name;
 }
 
 export interface MonitorOptions {
@@ -249,9 +259,13 @@ export class Monitor {
     return out;
   }
 
-  /** One pass over one log: catch up to its current checkpoint and check everything on the way. */
+  /**
+   * One pass over one log: catch up to its current checkpoint and check everything on the way.
+   * The log is its origin: its checkpoints must carry it, its state is stored and its alerts
+   * raised under it (a key trusts no other origin, even one equal to its name).
+   */
   async pass(log: MonitoredLog): Promise<PassResult> {
-    const origin = log.key.name;
+    const origin = originOf(log);
     const { stored, verified, progress } = await this.load(origin);
     const result = (alerts: number, error?: string, failed = false): PassResult => ({
       origin,
@@ -407,7 +421,7 @@ export class Monitor {
     cp: Checkpoint,
     problems: Problems,
   ): Promise<Position> {
-    const origin = log.key.name;
+    const origin = originOf(log);
     const edge = from.edge.clone();
     let leaves = from.leaves;
     if (cp.size <= edge.size) return { size: edge.size, root: edge.root(), note: from.note, edge, leaves };

@@ -24,7 +24,11 @@ export class TileLog {
   private server: Server | undefined;
   url = '';
 
-  constructor(readonly signer: Signer = ed25519Signer('example.com/tile-log', generateSeed())) {}
+  /** `origin`: the checkpoints' origin line, the key's name unless given (`--log-origin`). */
+  constructor(
+    readonly signer: Signer = ed25519Signer('example.com/tile-log', generateSeed()),
+    readonly origin: string = signer.name,
+  ) {}
 
   get key(): VerifierKey {
     return parseVerifierKey(formatVerifierKey(this.signer.name, this.signer.publicKey));
@@ -49,7 +53,7 @@ export class TileLog {
     this.size = size;
     this.note = await signCheckpoint(
       {
-        origin: this.signer.name,
+        origin: this.origin,
         size: BigInt(size),
         root: root ?? treeRootFromLeafHashes(nodeHasher, this.leaves.slice(0, size)),
         extensions: [],
