@@ -230,6 +230,17 @@ export function parseRecord(input: unknown, pathPrefix = ''): AuditRecord {
   if (!result.success)
     throw new AuditlogError('BAD_REQUEST', describeIssue(result.error.issues[0], pathPrefix));
   const rec = result.data;
+  // A subject is erased by POST /v1/subjects/<subject>/erase, and a URL path cannot carry the
+  // segments "." and ".." (they are resolved away, even percent-encoded): refused as subjects.
+  const subjects: [string, string | undefined][] = [
+    ['user_id', rec.user_id],
+    ['actor_id', rec.actor_type === 'user' ? rec.actor_id : undefined],
+  ];
+  for (const [field, value] of subjects) {
+    if (value === '.' || value === '..') {
+      throw new AuditlogError('BAD_REQUEST', `${pathPrefix}${field}: "${value}" cannot name a data subject`);
+    }
+  }
   for (const key of rec.public_detail_keys ?? []) {
     if (rec.details === undefined || !Object.hasOwn(rec.details, key)) {
       throw new AuditlogError(

@@ -118,6 +118,12 @@ describe('record schema v1', () => {
       'schema_version:',
     ],
     ['schema version 3', (r) => (r.schema_version = 3), 'schema_version:'],
+    ['a subject no URL path can name', (r) => (r.user_id = '..'), 'user_id: ".." cannot name a data subject'],
+    [
+      'a user actor no URL path can name',
+      (r) => Object.assign(r, { actor_type: 'user', actor_id: '.' }),
+      'actor_id: "." cannot name a data subject',
+    ],
   ];
   for (const [name, mutate, message] of mutations) {
     it(`refuses ${name}, naming the field`, () => {
