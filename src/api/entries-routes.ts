@@ -1,6 +1,7 @@
 /** POST /v1/entries (raw entries → receipts), GET /v1/log, and the ?witnessed= parameter of submissions. */
 import { Hono } from 'hono';
 import { AuditlogError } from '../errors.js';
+import { claimsRecordSchema } from '../records/leaf.js';
 import type { Log } from '../sequencer/log.js';
 import { type Receipt, receiptToJSON } from '../sequencer/receipt.js';
 import { type AuthEnv, requireRole } from './auth.js';
@@ -42,6 +43,15 @@ export function entryRoutes(
     }
     const witness = witnessedParam(c.req.query('witnessed'), witnessReceipt);
     const entry = new Uint8Array(await c.req.arrayBuffer());
+    // Record leaves are written only by the record layer (POST /v1/records), so that a leaf of
+    // the record schema in the tree, a log record such as legal_hold_lifted included, is one
+    // the log wrote, not one a submitter forged (spec/records.md).
+    if (claimsRecordSchema(entry)) {
+      throw new AuditlogError(
+        'BAD_REQUEST',
+        'entry: claims the record schema (auditlog.record/…); submit records with POST /v1/records',
+      );
+    }
     const receipt = await log.append(entry);
     return jsonBody(c, receiptToJSON(witness ? await witness(receipt) : receipt));
   });

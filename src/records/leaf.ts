@@ -146,3 +146,23 @@ export function recordIdIn(entry: Uint8Array): string | null {
   const hex = b.toString('latin1', at + RECORD_ID_MEMBER.length, at + RECORD_ID_MEMBER.length + 32);
   return /^[0-9a-f]{32}$/.test(hex) ? `rec_${hex}` : null;
 }
+
+/**
+ * True iff `entry` claims to be a record leaf: a JSON text (after an optional byte-order mark
+ * and JSON whitespace) whose value is an object with a string `schema` starting with
+ * `auditlog.record/` (escapes included: `auditlog.record\/v2` is the same string).
+ */
+export function claimsRecordSchema(entry: Uint8Array): boolean {
+  let at = 0;
+  if (entry[0] === 0xef && entry[1] === 0xbb && entry[2] === 0xbf) at = 3;
+  while (entry[at] === 0x20 || entry[at] === 0x09 || entry[at] === 0x0a || entry[at] === 0x0d) at++;
+  if (entry[at] !== 0x7b /* { */) return false;
+  let obj: unknown;
+  try {
+    obj = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(entry.subarray(at)));
+  } catch {
+    return false;
+  }
+  const schema = (obj as { schema?: unknown } | null)?.schema;
+  return typeof schema === 'string' && schema.startsWith('auditlog.record/');
+}
