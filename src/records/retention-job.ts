@@ -290,12 +290,17 @@ async function deleteExpired(
         st.compactionDue(),
         st.put(st.archives, a.name, json({ ...a, state: 'deleting' })),
       ];
+      /** Keys of records that were their own subject (`record:<id>`): no other record uses them. */
+      const ownKeys: Uint8Array[] = [];
       for (const id of a.record_ids) {
         const m = await st.getMeta(id);
         if (m?.tag != null) {
-          ops.push(
-            st.del(st.subjects, concat(subjectPrefix(Buffer.from(m.tag, 'hex'), a.tenant), enc.encode(id))),
-          );
+          const tag = Buffer.from(m.tag, 'hex');
+          ops.push(st.del(st.subjects, concat(subjectPrefix(tag, a.tenant), enc.encode(id))));
+          if (m.tag === Buffer.from(svc.tagOf(`record:${id}`)).toString('hex')) {
+            ops.push(st.del(st.keys, subjectPrefix(tag, a.tenant)));
+            ownKeys.push(tag);
+          }
         }
         ops.push(st.del(st.meta, id));
       }
@@ -317,6 +322,7 @@ async function deleteExpired(
         },
         ops,
       );
+      for (const tag of ownKeys) svc.keys.forget(tag, a.tenant);
       opts.faults?.afterDeletionLogged?.(a.name);
       await removeFile(a.dir, a.name);
       await st.write([st.del(st.archives, a.name)]);

@@ -40,6 +40,35 @@ function bundleBytes(dir: string, name: string): Uint8Array {
 }
 
 describe('retention job', () => {
+  it("deletes the key of a record that was its own subject with the record's archive", async () => {
+    const { svc, clock } = await layer();
+    const t0 = clock.ms;
+    const st = svc.store;
+    const keyRows = async () => {
+      let n = 0;
+      for await (const _ of st.keys.keys()) n++;
+      return n;
+    };
+    // No user: each record is its own subject, with a key of its own; plus one user subject.
+    const own = (m: string) =>
+      parseRecord({
+        tenant_id: 'tnt_beta',
+        action: 'data_accessed',
+        actor_id: 'bot',
+        actor_type: 'agent',
+        resource_id: m,
+      });
+    await svc.submit([own('R-1'), own('R-2'), rec('tnt_beta', 'U1')], beta);
+    expect(await keyRows()).toBe(3);
+    clock.ms = t0 + 91 * DAY;
+    expect((await runRetention(svc, { nowMs: clock.ms })).archived).toHaveLength(1);
+    expect(await keyRows()).toBe(3);
+    clock.ms = t0 + 367 * DAY;
+    expect((await runRetention(svc, { nowMs: clock.ms })).deleted).toHaveLength(1);
+    // The two records' own keys went with their archive; the user's key stays until erasure.
+    expect(await keyRows()).toBe(1);
+  });
+
   it('a bundle that fails its read-back check is reported, and the run goes on with other tenants', async () => {
     const { svc, log, dir, clock } = await layer();
     const t0 = clock.ms;
