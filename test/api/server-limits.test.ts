@@ -4,43 +4,13 @@
  * (`--max-inflight-body-mib`): 503 with Retry-After beyond it, nothing written, and every share
  * given back when its request is cut off by the client.
  */
-import { connect, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BodyBudget } from '../../src/api/body-budget.js';
+import { expectConnectionCapOfTwo, open, until } from '../helpers/raw-http.js';
 import { makeToken, startServer, type TestServer } from '../helpers/server.js';
 
 const MiB = 1024 * 1024;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** A raw connection to `url`, collecting what the server sends and when it closes. */
-async function open(url: string): Promise<{ socket: Socket; answer: () => string; closed: Promise<void> }> {
-  const socket = connect(Number(new URL(url).port), '127.0.0.1');
-  let answer = '';
-  socket.on('data', (d) => {
-    answer += d.toString('latin1');
-  });
-  socket.on('error', () => {});
-  const closed = new Promise<void>((r) => socket.once('close', () => r()));
-  await new Promise((r) => socket.once('connect', r));
-  return { socket, answer: () => answer, closed };
-}
-
-/** `GET /checkpoint` on a connection of its own: everything the server sent before closing it. */
-async function getCheckpoint(url: string): Promise<string> {
-  const c = await open(url);
-  c.socket.write('GET /checkpoint HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
-  await c.closed;
-  return c.answer();
-}
-
-/** Waits until `cond` holds, checking every 20 ms; fails after `ms`. */
-async function until(cond: () => boolean | Promise<boolean>, what: string, ms = 10_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
 
 describe('BodyBudget', () => {
   it('grants shares up to its limit, refuses beyond, and takes each share back once', () => {
@@ -69,30 +39,7 @@ describe('--max-connections', () => {
   it('closes the N+1th connection unanswered, and takes one again once a connection closes', async () => {
     const server = await startServer({ args: ['--max-connections', '2'] });
     try {
-      const held = [];
-      for (let i = 0; i < 2; i++) {
-        const c = await open(server.url);
-        // One whole request proves the server took the connection; the start of a second
-        // keeps it busy (not an idle keep-alive connection).
-        c.socket.write('GET /checkpoint HTTP/1.1\r\nHost: x\r\n\r\n');
-        await until(() => c.answer().includes('\r\n\r\n'), 'an answer');
-        expect(c.answer()).toMatch(/^HTTP\/1\.1 200/);
-        c.socket.write('GET /checkpoint HTTP/1.1\r\n');
-        held.push(c);
-      }
-      // The third is closed as soon as it is accepted, whatever it sends.
-      expect(await getCheckpoint(server.url)).toBe('');
-      expect(await getCheckpoint(server.url)).toBe('');
-
-      held[0]!.socket.destroy();
-      await held[0]!.closed;
-      let answer = '';
-      await until(async () => {
-        answer = await getCheckpoint(server.url);
-        return answer !== '';
-      }, 'an answer');
-      expect(answer).toMatch(/^HTTP\/1\.1 200/);
-      held[1]!.socket.destroy();
+      await expectConnectionCapOfTwo(server.url, '/checkpoint');
     } finally {
       await server.stop();
     }

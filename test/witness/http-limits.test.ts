@@ -6,11 +6,11 @@
  * being received at once (`--max-inflight-body-mib`, default 16): 503 with Retry-After beyond
  * it, nothing cosigned, and every share given back when its request is cut off.
  */
-import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_ADD_CHECKPOINT_BYTES } from '../../src/witness/wire.js';
+import { expectConnectionCapOfTwo, open, until } from '../helpers/raw-http.js';
 import { type TestServer, tempDir } from '../helpers/server.js';
 import { FakeLog } from './fake-log.js';
 import { addCheckpoint, body } from './http.js';
@@ -18,37 +18,6 @@ import { runCli, startWitness } from './procs.js';
 
 const NAME = 'witness.example/limits';
 const TEXT = /^text\/plain/;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** A raw connection to `url`, collecting what the server sends and when it closes. */
-async function open(url: string): Promise<{ socket: Socket; answer: () => string; closed: Promise<void> }> {
-  const socket = connect(Number(new URL(url).port), '127.0.0.1');
-  let answer = '';
-  socket.on('data', (d) => {
-    answer += d.toString('latin1');
-  });
-  socket.on('error', () => {});
-  const closed = new Promise<void>((r) => socket.once('close', () => r()));
-  await new Promise((r) => socket.once('connect', r));
-  return { socket, answer: () => answer, closed };
-}
-
-/** Waits until `cond` holds, checking every 20 ms; fails after `ms`. */
-async function until(cond: () => boolean | Promise<boolean>, what: string, ms = 10_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
-
-/** `GET /v1/witness/status` on a connection of its own: everything sent before it closed. */
-async function getStatus(url: string): Promise<string> {
-  const c = await open(url);
-  c.socket.write('GET /v1/witness/status HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
-  await c.closed;
-  return c.answer();
-}
 
 const cosignedSize = async (url: string) =>
   ((await (await fetch(`${url}/v1/witness/status`)).json()) as { logs: { size: string | null }[] }).logs[0]!
@@ -153,30 +122,7 @@ describe('witness --max-connections', () => {
       '2',
     ]);
     try {
-      const held = [];
-      for (let i = 0; i < 2; i++) {
-        const c = await open(w.url);
-        // One whole request proves the server took the connection; the start of a second
-        // keeps it busy (not an idle keep-alive connection).
-        c.socket.write('GET /v1/witness/status HTTP/1.1\r\nHost: x\r\n\r\n');
-        await until(() => c.answer().includes('\r\n\r\n'), 'an answer');
-        expect(c.answer()).toMatch(/^HTTP\/1\.1 200/);
-        c.socket.write('GET /v1/witness/status HTTP/1.1\r\n');
-        held.push(c);
-      }
-      // The third is closed as soon as it is accepted, whatever it sends.
-      expect(await getStatus(w.url)).toBe('');
-      expect(await getStatus(w.url)).toBe('');
-
-      held[0]!.socket.destroy();
-      await held[0]!.closed;
-      let answer = '';
-      await until(async () => {
-        answer = await getStatus(w.url);
-        return answer !== '';
-      }, 'an answer');
-      expect(answer).toMatch(/^HTTP\/1\.1 200/);
-      held[1]!.socket.destroy();
+      await expectConnectionCapOfTwo(w.url, '/v1/witness/status');
     } finally {
       await w.stop();
     }
