@@ -3,10 +3,13 @@
  * checkpoints and consistency proofs (and forks) for a witness under test. Its origin is its
  * key's name unless given (a log like the Go checksum database, whose origin differs).
  */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { consistencyProof } from '../../src/merkle/proof.js';
 import { hashLeaf, nodeHasher } from '../../src/merkle/rfc6962.js';
 import { treeRootFromLeafHashes } from '../../src/merkle/tiles.js';
 import { signCheckpoint } from '../../src/note/checkpoint.js';
+import { encodeBase64 } from '../../src/note/encoding.js';
 import { formatVerifierKey } from '../../src/note/keys.js';
 import { ed25519Signer, generateSeed, type Signer } from '../../src/note/signer.js';
 
@@ -52,4 +55,32 @@ export class FakeLog {
       treeRootFromLeafHashes(nodeHasher, this.leaves.slice(Number(s), Number(e))),
     );
   }
+}
+
+/** Serves `checkpoint()` at /checkpoint (after `gate` resolves) and the log's consistency proofs. */
+export async function serveLog(
+  log: FakeLog,
+  checkpoint: () => Promise<string>,
+  gate: () => Promise<void> = async () => {},
+): Promise<{ url: string; close: () => Promise<void> }> {
+  const server: Server = createServer((req, res) => {
+    const u = new URL(req.url ?? '/', 'http://x');
+    if (u.pathname === '/checkpoint') {
+      void gate()
+        .then(checkpoint)
+        .then((c) => res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' }).end(c));
+    } else if (u.pathname === '/ct/v1/get-sth-consistency') {
+      void log
+        .proof(Number(u.searchParams.get('first')), Number(u.searchParams.get('second')))
+        .then((p) => res.end(JSON.stringify({ consistency: p.map(encodeBase64) })));
+    } else res.writeHead(404).end();
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: async () => {
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+    },
+  };
 }

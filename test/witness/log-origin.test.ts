@@ -6,8 +6,6 @@
  * the right name but configured for another log is an unknown key (403).
  */
 import { createHash, createPublicKey, verify } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { verifyCosignature } from '../../src/note/cosignature.js';
@@ -21,7 +19,7 @@ import { openStateDB, tableRange } from '../../src/witness/db.js';
 import { readCosignature } from '../../src/witness/wire.js';
 import { Witness } from '../../src/witness/witness.js';
 import { startServer, type TestServer, tempDir } from '../helpers/server.js';
-import { FakeLog } from './fake-log.js';
+import { FakeLog, serveLog } from './fake-log.js';
 import { addCheckpoint, body, eventually } from './http.js';
 import { runCli, startWitness } from './procs.js';
 
@@ -224,33 +222,6 @@ describe('a witness process cosigning a log whose origin is not its key name', (
     );
   });
 });
-
-/** A log over HTTP: `/checkpoint` answers `checkpoint()`, and its consistency proofs. */
-async function serveLog(
-  log: FakeLog,
-  checkpoint: () => Promise<string>,
-): Promise<{ url: string; close: () => Promise<void> }> {
-  const server: Server = createServer((req, res) => {
-    const u = new URL(req.url ?? '/', 'http://x');
-    if (u.pathname === '/checkpoint') {
-      void checkpoint().then((c) =>
-        res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' }).end(c),
-      );
-    } else if (u.pathname === '/ct/v1/get-sth-consistency') {
-      void log
-        .proof(Number(u.searchParams.get('first')), Number(u.searchParams.get('second')))
-        .then((p) => res.end(JSON.stringify({ consistency: p.map(encodeBase64) })));
-    } else res.writeHead(404).end();
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    close: async () => {
-      server.closeAllConnections();
-      await new Promise((r) => server.close(r));
-    },
-  };
-}
 
 describe('polling and gossip for a log whose origin is not its key name', () => {
   const closers: (() => Promise<unknown>)[] = [];

@@ -4,8 +4,6 @@
  * add-checkpoint while a poll's fetch is in flight does not turn the poll's answer into a
  * rollback alert against an honest log.
  */
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { encodeBase64 } from '../../src/note/encoding.js';
@@ -13,36 +11,8 @@ import { parseVerifierKey } from '../../src/note/keys.js';
 import { parseNote } from '../../src/note/note.js';
 import { Witness } from '../../src/witness/witness.js';
 import { tempDir } from '../helpers/server.js';
-import { FakeLog } from './fake-log.js';
+import { FakeLog, serveLog } from './fake-log.js';
 import { body } from './http.js';
-
-/** Serves `checkpoint()` at /checkpoint (after `gate` resolves) and the log's consistency proofs. */
-async function serveLog(
-  log: FakeLog,
-  checkpoint: () => Promise<string>,
-  gate: () => Promise<void> = async () => {},
-): Promise<{ url: string; close: () => Promise<void> }> {
-  const server: Server = createServer((req, res) => {
-    const u = new URL(req.url ?? '/', 'http://x');
-    if (u.pathname === '/checkpoint') {
-      void gate()
-        .then(checkpoint)
-        .then((c) => res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' }).end(c));
-    } else if (u.pathname === '/ct/v1/get-sth-consistency') {
-      void log
-        .proof(Number(u.searchParams.get('first')), Number(u.searchParams.get('second')))
-        .then((p) => res.end(JSON.stringify({ consistency: p.map(encodeBase64) })));
-    } else res.writeHead(404).end();
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    close: async () => {
-      server.closeAllConnections();
-      await new Promise((r) => server.close(r));
-    },
-  };
-}
 
 describe('Witness.poll', () => {
   const closers: (() => Promise<void>)[] = [];
