@@ -1,4 +1,5 @@
 /** Small helpers shared by the subcommands: strict flag parsing and one-line errors. */
+import { DEFAULT_MAX_CONNECTIONS } from '../api/server-options.js';
 import { AuditlogError } from '../errors.js';
 
 /** A non-negative integer flag. */
@@ -13,4 +14,24 @@ export function intFlag(name: string, v: string | undefined, dflt: number): numb
 export function required(name: string, v: string | undefined): string {
   if (v === undefined || v === '') throw new AuditlogError('BAD_REQUEST', `--${name} is required`);
   return v;
+}
+
+/**
+ * `--max-connections N` (at least 1) and `--max-inflight-body-mib M` of the HTTP servers (log
+ * and witness): the budget must hold `largestBody` bytes, the largest body a route takes, or
+ * such a body would be refused for ever; at most 1 TiB.
+ */
+export function serverLimitFlags(
+  values: { 'max-connections'?: string; 'max-inflight-body-mib'?: string },
+  defaultBodyMiB: number,
+  largestBody: number,
+): { maxConnections: number; bodyBudgetBytes: number } {
+  const maxConnections = intFlag('max-connections', values['max-connections'], DEFAULT_MAX_CONNECTIONS);
+  if (maxConnections < 1) throw new AuditlogError('BAD_REQUEST', '--max-connections must be at least 1');
+  const mib = intFlag('max-inflight-body-mib', values['max-inflight-body-mib'], defaultBodyMiB);
+  const min = Math.max(1, Math.ceil(largestBody / (1024 * 1024)));
+  if (mib < min || mib > 1024 * 1024) {
+    throw new AuditlogError('BAD_REQUEST', `--max-inflight-body-mib must be from ${min} to 1048576`);
+  }
+  return { maxConnections, bodyBudgetBytes: mib * 1024 * 1024 };
 }

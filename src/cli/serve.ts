@@ -19,12 +19,8 @@ import { Log } from '../sequencer/log.js';
 import { isLogDir } from '../storage/data-dir.js';
 import { startPusher, witnessStatusRoutes } from '../witness/log-side.js';
 import { witnessedReceipt } from '../witness/receipts.js';
-import {
-  DEFAULT_MAX_CONNECTIONS,
-  DEFAULT_REQUEST_TIMEOUT_S,
-  httpServerOptions,
-} from '../api/server-options.js';
-import { intFlag } from './args.js';
+import { DEFAULT_REQUEST_TIMEOUT_S, httpServerOptions } from '../api/server-options.js';
+import { intFlag, serverLimitFlags } from './args.js';
 import { createAdminToken } from './token.js';
 
 export const SERVE_OPTIONS = {
@@ -79,18 +75,11 @@ export async function run(argv: string[]): Promise<number> {
   const batchesAhead = intFlag('batches-ahead', values['batches-ahead'], DEFAULT_BATCHES_AHEAD);
   if (batchesAhead < 1) throw new AuditlogError('BAD_REQUEST', '--batches-ahead must be at least 1');
   const maxEntrySize = Math.min(intFlag('max-entry', values['max-entry'], MAX_ENTRY_SIZE), MAX_ENTRY_SIZE);
-  const maxConnections = intFlag('max-connections', values['max-connections'], DEFAULT_MAX_CONNECTIONS);
-  if (maxConnections < 1) throw new AuditlogError('BAD_REQUEST', '--max-connections must be at least 1');
-  const bodyBudgetMiB = intFlag(
-    'max-inflight-body-mib',
-    values['max-inflight-body-mib'],
+  const { maxConnections, bodyBudgetBytes } = serverLimitFlags(
+    values,
     DEFAULT_BODY_BUDGET_MIB,
+    MAX_RECORDS_BODY,
   );
-  // The budget must hold the largest body a route takes, or such a body would be refused for ever.
-  const minBudgetMiB = Math.ceil(MAX_RECORDS_BODY / (1024 * 1024));
-  if (bodyBudgetMiB < minBudgetMiB || bodyBudgetMiB > 1024 * 1024) {
-    throw new AuditlogError('BAD_REQUEST', `--max-inflight-body-mib must be from ${minBudgetMiB} to 1048576`);
-  }
   const timeoutS = intFlag('request-timeout', values['request-timeout'], DEFAULT_REQUEST_TIMEOUT_S);
   if (timeoutS < 1) throw new AuditlogError('BAD_REQUEST', '--request-timeout must be at least 1');
   const log = await Log.open({
@@ -114,7 +103,7 @@ export async function run(argv: string[]): Promise<number> {
     config: {
       maxEntrySize,
       privateReads: values['private-reads'],
-      maxBodyBytesInFlight: bodyBudgetMiB * 1024 * 1024,
+      maxBodyBytesInFlight: bodyBudgetBytes,
     },
     mounts: [recordLayer.mount],
   };

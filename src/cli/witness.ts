@@ -12,9 +12,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { DEFAULT_MAX_CONNECTIONS } from '../api/server-options.js';
 import { AuditlogError } from '../errors.js';
-import { intFlag, required } from './args.js';
+import { intFlag, required, serverLimitFlags } from './args.js';
 import {
   applyLogOrigins,
   parseBaseUrl,
@@ -27,6 +26,7 @@ import {
 } from '../witness/config.js';
 import { MAX_CHECKPOINT_BYTES, utf8Text } from '../witness/fetch.js';
 import { clearForkInDir } from '../witness/forks.js';
+import { MAX_ADD_CHECKPOINT_BYTES } from '../witness/wire.js';
 import { DEFAULT_WITNESS_BODY_BUDGET_MIB, listen, startLoops, witnessApp } from '../witness/server.js';
 import { type PinnedCheckpoint, Witness } from '../witness/witness.js';
 
@@ -123,20 +123,14 @@ export async function run(argv: string[]): Promise<number> {
     values['alert-webhook'] === undefined ? undefined : parseWebhookUrl(values['alert-webhook']);
   const pollMs = parseMs(values['poll-ms'], 5000, '--poll-ms');
   const port = intFlag('port', values.port, 7380);
-  const maxConnections = intFlag('max-connections', values['max-connections'], DEFAULT_MAX_CONNECTIONS);
-  if (maxConnections < 1) throw new AuditlogError('BAD_REQUEST', '--max-connections must be at least 1');
-  const bodyBudgetMiB = intFlag(
-    'max-inflight-body-mib',
-    values['max-inflight-body-mib'],
+  const { maxConnections, bodyBudgetBytes } = serverLimitFlags(
+    values,
     DEFAULT_WITNESS_BODY_BUDGET_MIB,
+    MAX_ADD_CHECKPOINT_BYTES,
   );
-  // 1 MiB holds the largest add-checkpoint body (128 KiB), which must always fit on its own.
-  if (bodyBudgetMiB < 1 || bodyBudgetMiB > 1024 * 1024) {
-    throw new AuditlogError('BAD_REQUEST', '--max-inflight-body-mib must be from 1 to 1048576');
-  }
   const pins = [...values.pin.map(parsePinFlag), ...values['pin-checkpoint'].map(readPinFile)];
   const witness = await Witness.open({ dir, name, logs, pins, ...(webhook ? { webhook } : {}) });
-  const app = witnessApp(witness, { maxBodyBytesInFlight: bodyBudgetMiB * 1024 * 1024 });
+  const app = witnessApp(witness, { maxBodyBytesInFlight: bodyBudgetBytes });
   const server = await listen(app, port, values.host, { maxConnections });
   const stopLoops = startLoops(witness, { peers, pollMs });
   // Signal handlers first: whoever reads the "listening" line may signal at once.

@@ -80,6 +80,12 @@ const verdictToken = z
   );
 /** Personal free text: bounded, lives only in the encrypted body. */
 const personalText = z.string().max(65536);
+/** A list of `details` member names: at most 256, no repeats (v2's public keys, v1's personal ones). */
+const detailKeyList = z
+  .array(z.string().min(1).max(256))
+  .max(256)
+  .refine((a) => new Set(a).size === a.length, 'duplicate key')
+  .optional();
 const count = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 const jsonValue = z.unknown().refine((v) => v !== undefined, 'required');
 
@@ -171,11 +177,7 @@ export const recordSchemaV2 = z.strictObject({
     })
     .optional(),
   details: z.record(z.string().min(1).max(256), jsonValue).optional(),
-  public_detail_keys: z
-    .array(z.string().min(1).max(256))
-    .max(256)
-    .refine((a) => new Set(a).size === a.length, 'duplicate key')
-    .optional(),
+  public_detail_keys: detailKeyList,
 });
 
 export type AuditRecord = z.infer<typeof recordSchemaV2>;
@@ -201,11 +203,7 @@ export const leafRecordSchemaV1 = recordSchemaV2.omit({ public_detail_keys: true
     )
     .max(256)
     .optional(),
-  personal_detail_keys: z
-    .array(z.string().min(1).max(256))
-    .max(256)
-    .refine((a) => new Set(a).size === a.length, 'duplicate key')
-    .optional(),
+  personal_detail_keys: detailKeyList,
 });
 
 export type AuditRecordV1 = z.infer<typeof leafRecordSchemaV1>;
