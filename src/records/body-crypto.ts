@@ -18,6 +18,29 @@ export interface SaltedField extends PersonalField {
   salt: Uint8Array;
 }
 
+/**
+ * A person named in a record who is not its data subject (a user actor acting on another
+ * user's record): the pointers of their fields, and their own subject key and tag. Their
+ * fields are sealed a second time, under this key, inside the body (spec/records.md, "Named
+ * persons"), so destroying their key erases them from the record and nothing else.
+ */
+export interface NamedPerson {
+  tag: Uint8Array;
+  key: Uint8Array;
+  pointers: readonly string[];
+}
+
+/** A field of a body sealed under a named person's key: opened with {@link openNamedField}. */
+export interface SealedField {
+  pointer: string;
+  /** Hex tag of the named person whose key seals it. */
+  subject: string;
+  sealed: Uint8Array;
+}
+
+/** What a body holds for one field: its salt and value, or the value sealed for a named person. */
+export type BodyField = SaltedField | SealedField;
+
 function seal(key: Uint8Array, plaintext: Uint8Array, aad: Uint8Array): Uint8Array {
   const nonce = pooledRandomBytes(NONCE);
   const c = createCipheriv('aes-256-gcm', key, nonce);
@@ -44,21 +67,42 @@ function bodyAad(recordId: string): Uint8Array {
   return Buffer.from(`auditlog.body/v1\0${recordId}`, 'utf8');
 }
 
+function fieldAad(recordId: string, pointer: string): Uint8Array {
+  return Buffer.from(`auditlog.field/v1\0${recordId}\0${pointer}`, 'utf8');
+}
+
+const hexOf = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
+
 /**
  * Encrypts a record's personal fields and salts under the subject key, binding the record id
- * as additional data (a body cannot be moved to another record). Requires a 32-byte key.
+ * as additional data (a body cannot be moved to another record). The fields of `named` (if
+ * any) are first sealed, salt and value together, under the named person's key, bound to the
+ * record id and pointer; the body holds that blob and the person's tag in their place.
+ * Requires 32-byte keys, and `named.pointers` to be pointers of `fields`.
  */
-export function encryptBody(key: Uint8Array, recordId: string, fields: readonly SaltedField[]): Uint8Array {
+export function encryptBody(
+  key: Uint8Array,
+  recordId: string,
+  fields: readonly SaltedField[],
+  named?: NamedPerson,
+): Uint8Array {
   // Plain JSON, not canonical: only this layer reads it back; what must be byte-exact for
   // outside verifiers (the commitments) is computed from JCS of each value, not from this text.
   const plain = Buffer.from(
     JSON.stringify({
       record_id: recordId,
-      fields: fields.map((f) => ({
-        pointer: f.pointer,
-        salt: Buffer.from(f.salt.buffer, f.salt.byteOffset, f.salt.byteLength).toString('hex'),
-        value: f.value,
-      })),
+      fields: fields.map((f) => {
+        const salt = hexOf(f.salt);
+        if (named?.pointers.includes(f.pointer)) {
+          const inner = Buffer.from(JSON.stringify({ salt, value: f.value }), 'utf8');
+          return {
+            pointer: f.pointer,
+            subject: hexOf(named.tag),
+            sealed: hexOf(seal(named.key, inner, fieldAad(recordId, f.pointer))),
+          };
+        }
+        return { pointer: f.pointer, salt, value: f.value };
+      }),
     }),
     'utf8',
   );
@@ -66,24 +110,45 @@ export function encryptBody(key: Uint8Array, recordId: string, fields: readonly 
 }
 
 /**
- * Decrypts a body sealed by {@link encryptBody} for `recordId`.
+ * Opens a field sealed under a named person's key inside the body of `recordId`.
+ * @throws AuditlogError('BAD_SIGNATURE') if the key, record id, pointer or bytes do not match;
+ *   AuditlogError('BAD_REQUEST') if the plaintext is not a sealed field.
+ */
+export function openNamedField(key: Uint8Array, recordId: string, f: SealedField): SaltedField {
+  const plain = open(key, f.sealed, fieldAad(recordId, f.pointer), 'named field');
+  const inner = JSON.parse(new TextDecoder().decode(plain)) as { salt?: unknown; value?: unknown };
+  if (typeof inner.salt !== 'string' || !Object.hasOwn(inner, 'value')) {
+    throw new AuditlogError('BAD_REQUEST', 'named field: not a version 1 sealed field');
+  }
+  return { pointer: f.pointer, salt: new Uint8Array(Buffer.from(inner.salt, 'hex')), value: inner.value };
+}
+
+/**
+ * Decrypts a body sealed by {@link encryptBody} for `recordId`. Fields sealed for a named
+ * person come back sealed ({@link SealedField}).
  * @throws AuditlogError('BAD_SIGNATURE') if the key, record id or bytes do not match;
  *   AuditlogError('BAD_REQUEST') if the plaintext is not a v1 body.
  */
-export function decryptBody(key: Uint8Array, recordId: string, blob: Uint8Array): SaltedField[] {
+export function decryptBody(key: Uint8Array, recordId: string, blob: Uint8Array): BodyField[] {
   const plain = open(key, blob, bodyAad(recordId), 'body');
   const body = JSON.parse(new TextDecoder().decode(plain)) as {
     record_id?: unknown;
-    fields?: { pointer: string; salt: string; value: unknown }[];
+    fields?: { pointer: string; salt?: string; value?: unknown; subject?: string; sealed?: string }[];
   };
   if (body.record_id !== recordId || !Array.isArray(body.fields)) {
     throw new AuditlogError('BAD_REQUEST', 'body: not a version 1 body for this record');
   }
-  return body.fields.map((f) => ({
-    pointer: f.pointer,
-    salt: new Uint8Array(Buffer.from(f.salt, 'hex')),
-    value: f.value,
-  }));
+  return body.fields.map((f): BodyField => {
+    if (typeof f.sealed === 'string' && typeof f.subject === 'string') {
+      return { pointer: f.pointer, subject: f.subject, sealed: new Uint8Array(Buffer.from(f.sealed, 'hex')) };
+    }
+    return { pointer: f.pointer, salt: new Uint8Array(Buffer.from(f.salt ?? '', 'hex')), value: f.value };
+  });
+}
+
+/** True for a field sealed under a named person's key. */
+export function isSealedField(f: BodyField): f is SealedField {
+  return 'sealed' in f;
 }
 
 /** Lowercase hex SHA-256 of a body blob, as recorded in the leaf's `body_sha256`. */

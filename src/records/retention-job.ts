@@ -181,6 +181,8 @@ async function archiveChunk(
     });
     metas.push(meta);
     if (meta.tag !== null) tags.add(meta.tag);
+    // A hold on a person the record names keeps the archive too (spec/records.md, "Named persons").
+    if (meta.named_tag !== undefined) tags.add(meta.named_tag);
     retainUntil = Math.max(retainUntil, meta.retain_until_ms);
   }
   const first = chunk[0]!.index;
@@ -301,6 +303,10 @@ async function deleteExpired(
             ops.push(st.del(st.keys, subjectPrefix(tag, a.tenant)));
             ownKeys.push(tag);
           }
+        }
+        if (m?.named_tag !== undefined) {
+          const named = Buffer.from(m.named_tag, 'hex');
+          ops.push(st.del(st.named, concat(subjectPrefix(named, a.tenant), enc.encode(id))));
         }
         ops.push(st.del(st.meta, id));
       }

@@ -19,6 +19,8 @@ export interface SealJob {
   recordId: string;
   loggedAtMs: number;
   subjectKey: Uint8Array | null;
+  /** The key and tag of a person the record names besides its subject (see sealRecord). */
+  named?: { tag: Uint8Array; key: Uint8Array } | null;
 }
 
 /** The leaf and body of a sealed record, or why it could not be sealed. */

@@ -15,7 +15,7 @@ import { classesForRecord, loadRetentionConfig, type RetentionConfig } from './r
 import { type AuditRecord, type LeafRecord, LOG_ACTIONS, parseRecord } from './schema.js';
 import { findInFiles } from './scrub-check.js';
 import { type FieldCheck, openRecord, sealRecord } from './seal.js';
-import { hasPersonalFields } from './split.js';
+import { hasPersonalFields, namedPersonOf } from './split.js';
 import {
   type ArchiveEntry,
   b64,
@@ -96,6 +96,8 @@ interface Prepared {
   recordId: string;
   tag: Uint8Array | null;
   key: SubjectKey | null;
+  /** A person the record names besides its subject (spec/records.md, "Named persons"). */
+  named: SubjectKey | null;
 }
 
 export class RecordService {
@@ -196,6 +198,7 @@ export class RecordService {
             recordId: p.recordId,
             loggedAtMs: p.loggedAtMs,
             subjectKey: p.key?.key ?? null,
+            named: p.named === null ? null : { tag: p.named.tag, key: p.named.key },
           })),
         );
         // Every append settles before the keys are released: a key whose record may still
@@ -207,7 +210,10 @@ export class RecordService {
         if (failed) throw failed.reason;
         return appended.map((a) => (a as PromiseFulfilledResult<SubmittedRecord>).value);
       } finally {
-        for (const p of prepared) if (p.key !== null) this.keys.release(p.key);
+        for (const p of prepared) {
+          if (p.key !== null) this.keys.release(p.key);
+          if (p.named !== null) this.keys.release(p.named);
+        }
       }
     });
   }
@@ -227,18 +233,30 @@ export class RecordService {
       record.user_id ??
       (record.actor_type === 'user' ? record.actor_id : undefined) ??
       (hasPersonal ? `record:${recordId}` : undefined);
-    let tag: Uint8Array | null = null;
-    if (subject !== undefined) {
-      tag = tags.get(subject) ?? this.tagOf(subject);
-      tags.set(subject, tag);
-    }
+    const tagFor = (id: string) => {
+      const t = tags.get(id) ?? this.tagOf(id);
+      tags.set(id, t);
+      return t;
+    };
+    const tag = subject === undefined ? null : tagFor(subject);
     const key = tag === null || !hasPersonal ? null : await this.keys.get(tag, record.tenant_id);
-    return { loggedAtMs, retention, recordId, tag, key };
+    // A user actor acting on another user's record keeps their own key for their own fields.
+    const person = namedPersonOf(record);
+    let named: SubjectKey | null = null;
+    if (person !== undefined) {
+      try {
+        named = await this.keys.get(tagFor(person.id), record.tenant_id);
+      } catch (err) {
+        if (key !== null) this.keys.release(key);
+        throw err;
+      }
+    }
+    return { loggedAtMs, retention, recordId, tag, key, named };
   }
 
   private async appendSealed(
     record: AuditRecord,
-    { loggedAtMs, retention, recordId, tag, key }: Prepared,
+    { loggedAtMs, retention, recordId, tag, key, named }: Prepared,
     sealed: { leafBytes: Uint8Array; body: Uint8Array | null },
   ): Promise<SubmittedRecord> {
     const st = this.store;
@@ -250,6 +268,7 @@ export class RecordService {
       retain_until_ms: retention.retainUntilMs,
       state: 'hot',
       has_body: sealed.body !== null,
+      ...(named === null ? {} : { named_tag: hex(named.tag) }),
     };
     const ops: SideOp[] = [
       st.put(st.meta, recordId, json(meta)),
@@ -267,8 +286,19 @@ export class RecordService {
     if (sealed.body !== null && key !== null) {
       ops.push(st.put(st.bodies, recordId, sealed.body), ...this.keys.opsFor(key));
     }
+    if (named !== null) {
+      ops.push(
+        st.put(
+          st.named,
+          concatBytes(subjectPrefix(named.tag, record.tenant_id), enc.encode(recordId)),
+          new Uint8Array(0),
+        ),
+        ...this.keys.opsFor(named),
+      );
+    }
     const receipt = await this.appendRecord(recordId, sealed.leafBytes, ops);
     if (key !== null) this.keys.markDurable(key);
+    if (named !== null) this.keys.markDurable(named);
     return { record_id: recordId, entry: b64(sealed.leafBytes), ...receiptToJSON(receipt) };
   }
 
@@ -450,7 +480,7 @@ export class RecordService {
     // Meta, body and key are read together under the gate: an archive run or an erasure (both
     // exclusive) cannot move or destroy the body between them, so a hot record that was just
     // archived is not reported erased.
-    const { meta, body, key } = await this.gate.shared(async () => {
+    const { meta, body, key, namedKey } = await this.gate.shared(async () => {
       const meta = await this.store.getMeta(leaf.record_id);
       const body =
         pointers.length === 0 || meta?.state === 'erased' || meta === undefined
@@ -460,7 +490,12 @@ export class RecordService {
         body === undefined || meta?.tag == null
           ? undefined
           : await this.keys.find(Buffer.from(meta.tag, 'hex'), tenant);
-      return { meta, body, key };
+      // A named person's key: gone once they were erased (and their tag with it from the meta).
+      const namedKey =
+        body === undefined || meta?.named_tag === undefined
+          ? undefined
+          : { tag: meta.named_tag, key: await this.keys.find(Buffer.from(meta.named_tag, 'hex'), tenant) };
+      return { meta, body, key, namedKey };
     });
     let status: RecordRead['status'] = pointers.length === 0 ? 'no_personal_data' : 'hot';
     let record: LeafRecord = leaf.record;
@@ -479,10 +514,13 @@ export class RecordService {
       } else {
         status = meta?.state === 'archived' ? 'archived' : 'hot';
         try {
-          const opened = openRecord(leaf, body, key);
+          const opened = openRecord(leaf, body, key, (t) => (t === namedKey?.tag ? namedKey.key : undefined));
           record = opened.record;
           bodyVerified = opened.bodyDigestOk;
-          fields = opened.fields.map((f) => ({ ...f, status: f.verified ? 'verified' : 'mismatch' }));
+          fields = opened.fields.map((f) => ({
+            ...f,
+            status: f.verified ? 'verified' : f.erased ? 'erased' : 'mismatch',
+          }));
         } catch (err) {
           // A body that does not open (altered at rest): say so, field by field; never guess.
           if (!(err instanceof AuditlogError)) throw err;
@@ -614,8 +652,13 @@ export class RecordService {
    * GDPR Article 17 erasure of `subject`: in the token's tenant, or `tenantId`, or (a global
    * admin naming none) every tenant holding data of the subject. Per tenant, in one batch with
    * a subject_erased log record: deletes the subject's key, bodies and index rows, and marks
-   * its records erased; then compacts the store so the deleted bytes leave the data directory.
-   * Archived bodies need no rewrite: they were sealed under the destroyed key.
+   * its records erased; in records that only name the subject (a user actor on another user's
+   * record), the key's deletion erases their fields and the rest of the record stays. Then
+   * compacts the store so the deleted bytes leave the data directory. Archived bodies need no
+   * rewrite: they were sealed under the destroyed key.
+   * A hold on the subject, on their tenant, on the subject of a record naming them, or on a
+   * person named in one of their records refuses the erasure, as does (with
+   * erasure_during_retention "refuse") any of those records' retention.
    * @throws LEGAL_HOLD (naming the hold; nothing is erased), NOT_FOUND (no data of the subject).
    */
   async erase(
@@ -624,7 +667,7 @@ export class RecordService {
     actor: Actor,
   ): Promise<{
     subject_tag: string;
-    tenants: { tenant_id: string; records_erased: number; log: SubmittedRecord }[];
+    tenants: { tenant_id: string; records_erased: number; records_named: number; log: SubmittedRecord }[];
     scrub: { files: number; sampled: number; found: number; skipped: boolean };
   }> {
     if (subject.length === 0 || subject.length > 256)
@@ -635,22 +678,37 @@ export class RecordService {
     const st = this.store;
     return this.gate.exclusive(async () => {
       const tenants = scope !== undefined ? [scope] : await this.tenantsOf(tag);
-      const rows = new Map<string, { keyRow: boolean; records: string[]; subjectKeys: Uint8Array[] }>();
+      interface Rows {
+        keyRow: boolean;
+        /** Records of which the subject is the data subject, with their meta. */
+        records: { id: string; row: Uint8Array; meta: RecordMeta | undefined }[];
+        /** Records that name the subject besides their own subject. */
+        named: { id: string; row: Uint8Array; meta: RecordMeta | undefined }[];
+      }
+      const rowsOf = async (table: typeof st.subjects, prefix: Uint8Array) => {
+        const out: Rows['records'] = [];
+        for await (const k of table.keys({ gte: prefix, lt: prefixEnd(prefix) })) {
+          const row = k as Uint8Array;
+          const id = new TextDecoder().decode(row.subarray(prefix.length));
+          out.push({ id, row, meta: await st.getMeta(id) });
+        }
+        return out;
+      };
+      const rows = new Map<string, Rows>();
       for (const tenant of tenants) {
         const prefix = subjectPrefix(tag, tenant);
-        const records: string[] = [];
-        const subjectKeys: Uint8Array[] = [];
-        for await (const k of st.subjects.keys({ gte: prefix, lt: prefixEnd(prefix) })) {
-          const key = k as Uint8Array;
-          subjectKeys.push(key);
-          records.push(new TextDecoder().decode(key.subarray(prefix.length)));
-        }
+        const records = await rowsOf(st.subjects, prefix);
+        const named = await rowsOf(st.named, prefix);
         const keyRow = (await st.get(st.keys, prefix)) !== undefined;
-        if (keyRow || records.length > 0) rows.set(tenant, { keyRow, records, subjectKeys });
+        if (keyRow || records.length > 0 || named.length > 0) rows.set(tenant, { keyRow, records, named });
       }
       if (rows.size === 0) throw new AuditlogError('NOT_FOUND', 'no data of this subject');
-      for (const tenant of rows.keys()) {
-        const held = this.blockingHolds(tenant, [tagHex]);
+      for (const [tenant, r] of rows) {
+        // The subject, the persons their records name, and the subjects of records naming them.
+        const tags = new Set([tagHex]);
+        for (const x of r.records) if (x.meta?.named_tag !== undefined) tags.add(x.meta.named_tag);
+        for (const x of r.named) if (x.meta?.tag != null) tags.add(x.meta.tag);
+        const held = this.blockingHolds(tenant, [...tags]);
         if (held.length > 0) {
           throw new AuditlogError(
             'LEGAL_HOLD',
@@ -661,7 +719,7 @@ export class RecordService {
       if (this.retention.erasureDuringRetention === 'refuse') {
         let until = 0;
         for (const r of rows.values()) {
-          for (const id of r.records) until = Math.max(until, (await st.getMeta(id))?.retain_until_ms ?? 0);
+          for (const x of [...r.records, ...r.named]) until = Math.max(until, x.meta?.retain_until_ms ?? 0);
         }
         if (until > this.now()) {
           throw new AuditlogError(
@@ -679,23 +737,43 @@ export class RecordService {
       for (const [tenant, r] of rows) {
         const wrapped = await st.get(st.keys, subjectPrefix(tag, tenant));
         if (wrapped !== undefined) needles.push(wrapped.subarray(13, 45));
-        for (const id of r.records) {
+        for (const { id } of r.records) {
           if (needles.length >= 16) break;
           const body = await st.get(st.bodies, id);
           if (body !== undefined && body.length >= 45) needles.push(body.subarray(13, 45));
         }
       }
-      const out: { tenant_id: string; records_erased: number; log: SubmittedRecord }[] = [];
+      const out: {
+        tenant_id: string;
+        records_erased: number;
+        records_named: number;
+        log: SubmittedRecord;
+      }[] = [];
       for (const [tenant, r] of rows) {
         const ops: SideOp[] = [st.compactionDue(), st.del(st.keys, subjectPrefix(tag, tenant))];
-        for (const k of r.subjectKeys) ops.push(st.del(st.subjects, k));
-        for (const id of r.records) {
-          ops.push(st.del(st.bodies, id));
-          const meta = await st.getMeta(id);
-          if (meta !== undefined) {
+        const erasedAt = this.now();
+        for (const { id, row, meta } of r.records) {
+          ops.push(st.del(st.subjects, row), st.del(st.bodies, id));
+          if (meta === undefined) continue;
+          const { named_tag, ...rest } = meta;
+          // The body held the named person's fields too: the record no longer names them.
+          if (named_tag !== undefined) {
             ops.push(
-              st.put(st.meta, id, json({ ...meta, tag: null, state: 'erased', erased_at_ms: this.now() })),
+              st.del(
+                st.named,
+                concatBytes(subjectPrefix(Buffer.from(named_tag, 'hex'), tenant), enc.encode(id)),
+              ),
             );
+          }
+          ops.push(
+            st.put(st.meta, id, json({ ...rest, tag: null, state: 'erased', erased_at_ms: erasedAt })),
+          );
+        }
+        for (const { id, row, meta } of r.named) {
+          ops.push(st.del(st.named, row));
+          if (meta?.named_tag === tagHex) {
+            const { named_tag: _, ...rest } = meta;
+            ops.push(st.put(st.meta, id, json(rest)));
           }
         }
         const log = await this.appendSystem(
@@ -709,13 +787,15 @@ export class RecordService {
             details: {
               subject_tag: tagHex,
               records_erased: r.records.length,
-              record_ids: r.records.slice(0, 1000),
+              record_ids: r.records.slice(0, 1000).map((x) => x.id),
+              records_named: r.named.length,
+              named_record_ids: r.named.slice(0, 1000).map((x) => x.id),
             },
           },
           ops,
         );
         this.keys.forget(tag, tenant);
-        out.push({ tenant_id: tenant, records_erased: r.records.length, log });
+        out.push({ tenant_id: tenant, records_erased: r.records.length, records_named: r.named.length, log });
       }
       await st.compactTwice();
       // Check the promise from outside LevelDB: the sampled bytes are in no file of the database.
@@ -750,7 +830,7 @@ export class RecordService {
   /** The tenants in which `tag` has a key or records. */
   private async tenantsOf(tag: Uint8Array): Promise<string[]> {
     const found = new Set<string>();
-    for (const table of [this.store.keys, this.store.subjects]) {
+    for (const table of [this.store.keys, this.store.subjects, this.store.named]) {
       for await (const k of table.keys({ gte: tag, lt: prefixEnd(tag) })) {
         const key = k as Uint8Array;
         const len = key[tag.length]!;

@@ -103,6 +103,20 @@ export function hasPersonalFields(record: AuditRecord): boolean {
   );
 }
 
+/**
+ * The person a record names besides its data subject, with the pointers of their personal
+ * fields (spec/records.md, "Named persons"): a user actor (`actor_type` `user`) whose
+ * `actor_id` is not the record's `user_id` — a clinician acting on a patient's record, an
+ * adviser on a client's account. Undefined when there is none (no `user_id`: the user actor
+ * is then the subject).
+ */
+export function namedPersonOf(record: AuditRecord): { id: string; pointers: string[] } | undefined {
+  if (record.actor_type !== 'user' || record.user_id === undefined || record.actor_id === record.user_id) {
+    return undefined;
+  }
+  return { id: record.actor_id, pointers: ['/actor_id'] };
+}
+
 /** Sets a plain data member, so that a key named "__proto__" stays a member. */
 function define(obj: Record<string, unknown>, key: string, value: unknown): void {
   Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });

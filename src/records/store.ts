@@ -23,6 +23,11 @@ export interface RecordMeta {
   has_body: boolean;
   archive?: string;
   erased_at_ms?: number;
+  /**
+   * Hex tag of a person the record names besides its subject (spec/records.md, "Named
+   * persons"); removed when that person is erased or the record's body is.
+   */
+  named_tag?: string;
 }
 
 /** A legal hold: on a whole tenant, or on one subject (in one tenant or, tenant null, all). */
@@ -114,6 +119,8 @@ export class RecordStore {
   readonly keys: Table;
   /** subjectPrefix(tag, tenant) || record_id -> empty: the records of a subject. */
   readonly subjects: Table;
+  /** subjectPrefix(tag, tenant) || record_id -> empty: records naming a person not their subject. */
+  readonly named: Table;
   /** u64(hot_until_ms) || record_id -> empty: the records still in the hot store, by due time. */
   readonly hot: Table;
   /** record_id -> u64(index): where a record's leaf is in the log. */
@@ -135,6 +142,7 @@ export class RecordStore {
     this.meta = sub('meta');
     this.keys = sub('keys');
     this.subjects = sub('subjects');
+    this.named = sub('named');
     this.hot = sub('hot');
     this.index = sub('index');
     this.holds = sub('holds');

@@ -189,6 +189,37 @@ describe('retention job', () => {
     expect(r.deleted).toEqual([]);
   });
 
+  it('a hold on a person a record names keeps its bundle; deleting the bundle drops the record from their list', async () => {
+    const { svc, clock } = await layer();
+    const st = svc.store;
+    const namedRows = async () => {
+      let n = 0;
+      for await (const _ of st.named.keys()) n++;
+      return n;
+    };
+    const byDoctor = parseRecord({
+      ...exampleRecord(),
+      tenant_id: 'tnt_beta',
+      actor_id: 'dr.who@clinic.example',
+      actor_type: 'user',
+    });
+    const [r] = await svc.submit([byDoctor, byDoctor], beta);
+    expect(await namedRows()).toBe(2);
+    const { hold } = await svc.placeHold({ subject: 'dr.who@clinic.example' }, admin);
+    clock.ms += 400 * DAY;
+    const held = await runRetention(svc, { nowMs: clock.ms });
+    expect(held.archived).toHaveLength(1);
+    expect(held.held).toHaveLength(1);
+    // Archived: the named person's field opens from the bundle with their own key.
+    const read = await svc.read(BigInt(r!.index), auditor);
+    expect(read.status).toBe('archived');
+    expect(read.record.actor_id).toBe('dr.who@clinic.example');
+    expect(read.fields.every((f) => f.status === 'verified')).toBe(true);
+    await svc.liftHold(hold.id, admin);
+    expect((await runRetention(svc, { nowMs: clock.ms })).deleted).toHaveLength(1);
+    expect(await namedRows()).toBe(0);
+  });
+
   it('bounds bundles and runs: the next run continues', async () => {
     const { svc, clock } = await layer();
     await svc.submit(

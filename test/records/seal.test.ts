@@ -120,6 +120,35 @@ describe('sealRecord / openRecord', () => {
     expect(opened.record.input?.user_message).toBe('How much will my next bill be?');
   });
 
+  it("seals a named person's field under their own key: verified with it, erased without it, unverified with another", () => {
+    const byDoctor = parseRecord({ ...exampleRecord(), actor_id: 'dr.a@clinic.example', actor_type: 'user' });
+    const recordId = newRecordId();
+    expect(code(() => sealRecord(byDoctor, { recordId, loggedAtMs: LOGGED, subjectKey: key }))).toBe(
+      'INTERNAL',
+    );
+    const named = { tag: new Uint8Array(32).fill(7), key: newSubjectKey() };
+    const s = sealRecord(byDoctor, { recordId, loggedAtMs: LOGGED, subjectKey: key, named });
+    const tagHex = '07'.repeat(32);
+    const status = (lookup: (t: string) => Uint8Array | undefined) => {
+      const o = openRecord(s.leaf, s.body!, key, lookup);
+      return { field: o.fields.find((f) => f.pointer === '/actor_id'), actor: o.record.actor_id };
+    };
+    expect(status((t) => (t === tagHex ? named.key : undefined))).toMatchObject({
+      field: { verified: true },
+      actor: 'dr.a@clinic.example',
+    });
+    expect(status(() => undefined)).toEqual({
+      field: { pointer: '/actor_id', verified: false, erased: true },
+      actor: undefined,
+    });
+    expect(status(() => newSubjectKey())).toEqual({
+      field: { pointer: '/actor_id', verified: false },
+      actor: undefined,
+    });
+    // The other fields open with the subject's key alone.
+    expect(openRecord(s.leaf, s.body!, key).record.user_id).toBe('patient-7731');
+  });
+
   it('writes no body for a record without personal fields', () => {
     const plain = parseRecord({
       tenant_id: 't1',
