@@ -1,5 +1,5 @@
 /** Small helpers shared by the subcommands: strict flag parsing and one-line errors. */
-import { DEFAULT_MAX_CONNECTIONS } from '../api/server-options.js';
+import { DEFAULT_MAX_CONNECTIONS, DEFAULT_REQUEST_TIMEOUT_S } from '../api/server-options.js';
 import { AuditlogError } from '../errors.js';
 
 /** A non-negative integer flag. */
@@ -17,15 +17,15 @@ export function required(name: string, v: string | undefined): string {
 }
 
 /**
- * `--max-connections N` (at least 1) and `--max-inflight-body-mib M` of the HTTP servers (log
- * and witness): the budget must hold `largestBody` bytes, the largest body a route takes, or
- * such a body would be refused for ever; at most 1 TiB.
+ * `--max-connections N` (at least 1), `--max-inflight-body-mib M` and `--request-timeout S`
+ * (at least 1) of the HTTP servers (log and witness): the budget must hold `largestBody` bytes,
+ * the largest body a route takes, or such a body would be refused for ever; at most 1 TiB.
  */
 export function serverLimitFlags(
-  values: { 'max-connections'?: string; 'max-inflight-body-mib'?: string },
+  values: { 'max-connections'?: string; 'max-inflight-body-mib'?: string; 'request-timeout'?: string },
   defaultBodyMiB: number,
   largestBody: number,
-): { maxConnections: number; bodyBudgetBytes: number } {
+): { maxConnections: number; bodyBudgetBytes: number; requestTimeoutS: number } {
   const maxConnections = intFlag('max-connections', values['max-connections'], DEFAULT_MAX_CONNECTIONS);
   if (maxConnections < 1) throw new AuditlogError('BAD_REQUEST', '--max-connections must be at least 1');
   const mib = intFlag('max-inflight-body-mib', values['max-inflight-body-mib'], defaultBodyMiB);
@@ -33,5 +33,7 @@ export function serverLimitFlags(
   if (mib < min || mib > 1024 * 1024) {
     throw new AuditlogError('BAD_REQUEST', `--max-inflight-body-mib must be from ${min} to 1048576`);
   }
-  return { maxConnections, bodyBudgetBytes: mib * 1024 * 1024 };
+  const requestTimeoutS = intFlag('request-timeout', values['request-timeout'], DEFAULT_REQUEST_TIMEOUT_S);
+  if (requestTimeoutS < 1) throw new AuditlogError('BAD_REQUEST', '--request-timeout must be at least 1');
+  return { maxConnections, bodyBudgetBytes: mib * 1024 * 1024, requestTimeoutS };
 }

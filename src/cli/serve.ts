@@ -19,7 +19,7 @@ import { Log } from '../sequencer/log.js';
 import { isLogDir } from '../storage/data-dir.js';
 import { startPusher, witnessStatusRoutes } from '../witness/log-side.js';
 import { witnessedReceipt } from '../witness/receipts.js';
-import { DEFAULT_REQUEST_TIMEOUT_S, httpServerOptions } from '../api/server-options.js';
+import { httpServerOptions } from '../api/server-options.js';
 import { intFlag, serverLimitFlags } from './args.js';
 import { createAdminToken } from './token.js';
 
@@ -75,13 +75,11 @@ export async function run(argv: string[]): Promise<number> {
   const batchesAhead = intFlag('batches-ahead', values['batches-ahead'], DEFAULT_BATCHES_AHEAD);
   if (batchesAhead < 1) throw new AuditlogError('BAD_REQUEST', '--batches-ahead must be at least 1');
   const maxEntrySize = Math.min(intFlag('max-entry', values['max-entry'], MAX_ENTRY_SIZE), MAX_ENTRY_SIZE);
-  const { maxConnections, bodyBudgetBytes } = serverLimitFlags(
+  const { maxConnections, bodyBudgetBytes, requestTimeoutS } = serverLimitFlags(
     values,
     DEFAULT_BODY_BUDGET_MIB,
     MAX_RECORDS_BODY,
   );
-  const timeoutS = intFlag('request-timeout', values['request-timeout'], DEFAULT_REQUEST_TIMEOUT_S);
-  if (timeoutS < 1) throw new AuditlogError('BAD_REQUEST', '--request-timeout must be at least 1');
   const log = await Log.open({
     dir,
     ...(origin ? { origin } : {}),
@@ -121,7 +119,7 @@ export async function run(argv: string[]): Promise<number> {
     fetch: app.fetch,
     port,
     hostname: values.host,
-    serverOptions: httpServerOptions(timeoutS),
+    serverOptions: httpServerOptions(requestTimeoutS),
   });
   // Set before the first connection is accepted (listen completes on a later tick).
   server.maxConnections = maxConnections;

@@ -2,7 +2,7 @@
  * `auditlog witness --data DIR --port PORT --name NAME --log VKEY[=URL] [--log ...]
  *   [--log-origin VKEY=ORIGIN ...] [--peer URL ...] [--alert-webhook URL] [--poll-ms MS]
  *   [--host 127.0.0.1] [--pin ORIGIN:SIZE:ROOT ...] [--pin-checkpoint FILE ...]
- *   [--max-connections N] [--max-inflight-body-mib M]`
+ *   [--max-connections N] [--max-inflight-body-mib M] [--request-timeout S]`
  * Runs a witness (spec/witness.md). Prints its verifier key (type 0x04) and the address it listens
  * on; SIGTERM/SIGINT finish the round in flight and close the database.
  *
@@ -48,6 +48,8 @@ const HELP = `usage: auditlog witness --data DIR --name NAME --log VKEY[=URL] [-
   --max-inflight-body-mib M
                         most MiB of add-checkpoint bodies being received at once; beyond it
                         503 + Retry-After (default 16, at least 1)
+  --request-timeout S   a request must arrive whole within S seconds, its headers within 20;
+                        past that 408 and the connection is closed (default 60)
        auditlog witness clear-fork --data DIR --log ORIGIN [--reason TEXT]
   clear the forked state of a log (the witness must be stopped), so that it is cosigned again
 `;
@@ -108,6 +110,7 @@ export async function run(argv: string[]): Promise<number> {
       'pin-checkpoint': { type: 'string', multiple: true, default: [] },
       'max-connections': { type: 'string' },
       'max-inflight-body-mib': { type: 'string' },
+      'request-timeout': { type: 'string' },
       help: { type: 'boolean', default: false },
     },
   });
@@ -123,7 +126,7 @@ export async function run(argv: string[]): Promise<number> {
     values['alert-webhook'] === undefined ? undefined : parseWebhookUrl(values['alert-webhook']);
   const pollMs = parseMs(values['poll-ms'], 5000, '--poll-ms');
   const port = intFlag('port', values.port, 7380);
-  const { maxConnections, bodyBudgetBytes } = serverLimitFlags(
+  const { maxConnections, bodyBudgetBytes, requestTimeoutS } = serverLimitFlags(
     values,
     DEFAULT_WITNESS_BODY_BUDGET_MIB,
     MAX_ADD_CHECKPOINT_BYTES,
@@ -131,7 +134,7 @@ export async function run(argv: string[]): Promise<number> {
   const pins = [...values.pin.map(parsePinFlag), ...values['pin-checkpoint'].map(readPinFile)];
   const witness = await Witness.open({ dir, name, logs, pins, ...(webhook ? { webhook } : {}) });
   const app = witnessApp(witness, { maxBodyBytesInFlight: bodyBudgetBytes });
-  const server = await listen(app, port, values.host, { maxConnections });
+  const server = await listen(app, port, values.host, { maxConnections, requestTimeoutS });
   const stopLoops = startLoops(witness, { peers, pollMs });
   // Signal handlers first: whoever reads the "listening" line may signal at once.
   const done = new Promise<number>((resolve) => {

@@ -159,6 +159,8 @@ export function startLoops(w: Witness, opts: LoopOptions): () => Promise<void> {
 export interface ListenOptions {
   /** Most connections open at once (node's `server.maxConnections`); default DEFAULT_MAX_CONNECTIONS. */
   maxConnections?: number;
+  /** Seconds a request may take to arrive whole (httpServerOptions); default 60. */
+  requestTimeoutS?: number;
 }
 
 /** Serves `app` on host:port (0 = any free port); resolves with the bound port and a close function. */
@@ -168,7 +170,12 @@ export async function listen(
   host: string,
   opts: ListenOptions = {},
 ): Promise<{ port: number; close: () => Promise<void> }> {
-  const server = serve({ fetch: app.fetch, port, hostname: host, serverOptions: httpServerOptions() });
+  const server = serve({
+    fetch: app.fetch,
+    port,
+    hostname: host,
+    serverOptions: httpServerOptions(opts.requestTimeoutS),
+  });
   // Set before the first connection is accepted (listen completes on a later tick).
   server.maxConnections = opts.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
   await new Promise<void>((resolve, reject) => {

@@ -4,7 +4,8 @@
  * another method is 405 with Allow (plain text, the witness's error style on every path), the
  * cap on open connections (`--max-connections`), and the budget of add-checkpoint body bytes
  * being received at once (`--max-inflight-body-mib`, default 16): 503 with Retry-After beyond
- * it, nothing cosigned, and every share given back when its request is cut off.
+ * it, nothing cosigned, and every share given back when its request is cut off; and the time a
+ * request may take to arrive (`--request-timeout`): 408 and the connection closed.
  */
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -136,11 +137,38 @@ describe('witness --max-connections', () => {
       ['--max-connections', '1.5', '--max-connections must be a non-negative integer'],
       ['--max-inflight-body-mib', '0', '--max-inflight-body-mib must be from 1 to 1048576'],
       ['--max-inflight-body-mib', '1048577', '--max-inflight-body-mib must be from 1 to 1048576'],
+      ['--request-timeout', '0', '--request-timeout must be at least 1'],
     ] as const) {
       const data = join(tempDir('witness-flags-'), 'w');
       const r = await runCli([...base, '--data', data, flag, value]);
       expect(r.code, `${flag} ${value}`).toBe(1);
       expect(r.stderr, `${flag} ${value}`).toContain(message);
+    }
+  });
+});
+
+describe('witness --request-timeout', () => {
+  it('answers 408 and disconnects a client whose add-checkpoint does not arrive whole in time', async () => {
+    const log = FakeLog.create('example.com/log-timeout').grow(3);
+    const w = await startWitness(join(tempDir('witness-timeout-'), 'w'), NAME, [
+      '--log',
+      log.vkey,
+      '--poll-ms',
+      '600000',
+      '--request-timeout',
+      '1',
+    ]);
+    try {
+      const c = await open(w.url);
+      const t0 = Date.now();
+      // Headers, then a body that never comes.
+      c.socket.write('POST /add-checkpoint HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nold 0\n');
+      await c.closed;
+      expect(c.answer()).toMatch(/^HTTP\/1\.1 408/);
+      expect(Date.now() - t0).toBeLessThan(5_000);
+      expect(await cosignedSize(w.url)).toBeNull();
+    } finally {
+      await w.stop();
     }
   });
 });
