@@ -22,7 +22,8 @@ import {
 
 const HELP = `usage: auditlog monitor --log VKEY=URL [--log ...] [options]
   --log VKEY=URL        a log key (type 0x01) and where to read the log (repeatable); the log's
-                        origin is the key name unless --log-origin says otherwise
+                        origin is the key name unless --log-origin says otherwise; several
+                        keys with one origin and URL are all trusted for it (a key rotation)
   --log-origin VKEY=ORIGIN  the origin line of the log whose --log key is VKEY, when it is not
                         the key name (e.g. the Go checksum database's 'go.sum database tree')
   --data DIR            keep the position and alerts here (default: a temporary directory)

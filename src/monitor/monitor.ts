@@ -53,6 +53,38 @@ function originOf(log: MonitoredLog): string {
   return log.origin ?? log.key.name;
 }
 
+/** One log as the monitor follows it: its origin, every key trusted for it, and its URL. */
+interface WatchedLog {
+  origin: string;
+  keys: VerifierKey[];
+  url: string;
+}
+
+const keyIdOf = (k: VerifierKey) => `${k.name}+${encodeBase64(k.publicKey)}`;
+
+/**
+ * Pools the entries of `logs` by origin, as the witness does: several entries with one origin
+ * (a key rotation) make each of their keys trusted for that log, which is followed once, with
+ * one position.
+ * @throws AuditlogError('CONFLICT') when one key is given twice (even for two origins), or one
+ *   origin two URLs.
+ */
+export function poolByOrigin(logs: readonly MonitoredLog[]): WatchedLog[] {
+  const byOrigin = new Map<string, WatchedLog>();
+  const keys = new Set<string>();
+  for (const log of logs) {
+    const origin = originOf(log);
+    const id = keyIdOf(log.key);
+    if (keys.has(id)) throw new AuditlogError('CONFLICT', `log key of ${log.key.name} given twice`);
+    keys.add(id);
+    const seen = byOrigin.get(origin);
+    if (seen === undefined) byOrigin.set(origin, { origin, keys: [log.key], url: log.url });
+    else if (seen.url !== log.url) throw new AuditlogError('CONFLICT', `two URLs for origin ${origin}`);
+    else seen.keys.push(log.key);
+  }
+  return [...byOrigin.values()];
+}
+
 export interface MonitorOptions {
   /** Data directory (`db/`): the position and the alerts. */
   dir: string;
@@ -196,9 +228,16 @@ export class Monitor {
     private readonly db: StateDB,
     readonly alerts: AlertLog,
     private readonly opts: MonitorOptions,
+    private readonly logs: readonly WatchedLog[],
   ) {}
 
+  /**
+   * Opens (creating) the monitor's state in `opts.dir`.
+   * @throws AuditlogError 'CONFLICT' (see {@link poolByOrigin}), 'STORAGE' (database locked or
+   *   unreadable).
+   */
   static async open(opts: MonitorOptions): Promise<Monitor> {
+    const logs = poolByOrigin(opts.logs);
     const db = await openStateDB(join(opts.dir, 'db'));
     try {
       const alerts = await AlertLog.open(db, {
@@ -206,7 +245,7 @@ export class Monitor {
         ...(opts.webhook ? { webhook: opts.webhook } : {}),
         ...(opts.stderr ? { stderr: opts.stderr } : {}),
       });
-      return new Monitor(db, alerts, opts);
+      return new Monitor(db, alerts, opts, logs);
     } catch (err) {
       await db.close();
       throw err;
@@ -255,17 +294,27 @@ export class Monitor {
   /** One pass over every log. */
   async passAll(): Promise<PassResult[]> {
     const out: PassResult[] = [];
-    for (const log of this.opts.logs) out.push(await this.pass(log));
+    for (const log of this.logs) out.push(await this.passWatched(log));
     return out;
   }
 
   /**
    * One pass over one log: catch up to its current checkpoint and check everything on the way.
    * The log is its origin: its checkpoints must carry it, its state is stored and its alerts
-   * raised under it (a key trusts no other origin, even one equal to its name).
+   * raised under it (a key trusts no other origin, even one equal to its name). A checkpoint
+   * signed by any key of the origin is taken (a key rotation).
    */
   async pass(log: MonitoredLog): Promise<PassResult> {
     const origin = originOf(log);
+    const pooled = this.logs.find(
+      (l) => l.origin === origin && l.url === log.url && l.keys.some((k) => keyIdOf(k) === keyIdOf(log.key)),
+    );
+    // A log given to open() is checked with all the keys of its origin; another, with its own.
+    return this.passWatched(pooled ?? { origin, keys: [log.key], url: log.url });
+  }
+
+  private async passWatched(log: WatchedLog): Promise<PassResult> {
+    const origin = log.origin;
     const { stored, verified, progress } = await this.load(origin);
     const result = (alerts: number, error?: string, failed = false): PassResult => ({
       origin,
@@ -282,7 +331,7 @@ export class Monitor {
       return result(0, (e as Error).message);
     }
     try {
-      verifyNote(note, [log.key]);
+      verifyNote(note, log.keys);
       cp = parseCheckpoint(parseNote(note).text);
       if (cp.origin !== origin)
         throw new AuditlogError('BAD_CHECKPOINT', `origin ${cp.origin} is not ${origin}`);
@@ -415,13 +464,13 @@ export class Monitor {
    * Progress is saved every PROGRESS_EVERY bundles. Network failures throw (the progress is kept).
    */
   private async catchUp(
-    log: MonitoredLog,
+    log: WatchedLog,
     stored: Stored,
     from: Position,
     cp: Checkpoint,
     problems: Problems,
   ): Promise<Position> {
-    const origin = originOf(log);
+    const origin = log.origin;
     const edge = from.edge.clone();
     let leaves = from.leaves;
     if (cp.size <= edge.size) return { size: edge.size, root: edge.root(), note: from.note, edge, leaves };

@@ -9,7 +9,7 @@
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { formatVerifierKey } from '../../src/note/keys.js';
-import { ed25519Signer } from '../../src/note/signer.js';
+import { ed25519Signer, type Signer } from '../../src/note/signer.js';
 import type { Alert } from '../../src/witness/alerts.js';
 import { openStateDB, tableRange } from '../../src/witness/db.js';
 import { cli, tempDir } from '../helpers/server.js';
@@ -150,6 +150,94 @@ describe('auditlog monitor --log-origin', () => {
     // The first log resumed from its stored position: bundle 0 was not downloaded again.
     expect(plain.requests.filter((p) => p.startsWith('tile/entries/000')).length).toBe(fetched);
     expect(await positions(data)).toEqual({ 'example.com/tile-log': '310', [GO_ORIGIN]: '5' });
+  });
+
+  it('pools the keys of one origin (a key rotation): checkpoints signed by either verify, with one position', async () => {
+    const oldKey = ed25519Signer('example.com/rotating', new Uint8Array(32).fill(6));
+    const newKey = ed25519Signer('example.com/rotating-2026', new Uint8Array(32).fill(7));
+    // The log signs with whichever key is current.
+    let current = oldKey;
+    const signer: Signer = {
+      get name() {
+        return current.name;
+      },
+      get publicKey() {
+        return current.publicKey;
+      },
+      sign: (m) => current.sign(m),
+    };
+    const log = new TileLog(signer, 'example.com/rotating').grow(300);
+    await log.publish();
+    await log.start();
+    cleanup.push(() => log.stop());
+    const oldVkey = formatVerifierKey(oldKey.name, oldKey.publicKey);
+    const newVkey = formatVerifierKey(newKey.name, newKey.publicKey);
+    const data = join(tempDir('monitor-rotation-'), 'mon');
+    const args = [
+      'monitor',
+      '--once',
+      '--log',
+      `${oldVkey}=${log.url}`,
+      '--log',
+      `${newVkey}=${log.url}`,
+      '--log-origin',
+      `${newVkey}=example.com/rotating`,
+      '--data',
+      data,
+    ];
+    const first = await cli(...args);
+    expect(first.stderr).toBe('');
+    expect(first.code).toBe(0);
+    // One pass for the one log, not one per key.
+    expect(first.stdout).toMatch(/^auditlog monitor: verified example\.com\/rotating size 300 root \S+\n$/);
+
+    current = newKey;
+    log.grow(20);
+    await log.publish();
+    const fetched = log.requests.filter((p) => p.startsWith('tile/entries/000')).length;
+    const second = await cli(...args);
+    expect(second.stderr).toBe('');
+    expect(second.code).toBe(0);
+    expect(second.stdout).toMatch(/^auditlog monitor: verified example\.com\/rotating size 320 /);
+    expect(log.requests.filter((p) => p.startsWith('tile/entries/000')).length).toBe(fetched);
+    expect(await positions(data)).toEqual({ 'example.com/rotating': '320' });
+
+    // A key of neither: the log cannot be read this pass, and nothing moves.
+    current = ed25519Signer('example.com/rotating', new Uint8Array(32).fill(8));
+    log.grow(1);
+    await log.publish();
+    const unknown = await cli(...args);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain('example.com/rotating: no signature by a known key');
+    expect(await positions(data)).toEqual({ 'example.com/rotating': '320' });
+
+    // One origin with two URLs, or one key given twice, refuses the start.
+    const twoUrls = await cli(
+      'monitor',
+      '--once',
+      '--log',
+      `${oldVkey}=${log.url}`,
+      '--log',
+      `${newVkey}=http://127.0.0.1:1`,
+      '--log-origin',
+      `${newVkey}=example.com/rotating`,
+      '--data',
+      data,
+    );
+    expect(twoUrls.code).toBe(1);
+    expect(twoUrls.stderr).toContain('two URLs for origin example.com/rotating');
+    const twice = await cli(
+      'monitor',
+      '--once',
+      '--log',
+      `${oldVkey}=${log.url}`,
+      '--log',
+      `${oldVkey}=${log.url}`,
+      '--data',
+      data,
+    );
+    expect(twice.code).toBe(1);
+    expect(twice.stderr).toContain('log key of example.com/rotating given twice');
   });
 
   it('refuses a --log-origin whose key no --log gives, or two for one key', async () => {
