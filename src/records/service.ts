@@ -82,6 +82,12 @@ export interface RecordServiceOptions {
 const enc = new TextEncoder();
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 
+/**
+ * Record ids listed by one `subject_erased` record, own and named together (each ~39 bytes of
+ * the leaf, whose limit is 64 KiB); the counts beside them are exact.
+ */
+export const ERASURE_LISTED_IDS = 1000;
+
 /** The tenant value of log records that concern every tenant (a global hold or erasure). */
 export const ALL_TENANTS = '*';
 
@@ -787,9 +793,12 @@ export class RecordService {
             details: {
               subject_tag: tagHex,
               records_erased: r.records.length,
-              record_ids: r.records.slice(0, 1000).map((x) => x.id),
+              // At most ERASURE_LISTED_IDS ids in all (~39 KB), so the leaf stays under its limit.
+              record_ids: r.records.slice(0, ERASURE_LISTED_IDS).map((x) => x.id),
               records_named: r.named.length,
-              named_record_ids: r.named.slice(0, 1000).map((x) => x.id),
+              named_record_ids: r.named
+                .slice(0, Math.max(0, ERASURE_LISTED_IDS - r.records.length))
+                .map((x) => x.id),
             },
           },
           ops,

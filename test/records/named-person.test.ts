@@ -153,6 +153,24 @@ describe('a person named in a record besides its subject', () => {
     expect((await svc.erase(DOCTOR, undefined, admin)).tenants[0]!.records_named).toBe(1);
   });
 
+  it('a person with 1000 records of their own, named in 700 more, is erased: the log record lists 1000 ids in all', async () => {
+    const { svc } = await layer();
+    const own = Array.from({ length: 1000 }, (_, i) => doctorOwn(`own-${i}`));
+    const named = Array.from({ length: 700 }, (_, i) => ({
+      ...doctorOnPatient(`named-${i}`),
+      user_id: `patient-${i}`,
+    }));
+    await svc.submit(own, submitter);
+    await svc.submit(named, submitter);
+    const res = await svc.erase(DOCTOR, undefined, admin);
+    expect(res.tenants[0]).toMatchObject({ records_erased: 1000, records_named: 700 });
+    const details = parseLeaf(decodeBase64(res.tenants[0]!.log.entry)).record.details as {
+      record_ids: string[];
+      named_record_ids: string[];
+    };
+    expect([details.record_ids.length, details.named_record_ids.length]).toEqual([1000, 0]);
+  }, 60_000);
+
   it('a user actor who is the record’s own user is its one subject, with no second key', async () => {
     const { svc } = await layer();
     const rec = doctorOnPatient('self');
