@@ -20,6 +20,10 @@ import { runCli, startWitness } from './procs.js';
 const NAME = 'witness.example/limits';
 const TEXT = /^text\/plain/;
 
+/** A witness process of `log` that does not poll it (a poll every 10 minutes), with `flags`. */
+const witnessOf = (log: FakeLog, tmp: string, ...flags: string[]) =>
+  startWitness(join(tempDir(tmp), 'w'), NAME, ['--log', log.vkey, '--poll-ms', '600000', ...flags]);
+
 const cosignedSize = async (url: string) =>
   ((await (await fetch(`${url}/v1/witness/status`)).json()) as { logs: { size: string | null }[] }).logs[0]!
     .size;
@@ -29,12 +33,7 @@ describe('witness: 405 Method Not Allowed', () => {
   let w: TestServer;
 
   beforeAll(async () => {
-    w = await startWitness(join(tempDir('witness-405-'), 'w'), NAME, [
-      '--log',
-      log.vkey,
-      '--poll-ms',
-      '600000',
-    ]);
+    w = await witnessOf(log, 'witness-405-');
   });
   afterAll(async () => {
     await w?.stop();
@@ -114,14 +113,7 @@ describe('witness: 405 Method Not Allowed', () => {
 describe('witness --max-connections', () => {
   it('closes the N+1th connection unanswered, and takes one again once a connection closes', async () => {
     const log = FakeLog.create('example.com/log-conn');
-    const w = await startWitness(join(tempDir('witness-conn-'), 'w'), NAME, [
-      '--log',
-      log.vkey,
-      '--poll-ms',
-      '600000',
-      '--max-connections',
-      '2',
-    ]);
+    const w = await witnessOf(log, 'witness-conn-', '--max-connections', '2');
     try {
       await expectConnectionCapOfTwo(w.url, '/v1/witness/status');
     } finally {
@@ -150,14 +142,7 @@ describe('witness --max-connections', () => {
 describe('witness --request-timeout', () => {
   it('answers 408 and disconnects a client whose add-checkpoint does not arrive whole in time', async () => {
     const log = FakeLog.create('example.com/log-timeout').grow(3);
-    const w = await startWitness(join(tempDir('witness-timeout-'), 'w'), NAME, [
-      '--log',
-      log.vkey,
-      '--poll-ms',
-      '600000',
-      '--request-timeout',
-      '1',
-    ]);
+    const w = await witnessOf(log, 'witness-timeout-', '--request-timeout', '1');
     try {
       const c = await open(w.url);
       const t0 = Date.now();
@@ -211,14 +196,7 @@ describe('witness --max-inflight-body-mib', () => {
     const log = FakeLog.create('example.com/log-budget').grow(7);
     let w: TestServer;
     beforeAll(async () => {
-      w = await startWitness(join(tempDir('witness-budget-'), 'w'), NAME, [
-        '--log',
-        log.vkey,
-        '--poll-ms',
-        '600000',
-        '--max-inflight-body-mib',
-        '1',
-      ]);
+      w = await witnessOf(log, 'witness-budget-', '--max-inflight-body-mib', '1');
     });
     afterAll(async () => {
       await w?.stop();
@@ -287,12 +265,7 @@ describe('witness --max-inflight-body-mib', () => {
 
   it('by default (16 MiB) takes 128 bodies of the largest size at once, and refuses the next', async () => {
     const log = FakeLog.create('example.com/log-default').grow(2);
-    const w = await startWitness(join(tempDir('witness-budget-default-'), 'w'), NAME, [
-      '--log',
-      log.vkey,
-      '--poll-ms',
-      '600000',
-    ]);
+    const w = await witnessOf(log, 'witness-budget-default-');
     const holds = [];
     try {
       for (let i = 0; i < 128; i++) holds.push(await holdDeclared(w.url, MAX));
