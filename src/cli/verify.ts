@@ -15,7 +15,7 @@ import {
 } from '../client/inputs.js';
 import { LogClient } from '../client/log-client.js';
 import { type Receipt, receiptToJSON } from '../client/receipt.js';
-import { type VerifiedReceipt, verifyReceipt } from '../client/verify.js';
+import { logsOnly, type VerifiedReceipt, verifyReceipt } from '../client/verify.js';
 import { AuditlogError } from '../errors.js';
 import { encodeHex } from '../note/encoding.js';
 import { ClientCommand } from './client-command.js';
@@ -93,7 +93,11 @@ export async function run(argv: string[]): Promise<number> {
         throw new AuditlogError('BAD_REQUEST', `${positionals[0]} holds no receipts`);
       const many = receipts.length > 1;
       const opts = policy ? { policy } : {};
-      const verified = receipts.map((r, i) => at(many, i, () => verifyReceipt(r, vkey, opts)));
+      // With --log the quorum is asked of the checkpoint the receipts are upgraded to, not of
+      // theirs: a receipt issued before its witnesses cosigned is what an upgrade is for.
+      const upgrading = typeof values.log === 'string';
+      const firstOpts = upgrading && policy ? { policy: logsOnly(policy)! } : opts;
+      const verified = receipts.map((r, i) => at(many, i, () => verifyReceipt(r, vkey, firstOpts)));
       const parts = summary(receipts, verified);
       if (typeof values.log === 'string') {
         const logKey = verified[0]!.latest.logKey;
@@ -106,8 +110,9 @@ export async function run(argv: string[]): Promise<number> {
             throw located(many, i, err);
           }
         }
-        const size = verifyReceipt(upgraded[0]!, logKey, opts).latest.checkpoint.size;
-        parts.push(`consistent with the log's current checkpoint (tree size ${size})`);
+        const latest = upgraded.map((u, i) => at(many, i, () => verifyReceipt(u, logKey, opts)))[0]!.latest;
+        parts.push(`consistent with the log's current checkpoint (tree size ${latest.checkpoint.size})`);
+        if (policy && latest.cosigners.length > 0) parts.push(`witnesses: ${latest.cosigners.join(', ')}`);
         if (typeof values.out === 'string') {
           const text = many
             ? upgraded.map((u) => `${JSON.stringify(receiptToJSON(u))}\n`).join('')

@@ -154,7 +154,11 @@ export function verifyReceipt(
   return { index: receipt.index, leafHash: receipt.leafHash, checkpoint: cp, latest };
 }
 
-function logsOnly(policy: Policy | undefined): Policy | undefined {
+/**
+ * The policy's log keys without its witness quorum: what a receipt must meet before it is
+ * upgraded to a checkpoint that meets the quorum.
+ */
+export function logsOnly(policy: Policy | undefined): Policy | undefined {
   if (policy === undefined) return undefined;
   return { logs: policy.logs, witnesses: new Map(), groups: new Map(), quorum: 'none' };
 }

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parsePolicy } from '../../src/client/policy.js';
 import { verifyCheckpoint, verifyReceipt } from '../../src/client/verify.js';
 import { parseReceipt } from '../../src/client/receipt.js';
-import { makeToken, startServer, submit, type TestServer, tempDir } from '../helpers/server.js';
+import { cli, makeToken, startServer, submit, type TestServer, tempDir } from '../helpers/server.js';
 import { eventually } from './http.js';
 import { initLog, startWitness } from './procs.js';
 
@@ -93,6 +93,45 @@ describe('a log with two witnesses', () => {
     expect(() => verifyReceipt(parseReceipt(plain.body), logVkey, { policy: parsePolicy(policy) })).toThrow(
       expect.objectContaining({ code: 'QUORUM_NOT_MET' }),
     );
+  });
+
+  it('auditlog verify --policy --log --out upgrades receipts cosigned by nobody to a checkpoint that meets the policy', async () => {
+    const token = await makeToken({ url: log.url, adminToken }, 'submitter');
+    const plain = [0, 1].map(
+      async (i) => (await submit(log.url, token, new TextEncoder().encode(`old ${i}`))).body,
+    );
+    const lines = (await Promise.all(plain)).map((r) => `${JSON.stringify(r)}\n`).join('');
+    const file = join(root, 'old-receipts.jsonl');
+    writeFileSync(file, lines);
+    // Offline, the policy refuses them: nobody cosigned their checkpoints.
+    const offline = await cli('verify', file, '--vkey', logVkey, '--policy', join(root, 'policy.txt'));
+    expect(offline.code).toBe(1);
+    expect(offline.stderr).toContain('QUORUM_NOT_MET');
+    const out = join(root, 'upgraded.jsonl');
+    const up = await eventually(
+      async () => {
+        const r = await cli(
+          'verify',
+          file,
+          '--vkey',
+          logVkey,
+          '--policy',
+          join(root, 'policy.txt'),
+          '--log',
+          log.url,
+          '--out',
+          out,
+        );
+        return r.code === 0 ? r : undefined;
+      },
+      15_000,
+      'an upgrade to a checkpoint cosigned by both witnesses',
+    );
+    expect(up.stdout).toMatch(
+      /^OK: 2 receipts .*consistent with the log's current checkpoint .*witnesses: (one, two|two, one)\n$/,
+    );
+    const again = await cli('verify', out, '--vkey', logVkey, '--policy', join(root, 'policy.txt'));
+    expect(again.code).toBe(0);
   });
 
   it('POST /v1/records?witnessed=1 answers record receipts that meet the policy', async () => {
