@@ -16,6 +16,17 @@ export function required(name: string, v: string | undefined): string {
   return v;
 }
 
+/** The error for a server that could not listen on host:port, saying what to do about it. */
+export function listenError(host: string, port: number, err: unknown): AuditlogError {
+  const e = err as NodeJS.ErrnoException;
+  return new AuditlogError(
+    'BAD_REQUEST',
+    e.code === 'EADDRINUSE'
+      ? `${host}:${port} is already in use: stop what listens there, or choose another --port`
+      : `cannot listen on ${host}:${port}: ${e.message}`,
+  );
+}
+
 /**
  * `--max-connections N` (at least 1), `--max-inflight-body-mib M` and `--request-timeout S`
  * (at least 1) of the HTTP servers (log and witness): the budget must hold `largestBody` bytes,

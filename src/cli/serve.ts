@@ -20,7 +20,7 @@ import { isLogDir } from '../storage/data-dir.js';
 import { startPusher, witnessStatusRoutes } from '../witness/log-side.js';
 import { witnessedReceipt } from '../witness/receipts.js';
 import { httpServerOptions } from '../api/server-options.js';
-import { intFlag, serverLimitFlags } from './args.js';
+import { intFlag, listenError, serverLimitFlags } from './args.js';
 import { createAdminToken } from './token.js';
 
 export const SERVE_OPTIONS = {
@@ -123,10 +123,21 @@ export async function run(argv: string[]): Promise<number> {
   });
   // Set before the first connection is accepted (listen completes on a later tick).
   server.maxConnections = maxConnections;
-  await new Promise<void>((resolve, reject) => {
-    server.once('listening', resolve);
-    server.once('error', reject);
-  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('listening', resolve);
+      server.once('error', reject);
+    });
+  } catch (err) {
+    // Nothing is served. Say what was made (a fresh directory's admin token is shown only once,
+    // and this is that once), let go of the database, and fail: left open, the log's timers and
+    // LevelDB would keep the process alive, holding the directory's lock, for ever.
+    process.stdout.write(`${out.join('\n')}\n`);
+    await pusher?.close();
+    await recordLayer.close();
+    await log.close();
+    throw listenError(values.host, port, err);
+  }
   const addr = server.address() as AddressInfo;
   out.push(`auditlog: listening on http://${values.host}:${addr.port}`);
   return new Promise<number>((resolve) => {

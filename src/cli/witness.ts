@@ -13,7 +13,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { AuditlogError } from '../errors.js';
-import { intFlag, required, serverLimitFlags } from './args.js';
+import { intFlag, listenError, required, serverLimitFlags } from './args.js';
 import {
   applyLogOrigins,
   parseBaseUrl,
@@ -134,7 +134,12 @@ export async function run(argv: string[]): Promise<number> {
   const pins = [...values.pin.map(parsePinFlag), ...values['pin-checkpoint'].map(readPinFile)];
   const witness = await Witness.open({ dir, name, logs, pins, ...(webhook ? { webhook } : {}) });
   const app = witnessApp(witness, { maxBodyBytesInFlight: bodyBudgetBytes });
-  const server = await listen(app, port, values.host, { maxConnections, requestTimeoutS });
+  const server = await listen(app, port, values.host, { maxConnections, requestTimeoutS }).catch(
+    async (err: unknown) => {
+      await witness.close();
+      throw listenError(values.host, port, err);
+    },
+  );
   const stopLoops = startLoops(witness, { peers, pollMs });
   // Signal handlers first: whoever reads the "listening" line may signal at once.
   const done = new Promise<number>((resolve) => {

@@ -1,6 +1,7 @@
 /** The core commands as an operator runs them: init, token create, serve, SIGTERM. */
 import { execFile } from 'node:child_process';
 import { chmodSync, existsSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -57,6 +58,39 @@ describe('auditlog init / token / serve', () => {
     chmodSync(join(dir, 'log.key'), 0o600);
     const again = await startServer({ dir });
     expect(await again.stop()).toBe(0);
+  });
+
+  it('serve on a port in use fails at once, lets go of the directory, and still shows a fresh one its admin token', async () => {
+    const busy = createServer();
+    await new Promise<void>((r) => busy.listen(0, '127.0.0.1', r));
+    const port = (busy.address() as AddressInfo).port;
+    const base = tempDir();
+    dirs.push(base);
+    const dir = join(base, 'data');
+    try {
+      const t0 = Date.now();
+      const r = await cli('serve', '--data', dir, '--port', String(port));
+      expect(r.code).toBe(1);
+      expect(Date.now() - t0).toBeLessThan(20_000);
+      expect(r.stderr).toContain(
+        `127.0.0.1:${port} is already in use: stop what listens there, or choose another --port`,
+      );
+      const adminToken = /auditlog: admin token (\S+)/.exec(r.stdout)?.[1];
+      expect(adminToken).toMatch(/^alt_/);
+      // The lock was released and the token shown is the directory's.
+      const server = await startServer({ dir });
+      try {
+        expect(server.adminToken).toBeUndefined();
+        const res = await fetch(`${server.url}/v1/tokens`, {
+          headers: { authorization: `Bearer ${adminToken}` },
+        });
+        expect(res.status).toBe(200);
+      } finally {
+        await server.stop();
+      }
+    } finally {
+      busy.close();
+    }
   });
 
   it('unknown commands and flags fail with a clear message', async () => {

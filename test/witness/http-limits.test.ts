@@ -7,6 +7,7 @@
  * it, nothing cosigned, and every share given back when its request is cut off; and the time a
  * request may take to arrive (`--request-timeout`): 408 and the connection closed.
  */
+import { type AddressInfo, createServer } from 'node:net';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -136,6 +137,37 @@ describe('witness --max-connections', () => {
       expect(r.code, `${flag} ${value}`).toBe(1);
       expect(r.stderr, `${flag} ${value}`).toContain(message);
     }
+  });
+});
+
+describe('witness --port', () => {
+  it('on a port in use fails at once with what to do, and lets go of its directory', async () => {
+    const busy = createServer();
+    await new Promise<void>((r) => busy.listen(0, '127.0.0.1', r));
+    const port = (busy.address() as AddressInfo).port;
+    const log = FakeLog.create('example.com/log-port');
+    const data = join(tempDir('witness-port-'), 'w');
+    try {
+      const r = await runCli([
+        'witness',
+        '--data',
+        data,
+        '--name',
+        NAME,
+        '--log',
+        log.vkey,
+        '--port',
+        String(port),
+      ]);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain(
+        `127.0.0.1:${port} is already in use: stop what listens there, or choose another --port`,
+      );
+    } finally {
+      busy.close();
+    }
+    const w = await startWitness(data, NAME, ['--log', log.vkey]);
+    await w.stop();
   });
 });
 
