@@ -50,7 +50,7 @@ async function openData(dir: string): Promise<LogDB> {
 
 export async function run(argv: string[]): Promise<number> {
   const [sub, ...rest] = argv;
-  if (sub === '--help' || sub === '-h') {
+  if (sub === '--help' || sub === '-h' || rest.includes('--help') || rest.includes('-h')) {
     process.stdout.write(USAGE);
     return 0;
   }

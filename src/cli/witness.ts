@@ -81,8 +81,16 @@ async function clearForkCommand(argv: string[]): Promise<number> {
       data: { type: 'string' },
       log: { type: 'string' },
       reason: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
     },
   });
+  if (values.help) {
+    process.stdout.write(
+      'usage: auditlog witness clear-fork --data DIR --log ORIGIN [--reason TEXT]\n' +
+        '  clear the forked state of a log (the witness must be stopped), so that it is cosigned again\n',
+    );
+    return 0;
+  }
   const dir = required('data', values.data);
   const origin = required('log', values.log);
   const c = await clearForkInDir(dir, origin, values.reason === undefined ? {} : { reason: values.reason });

@@ -93,6 +93,31 @@ describe('auditlog init / token / serve', () => {
     }
   });
 
+  it('every command and subcommand answers --help with its usage, exit 0', async () => {
+    const commands = [
+      ['init'],
+      ['serve'],
+      ['token', 'create'],
+      ['token', 'list'],
+      ['token', 'revoke'],
+      ['submit'],
+      ['verify'],
+      ['prove'],
+      ['consistency'],
+      ['get'],
+      ['witness'],
+      ['witness', 'clear-fork'],
+      ['monitor'],
+      ['retention', 'run'],
+      ['archive', 'verify'],
+    ];
+    const runs = await Promise.all(commands.map((c) => cli(...c, '--help')));
+    runs.forEach((r, i) => {
+      expect([r.code, r.stderr], commands[i]!.join(' ')).toEqual([0, '']);
+      expect(r.stdout, commands[i]!.join(' ')).toMatch(/usage/);
+    });
+  });
+
   it('unknown commands and flags fail with a clear message', async () => {
     const r = await cli('frobnicate');
     expect(r.code).toBe(2);
