@@ -1,5 +1,5 @@
 /** POST /v1/entries (raw entries → receipts), GET /v1/log, and the ?witnessed= parameter of submissions. */
-import { Hono } from 'hono';
+import { type Context, Hono } from 'hono';
 import { AuditlogError } from '../errors.js';
 import { claimsRecordSchema } from '../records/leaf.js';
 import type { Log } from '../sequencer/log.js';
@@ -7,6 +7,7 @@ import { type Receipt, receiptToJSON } from '../sequencer/receipt.js';
 import { type AuthEnv, requireRole } from './auth.js';
 import { limitBody } from './body-limit.js';
 import { jsonBody } from './json-body.js';
+import { toAuditlogError } from './problem.js';
 import type { TokenStore } from './tokens.js';
 
 /** Re-issues a receipt at a checkpoint that met the witness policy (set by serve when witnesses are configured). */
@@ -26,6 +27,29 @@ export function witnessedParam(
   if (value !== '1') return undefined;
   if (hook === undefined) throw new AuditlogError('BAD_REQUEST', 'this log has no witnesses configured');
   return hook;
+}
+
+/**
+ * The answer when `?witnessed=1` could not be met after the entries were appended (no witnessed
+ * checkpoint in time, too many receipts waiting, a shutdown): 202 Accepted with the receipts as
+ * they are, not witnessed, so the client keeps them and upgrades them later instead of
+ * submitting again — an error status (503 with Retry-After) would invite a duplicate entry.
+ * `answer` holds the un-witnessed answer under its name: `{receipt}`, `{record}` or `{records}`.
+ */
+export function notWitnessed(c: Context, err: unknown, answer: object): Response {
+  const e = toAuditlogError(err);
+  return jsonBody(
+    c,
+    {
+      witnessed: false,
+      code: e.code,
+      detail:
+        `${e.code === 'INTERNAL' ? 'internal error' : e.message}; appended to the log, with the receipt ` +
+        'below (not witnessed): do not submit it again; upgrade the receipt later (auditlog verify --log URL --out FILE)',
+      ...answer,
+    },
+    202,
+  );
 }
 
 export function entryRoutes(
@@ -53,7 +77,12 @@ export function entryRoutes(
       );
     }
     const receipt = await log.append(entry);
-    return jsonBody(c, receiptToJSON(witness ? await witness(receipt) : receipt));
+    if (!witness) return jsonBody(c, receiptToJSON(receipt));
+    try {
+      return jsonBody(c, receiptToJSON(await witness(receipt)));
+    } catch (err) {
+      return notWitnessed(c, err, { receipt: receiptToJSON(receipt) });
+    }
   });
 
   app.get('/log', (c) =>

@@ -23,7 +23,7 @@ import { receiptFromJSON, receiptToJSON } from '../sequencer/receipt.js';
 import { limitBody } from './body-limit.js';
 import { isJsonType, readJsonBody, readUtf8, validate } from './request-body.js';
 import { jsonBody } from './json-body.js';
-import { type WitnessReceipt, witnessedParam } from './entries-routes.js';
+import { notWitnessed, type WitnessReceipt, witnessedParam } from './entries-routes.js';
 import { parseUint64Param } from './params.js';
 import { type Principal, TENANT_RE, type TokenStore } from './tokens.js';
 
@@ -57,13 +57,17 @@ export function recordRoutes(
   app.post('/records', requireRole(tokens, 'submitter'), limitBody(MAX_RECORDS_BODY), async (c) => {
     const witness = witnessedParam(c.req.query('witnessed'), witnessReceipt());
     const { records: list, batch } = parseRecordBatch(await readJsonBody(c.req));
-    let out = await records.submit(list, actorOf(c.get('principal')));
-    if (witness) {
-      out = await Promise.all(
+    const out = await records.submit(list, actorOf(c.get('principal')));
+    const answer = (rs: typeof out) => (batch ? { records: rs } : rs[0]!);
+    if (!witness) return jsonBody(c, answer(out));
+    try {
+      const witnessed = await Promise.all(
         out.map(async (o) => ({ ...o, ...receiptToJSON(await witness(receiptFromJSON(o))) })),
       );
+      return jsonBody(c, answer(witnessed));
+    } catch (err) {
+      return notWitnessed(c, err, batch ? { records: out } : { record: out[0] });
     }
-    return jsonBody(c, batch ? { records: out } : out[0]);
   });
 
   app.get('/records/:index', requireRole(tokens, 'auditor'), async (c) => {

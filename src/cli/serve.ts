@@ -18,7 +18,7 @@ import { DEFAULT_BATCHES_AHEAD } from '../sequencer/group-commit.js';
 import { Log } from '../sequencer/log.js';
 import { isLogDir } from '../storage/data-dir.js';
 import { startPusher, witnessStatusRoutes } from '../witness/log-side.js';
-import { witnessedReceipt } from '../witness/receipts.js';
+import { DEFAULT_WITNESS_WAIT_MS, witnessedReceipt } from '../witness/receipts.js';
 import { httpServerOptions } from '../api/server-options.js';
 import { intFlag, listenError, serverLimitFlags } from './args.js';
 import { createAdminToken } from './token.js';
@@ -39,6 +39,7 @@ export const SERVE_OPTIONS = {
   'max-inflight-body-mib': { type: 'string' },
   witness: { type: 'string', multiple: true, default: [] as string[] },
   policy: { type: 'string' },
+  'witness-wait-ms': { type: 'string' },
   help: { type: 'boolean', default: false },
 } as const;
 
@@ -60,6 +61,8 @@ const HELP = `usage: auditlog serve [--data DIR] [--port 8080] [--host 127.0.0.1
   --witness URL=VKEY  push checkpoints to this witness (repeatable; spec/witness.md)
   --policy FILE       C2SP tlog-policy deciding when a checkpoint is witnessed (default: all witnesses);
                       its witness lines with a URL are pushed to as well
+  --witness-wait-ms MS  how long ?witnessed=1 waits for a witnessed checkpoint before answering
+                      202 with the receipt not yet witnessed (default 30000)
 `;
 
 export async function run(argv: string[]): Promise<number> {
@@ -80,6 +83,8 @@ export async function run(argv: string[]): Promise<number> {
     DEFAULT_BODY_BUDGET_MIB,
     MAX_RECORDS_BODY,
   );
+  const witnessWaitMs = intFlag('witness-wait-ms', values['witness-wait-ms'], DEFAULT_WITNESS_WAIT_MS);
+  if (witnessWaitMs < 1) throw new AuditlogError('BAD_REQUEST', '--witness-wait-ms must be at least 1');
   const log = await Log.open({
     dir,
     ...(origin ? { origin } : {}),
@@ -108,7 +113,7 @@ export async function run(argv: string[]): Promise<number> {
   const pusher = startPusher(log, values.witness, values.policy);
   if (pusher) {
     ctx.checkpointSource = pusher;
-    ctx.witnessReceipt = (r) => witnessedReceipt(log, pusher, r);
+    ctx.witnessReceipt = (r) => witnessedReceipt(log, pusher, r, witnessWaitMs);
     witnessHook = ctx.witnessReceipt;
     ctx.mounts?.push({ path: '/v1', app: witnessStatusRoutes(pusher) });
     for (const w of pusher.status()) out.push(`auditlog: witness ${w.name} ${w.url}`);

@@ -241,4 +241,45 @@ describe('a witness that is down when the log starts', () => {
     expect(v.checkpoint.size).toBe(1n);
     expect(log.output()).toMatch(/auditlog: witness http:\/\/127\.0\.0\.1:\d+: /);
   });
+
+  it('?witnessed=1 with the witness down answers 202 with the receipt, not witnessed, and no Retry-After', async () => {
+    const root = tempDir('down-witness-');
+    const first = await startWitness(join(root, 'w'), 'witness.example/down', []);
+    const vkey = first.vkey;
+    expect(await first.stop()).toBe(0);
+    const { vkey: logVkey, adminToken } = await initLog(join(root, 'log'), 'example.com/down');
+    const log = await startServer({
+      dir: join(root, 'log'),
+      args: ['--witness', `${first.url}=${vkey}`, '--witness-wait-ms', '300'],
+    });
+    stops.push(() => log.stop());
+    const token = await makeToken({ url: log.url, adminToken }, 'submitter');
+    const post = (path: string, type: string, body: string) =>
+      fetch(`${log.url}${path}?witnessed=1`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': type },
+        body,
+      });
+    const res = await post('/v1/entries', 'application/octet-stream', 'kept once');
+    expect(res.status).toBe(202);
+    expect(res.headers.get('retry-after')).toBeNull();
+    const body = (await res.json()) as { receipt: unknown; detail: string };
+    expect(body).toMatchObject({ witnessed: false, code: 'QUORUM_NOT_MET', receipt: { index: 0 } });
+    expect(body.detail).toMatch(/appended to the log.*do not submit it again/);
+    // The receipt is valid, only not witnessed: it verifies with the log key alone.
+    expect(verifyReceipt(parseReceipt(body.receipt), logVkey).index).toBe(0n);
+    const record = { tenant_id: 't1', action: 'tool_invoked', actor_id: 'bot', actor_type: 'agent' };
+    const one = await post('/v1/records', 'application/json', JSON.stringify(record));
+    expect(one.status).toBe(202);
+    expect(((await one.json()) as { record: { index: number } }).record.index).toBe(1);
+    const rec = await post('/v1/records', 'application/json', JSON.stringify({ records: [record, record] }));
+    expect(rec.status).toBe(202);
+    const recBody = (await rec.json()) as { records: Record<string, unknown>[]; witnessed: boolean };
+    expect(recBody.witnessed).toBe(false);
+    expect(recBody.records.map((r) => r.index)).toEqual([2, 3]);
+    for (const r of recBody.records) verifyReceipt(parseReceipt(r), logVkey);
+    expect((await (await fetch(`${log.url}/v1/log`)).json()) as { tree_size: number }).toMatchObject({
+      tree_size: 4,
+    });
+  });
 });
