@@ -3,6 +3,7 @@
  * string values. One `batch` commits across tables atomically; every write something is promised
  * on is `sync: true`.
  */
+import { mkdirSync } from 'node:fs';
 import { Level } from 'level';
 import { AuditlogError } from '../errors.js';
 
@@ -13,6 +14,8 @@ export type StateDB = Level<string, string>;
  * @throws AuditlogError('STORAGE') when locked or unreadable.
  */
 export async function openStateDB(location: string): Promise<StateDB> {
+  // Readable by its owner only, as every data directory of auditlog (LevelDB would make it 0755).
+  mkdirSync(location, { recursive: true, mode: 0o700 });
   const db = new Level<string, string>(location, { keyEncoding: 'utf8', valueEncoding: 'utf8' });
   try {
     await db.open();

@@ -6,6 +6,7 @@
  * to the key name, is refused; and a data directory written without the flag (state under the
  * key name, which is the origin) is read as before, next to a log given one.
  */
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { formatVerifierKey } from '../../src/note/keys.js';
@@ -74,6 +75,8 @@ describe('auditlog monitor --log-origin', () => {
     expect(first.code).toBe(0);
     expect(first.stdout).toMatch(/^auditlog monitor: verified go\.sum database tree size 300 /);
     expect(await positions(data)).toEqual({ [GO_ORIGIN]: '300' });
+    // Its directories are its owner's only, as every data directory of auditlog.
+    for (const d of [data, join(data, 'db')]) expect(statSync(d).mode & 0o077, d).toBe(0);
 
     // It grows: the monitor resumes from its position under the origin (bundle 0 not fetched again).
     log.grow(20);

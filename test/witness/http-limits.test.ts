@@ -7,6 +7,7 @@
  * it, nothing cosigned, and every share given back when its request is cut off; and the time a
  * request may take to arrive (`--request-timeout`): 408 and the connection closed.
  */
+import { statSync } from 'node:fs';
 import { type AddressInfo, createServer } from 'node:net';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -168,6 +169,7 @@ describe('witness --port', () => {
     }
     const w = await startWitness(data, NAME, ['--log', log.vkey]);
     await w.stop();
+    for (const d of [data, join(data, 'db')]) expect(statSync(d).mode & 0o077, d).toBe(0);
   });
 });
 
