@@ -22,6 +22,16 @@ const KEY_NAME = 'sum.golang.org';
 
 const vkeyOf = (log: TileLog) => formatVerifierKey(log.signer.name, log.signer.publicKey);
 
+/** The flags naming one log key: `--log VKEY=URL`, and `--log-origin VKEY=ORIGIN` when given. */
+const logFlags = (vkey: string, url: string, origin?: string) => [
+  '--log',
+  `${vkey}=${url}`,
+  ...(origin === undefined ? [] : ['--log-origin', `${vkey}=${origin}`]),
+];
+
+/** One pass of `auditlog monitor --once` with `flags`, keeping its state in `data`. */
+const monitorOnce = (data: string, ...flags: string[]) => cli('monitor', '--once', ...flags, '--data', data);
+
 /** The monitor's stored positions: origin → verified size (from the `mon/` table). */
 async function positions(data: string): Promise<Record<string, string>> {
   const db = await openStateDB(join(data, 'db'));
@@ -58,19 +68,8 @@ describe('auditlog monitor --log-origin', () => {
     const hook = await startWebhook();
     cleanup.push(hook.close);
     const data = join(tempDir('monitor-origin-'), 'mon');
-    const args = [
-      'monitor',
-      '--once',
-      '--log',
-      `${vkey}=${log.url}`,
-      '--log-origin',
-      `${vkey}=${GO_ORIGIN}`,
-      '--data',
-      data,
-      '--alert-webhook',
-      hook.url,
-    ];
-    const first = await cli(...args);
+    const args = [...logFlags(vkey, log.url, GO_ORIGIN), '--alert-webhook', hook.url];
+    const first = await monitorOnce(data, ...args);
     expect(first.stderr).toBe('');
     expect(first.code).toBe(0);
     expect(first.stdout).toMatch(/^auditlog monitor: verified go\.sum database tree size 300 /);
@@ -82,7 +81,7 @@ describe('auditlog monitor --log-origin', () => {
     log.grow(20);
     await log.publish();
     const fetched = log.requests.filter((p) => p.startsWith('tile/entries/000')).length;
-    const second = await cli(...args);
+    const second = await monitorOnce(data, ...args);
     expect(second.code).toBe(0);
     expect(second.stdout).toMatch(/verified go\.sum database tree size 320 /);
     expect(log.requests.filter((p) => p.startsWith('tile/entries/000')).length).toBe(fetched);
@@ -90,7 +89,7 @@ describe('auditlog monitor --log-origin', () => {
 
     // The log signs another root at the verified size: an alert under the origin.
     await log.publish(320, new Uint8Array(32).fill(7));
-    const fork = await cli(...args);
+    const fork = await monitorOnce(data, ...args);
     expect(fork.code).toBe(3);
     const alerts = hook.received as Alert[];
     expect(alerts.map((a) => [a.kind, a.origin])).toEqual([['inconsistent', GO_ORIGIN]]);
@@ -102,16 +101,7 @@ describe('auditlog monitor --log-origin', () => {
     const log = await sumdb(KEY_NAME, 2, 10);
     const vkey = vkeyOf(log);
     const data = join(tempDir('monitor-origin-other-'), 'mon');
-    const r = await cli(
-      'monitor',
-      '--once',
-      '--log',
-      `${vkey}=${log.url}`,
-      '--log-origin',
-      `${vkey}=${GO_ORIGIN}`,
-      '--data',
-      data,
-    );
+    const r = await monitorOnce(data, ...logFlags(vkey, log.url, GO_ORIGIN));
     expect(r.code).toBe(1);
     expect(r.stdout).not.toMatch(/verified/);
     expect(r.stderr).toContain(`${GO_ORIGIN}: origin ${KEY_NAME} is not ${GO_ORIGIN}`);
@@ -135,17 +125,7 @@ describe('auditlog monitor --log-origin', () => {
     const sum = await sumdb(GO_ORIGIN, 3, 5);
     const vkey = vkeyOf(sum);
     const fetched = plain.requests.filter((p) => p.startsWith('tile/entries/000')).length;
-    const r = await cli(
-      'monitor',
-      '--once',
-      ...plainArgs,
-      '--log',
-      `${vkey}=${sum.url}`,
-      '--log-origin',
-      `${vkey}=${GO_ORIGIN}`,
-      '--data',
-      data,
-    );
+    const r = await monitorOnce(data, ...plainArgs, ...logFlags(vkey, sum.url, GO_ORIGIN));
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/verified example\.com\/tile-log size 310 /);
@@ -176,19 +156,8 @@ describe('auditlog monitor --log-origin', () => {
     const oldVkey = formatVerifierKey(oldKey.name, oldKey.publicKey);
     const newVkey = formatVerifierKey(newKey.name, newKey.publicKey);
     const data = join(tempDir('monitor-rotation-'), 'mon');
-    const args = [
-      'monitor',
-      '--once',
-      '--log',
-      `${oldVkey}=${log.url}`,
-      '--log',
-      `${newVkey}=${log.url}`,
-      '--log-origin',
-      `${newVkey}=example.com/rotating`,
-      '--data',
-      data,
-    ];
-    const first = await cli(...args);
+    const args = [...logFlags(oldVkey, log.url), ...logFlags(newVkey, log.url, 'example.com/rotating')];
+    const first = await monitorOnce(data, ...args);
     expect(first.stderr).toBe('');
     expect(first.code).toBe(0);
     // One pass for the one log, not one per key.
@@ -198,7 +167,7 @@ describe('auditlog monitor --log-origin', () => {
     log.grow(20);
     await log.publish();
     const fetched = log.requests.filter((p) => p.startsWith('tile/entries/000')).length;
-    const second = await cli(...args);
+    const second = await monitorOnce(data, ...args);
     expect(second.stderr).toBe('');
     expect(second.code).toBe(0);
     expect(second.stdout).toMatch(/^auditlog monitor: verified example\.com\/rotating size 320 /);
@@ -209,36 +178,20 @@ describe('auditlog monitor --log-origin', () => {
     current = ed25519Signer('example.com/rotating', new Uint8Array(32).fill(8));
     log.grow(1);
     await log.publish();
-    const unknown = await cli(...args);
+    const unknown = await monitorOnce(data, ...args);
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toContain('example.com/rotating: no signature by a known key');
     expect(await positions(data)).toEqual({ 'example.com/rotating': '320' });
 
     // One origin with two URLs, or one key given twice, refuses the start.
-    const twoUrls = await cli(
-      'monitor',
-      '--once',
-      '--log',
-      `${oldVkey}=${log.url}`,
-      '--log',
-      `${newVkey}=http://127.0.0.1:1`,
-      '--log-origin',
-      `${newVkey}=example.com/rotating`,
-      '--data',
+    const twoUrls = await monitorOnce(
       data,
+      ...logFlags(oldVkey, log.url),
+      ...logFlags(newVkey, 'http://127.0.0.1:1', 'example.com/rotating'),
     );
     expect(twoUrls.code).toBe(1);
     expect(twoUrls.stderr).toContain('two URLs for origin example.com/rotating');
-    const twice = await cli(
-      'monitor',
-      '--once',
-      '--log',
-      `${oldVkey}=${log.url}`,
-      '--log',
-      `${oldVkey}=${log.url}`,
-      '--data',
-      data,
-    );
+    const twice = await monitorOnce(data, ...logFlags(oldVkey, log.url), ...logFlags(oldVkey, log.url));
     expect(twice.code).toBe(1);
     expect(twice.stderr).toContain('log key of example.com/rotating given twice');
   });
