@@ -12,26 +12,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeBase64 } from '../../src/note/encoding.js';
 import type { Alert } from '../../src/witness/alerts.js';
 import { makeToken, startServer, submit, type TestServer, tempDir } from '../helpers/server.js';
-import { addCheckpoint, body, eventually } from './http.js';
+import { addCheckpoint, body, eventually, getJson, untilForked, type WitnessStatus } from './http.js';
 import { runCli, startWitness } from './procs.js';
 
 const enc = (s: string) => new TextEncoder().encode(s);
 const ORIGIN = 'example.com/fork-state';
 
-interface Status {
-  logs: {
-    origin: string;
-    size: string | null;
-    fork: { alert: string; since: string; detail: string } | null;
-    cleared: { alert: string; reason: string; cleared_at: string }[];
-  }[];
-}
+type Status = WitnessStatus;
 interface LogWitnesses {
   witnesses: { name: string; size: string | null; last_error: string | null }[];
   witnessed: { size: string; checkpoint: string } | null;
 }
-
-const getJson = async <T>(url: string): Promise<T> => (await fetch(url)).json() as Promise<T>;
 
 describe('a witness that found a fork stops cosigning the log', () => {
   const procs = new Set<TestServer>();
@@ -92,14 +83,7 @@ describe('a witness that found a fork stops cosigning the log', () => {
   it('a split view puts witness A in the forked state, with the alert id', async () => {
     expect((await submit(logA.url, token, enc('only on A'))).status).toBe(200);
     expect((await submit(logB.url, token, enc('only on B'))).status).toBe(200);
-    const status = await eventually(
-      async () => {
-        const s = await getJson<Status>(`${wA.url}/v1/witness/status`);
-        return s.logs[0]?.fork ? s : undefined;
-      },
-      15_000,
-      'witness A in the forked state',
-    );
+    const status = await untilForked(wA.url);
     fork = status.logs[0]!.fork!;
     expect(status.logs[0]!.size).toBe('3');
     const alerts = (await getJson<{ alerts: Alert[] }>(`${wA.url}/v1/witness/alerts`)).alerts;

@@ -32,3 +32,29 @@ export async function eventually<T>(
   }
   throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
 }
+
+/** A GET answered with JSON. */
+export const getJson = async <T>(url: string): Promise<T> => (await fetch(url)).json() as Promise<T>;
+
+/** `GET /v1/witness/status` of a witness (spec/witness.md). */
+export interface WitnessStatus {
+  logs: {
+    origin: string;
+    keys: string[];
+    size: string | null;
+    fork: { alert: string; since: string; detail: string } | null;
+    cleared: { alert: string; reason: string; cleared_at: string }[];
+  }[];
+}
+
+/** Waits until the witness at `url` holds its first log in the forked state; its status then. */
+export function untilForked(url: string): Promise<WitnessStatus> {
+  return eventually(
+    async () => {
+      const s = await getJson<WitnessStatus>(`${url}/v1/witness/status`);
+      return s.logs[0]?.fork ? s : undefined;
+    },
+    15_000,
+    'the witness in the forked state',
+  );
+}

@@ -20,8 +20,9 @@ import { readCosignature } from '../../src/witness/wire.js';
 import { Witness } from '../../src/witness/witness.js';
 import { startServer, type TestServer, tempDir } from '../helpers/server.js';
 import { FakeLog, serveLog } from './fake-log.js';
-import { addCheckpoint, body, eventually } from './http.js';
+import { addCheckpoint, body, getJson, untilForked, type WitnessStatus } from './http.js';
 import { runCli, startWitness } from './procs.js';
+import { codeOf } from '../helpers/errors.js';
 
 const GO_ORIGIN = 'go.sum database tree';
 const KEY_NAME = 'sum.golang.org';
@@ -32,20 +33,7 @@ const sumdb = () => new FakeLog(ed25519Signer(KEY_NAME, new Uint8Array(32).fill(
 /** Another log whose key has the same name, and whose origin is that name (the default form). */
 const sameName = () => new FakeLog(ed25519Signer(KEY_NAME, new Uint8Array(32).fill(2)));
 
-const code = (fn: () => unknown) => {
-  try {
-    fn();
-  } catch (e) {
-    return (e as { code?: string }).code;
-  }
-  return 'no error';
-};
-
-const getJson = async <T>(url: string): Promise<T> => (await fetch(url)).json() as Promise<T>;
-
-interface Status {
-  logs: { origin: string; keys: string[]; size: string | null; fork: { alert: string } | null }[];
-}
+type Status = WitnessStatus;
 
 describe('--log-origin VKEY=ORIGIN', () => {
   const vkey = sumdb().vkey;
@@ -70,7 +58,7 @@ describe('--log-origin VKEY=ORIGIN', () => {
     ['witness key', `${wVkey}=${GO_ORIGIN}`],
     ['no key', GO_ORIGIN],
   ])('rejects %s', (_, s) => {
-    expect(code(() => parseLogOriginFlag(s))).toBe('BAD_REQUEST');
+    expect(codeOf(() => parseLogOriginFlag(s))).toBe('BAD_REQUEST');
   });
 
   it('gives the origin to the --log of that key only; refuses a key no --log gives, or two origins for one', () => {
@@ -81,9 +69,9 @@ describe('--log-origin VKEY=ORIGIN', () => {
       { key: parseVerifierKey(vkey), url: 'http://127.0.0.1:1', origin: GO_ORIGIN },
       { key: parseVerifierKey(other) },
     ]);
-    expect(code(() => applyLogOrigins([logs[1]!], [origin]))).toBe('BAD_REQUEST');
+    expect(codeOf(() => applyLogOrigins([logs[1]!], [origin]))).toBe('BAD_REQUEST');
     const again = parseLogOriginFlag(`${vkey}=elsewhere`);
-    expect(code(() => applyLogOrigins(logs, [origin, again]))).toBe('BAD_REQUEST');
+    expect(codeOf(() => applyLogOrigins(logs, [origin, again]))).toBe('BAD_REQUEST');
   });
 });
 
@@ -306,14 +294,7 @@ describe('polling and gossip for a log whose origin is not its key name', () => 
       wB.url,
     ]);
     closers.push(() => wA.stop());
-    const status = await eventually(
-      async () => {
-        const s = await getJson<Status>(`${wA.url}/v1/witness/status`);
-        return s.logs[0]?.fork ? s : undefined;
-      },
-      15_000,
-      'witness A in the forked state',
-    );
+    const status = await untilForked(wA.url);
     expect(status.logs.map((l) => [l.origin, l.size])).toEqual([[GO_ORIGIN, '4']]);
     const alerts = (await getJson<{ alerts: Alert[] }>(`${wA.url}/v1/witness/alerts`)).alerts;
     expect(alerts.map((a) => [a.kind, a.origin])).toEqual([['inconsistent', GO_ORIGIN]]);

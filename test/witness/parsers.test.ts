@@ -24,15 +24,7 @@ import { encodeBase64 } from '../../src/note/encoding.js';
 import { formatSignatureLine, parseNote } from '../../src/note/note.js';
 import { ed25519Signer } from '../../src/note/signer.js';
 import { FakeLog } from './fake-log.js';
-
-const code = (fn: () => unknown) => {
-  try {
-    fn();
-  } catch (e) {
-    return (e as { code?: string }).code;
-  }
-  return 'no error';
-};
+import { codeOf } from '../helpers/errors.js';
 
 const logVkey = FakeLog.create('example.com/log').vkey;
 const wSigner = ed25519Signer('witness.example/w', new Uint8Array(32).fill(7));
@@ -56,7 +48,7 @@ describe('--log VKEY[=URL]', () => {
     ['URL with query', `${logVkey}=http://example.com/?a=1`],
     ['URL with credentials', `${logVkey}=http://u:p@example.com`],
   ])('rejects %s', (_, s) => {
-    expect(code(() => parseLogFlag(s))).toBe('BAD_REQUEST');
+    expect(codeOf(() => parseLogFlag(s))).toBe('BAD_REQUEST');
   });
 });
 
@@ -72,21 +64,21 @@ describe('--witness URL=VKEY', () => {
     ['no URL', `=${wVkey}`],
     ['bad key id', `http://h=${wVkey.replace(/\+[0-9a-f]{8}\+/, '+00000000+')}`],
   ])('rejects %s', (_, s) => {
-    expect(code(() => parseWitnessFlag(s))).toBe('BAD_REQUEST');
+    expect(codeOf(() => parseWitnessFlag(s))).toBe('BAD_REQUEST');
   });
 });
 
 describe('URLs and numbers', () => {
   it('checks base URLs, webhooks and ms', () => {
     expect(parseBaseUrl('https://w.example/')).toBe('https://w.example');
-    expect(code(() => parseBaseUrl('https://w.example/#f'))).toBe('BAD_REQUEST');
+    expect(codeOf(() => parseBaseUrl('https://w.example/#f'))).toBe('BAD_REQUEST');
     expect(parseWebhookUrl('https://hooks.example/x?token=1')).toBe('https://hooks.example/x?token=1');
-    expect(code(() => parseWebhookUrl('file:///etc/passwd'))).toBe('BAD_REQUEST');
-    expect(code(() => parseWebhookUrl('not a url'))).toBe('BAD_REQUEST');
+    expect(codeOf(() => parseWebhookUrl('file:///etc/passwd'))).toBe('BAD_REQUEST');
+    expect(codeOf(() => parseWebhookUrl('not a url'))).toBe('BAD_REQUEST');
     expect(parseMs(undefined, 5, 'x')).toBe(5);
     expect(parseMs('250', 5, 'x')).toBe(250);
     for (const bad of ['0', '-1', '1.5', '01', '', '99999999999'])
-      expect(code(() => parseMs(bad, 5, 'x'))).toBe('BAD_REQUEST');
+      expect(codeOf(() => parseMs(bad, 5, 'x'))).toBe('BAD_REQUEST');
   });
 });
 
@@ -109,7 +101,7 @@ describe('add-checkpoint body', () => {
     ['proof non-canonical bits', `old 1\n${'A'.repeat(42)}B=\n\nx\n`],
     ['too large', `old 0\n\n${'x'.repeat(MAX_ADD_CHECKPOINT_BYTES)}`],
   ])('rejects %s', (_, s) => {
-    expect(code(() => parseAddCheckpoint(s))).toBe('BAD_REQUEST');
+    expect(codeOf(() => parseAddCheckpoint(s))).toBe('BAD_REQUEST');
   });
 });
 
@@ -118,7 +110,7 @@ describe('text/x.tlog.size', () => {
     expect(parseTlogSize('0\n')).toBe(0n);
     expect(parseTlogSize('18446744073709551615\n')).toBe(2n ** 64n - 1n);
     for (const bad of ['', '1', '01\n', '1\n\n', ' 1\n', '-1\n', '18446744073709551616\n', 'x\n']) {
-      expect(code(() => parseTlogSize(bad))).toBe('BAD_REQUEST');
+      expect(codeOf(() => parseTlogSize(bad))).toBe('BAD_REQUEST');
     }
   });
 });
@@ -132,12 +124,12 @@ describe('a witness answer', () => {
     const key = parseVerifierKey(wVkey);
     expect(readCosignature(note, formatSignatureLine(sig), key).signature).toEqual(sig.signature);
     const other = await cosign(text, ed25519Signer('witness.example/w', new Uint8Array(32).fill(8)), 1n);
-    expect(code(() => readCosignature(note, formatSignatureLine(other), key))).toBe('UNKNOWN_KEY');
+    expect(codeOf(() => readCosignature(note, formatSignatureLine(other), key))).toBe('UNKNOWN_KEY');
     const tampered = { ...sig, signature: sig.signature.slice() };
     tampered.signature[70]! ^= 1;
-    expect(code(() => readCosignature(note, formatSignatureLine(tampered), key))).toBe('BAD_SIGNATURE');
-    expect(code(() => readCosignature(note, 'hello\n', key))).toBe('BAD_NOTE');
-    expect(code(() => readCosignature(note, '', key))).toBe('BAD_NOTE');
+    expect(codeOf(() => readCosignature(note, formatSignatureLine(tampered), key))).toBe('BAD_SIGNATURE');
+    expect(codeOf(() => readCosignature(note, 'hello\n', key))).toBe('BAD_NOTE');
+    expect(codeOf(() => readCosignature(note, '', key))).toBe('BAD_NOTE');
   });
 });
 
@@ -157,7 +149,7 @@ describe('peer views', () => {
       JSON.stringify({ checkpoints: Array.from({ length: 1001 }, () => ({ origin: 'o', checkpoint: 'c' })) }),
     ],
   ])('rejects %s', (_, s) => {
-    expect(code(() => parsePeerViews(s))).toBe('BAD_REQUEST');
+    expect(codeOf(() => parsePeerViews(s))).toBe('BAD_REQUEST');
   });
   it.each([
     ['missing field', { origin: 'o' }],
@@ -196,15 +188,15 @@ describe('--pin ORIGIN:SIZE:ROOT and --pin-checkpoint', () => {
     ['root-unpadded', `example.com/log:12:${root.slice(0, -1)}`],
     ['root-hex', `example.com/log:12:${'00'.repeat(32)}`],
   ])('rejects %s', (_, s) => {
-    expect(code(() => parsePinFlag(s))).toBe('BAD_REQUEST');
+    expect(codeOf(() => parsePinFlag(s))).toBe('BAD_REQUEST');
   });
   it('reads a signed checkpoint file and keeps the note verbatim', async () => {
     const log = FakeLog.create('example.com/log').grow(4);
     const note = await log.checkpoint(4);
     const p = parsePinFile(note);
     expect([p.origin, p.size, p.root, p.note]).toEqual(['example.com/log', 4n, log.root(4), note]);
-    expect(code(() => parsePinFile(parseNote(note).text))).toBe('BAD_NOTE');
-    expect(code(() => parsePinFile(note.replace('\n4\n', '\n04\n')))).toBe('BAD_CHECKPOINT');
-    expect(code(() => parsePinFile(note.replace('\n4\n', '\n0\n')))).toBe('BAD_CHECKPOINT');
+    expect(codeOf(() => parsePinFile(parseNote(note).text))).toBe('BAD_NOTE');
+    expect(codeOf(() => parsePinFile(note.replace('\n4\n', '\n04\n')))).toBe('BAD_CHECKPOINT');
+    expect(codeOf(() => parsePinFile(note.replace('\n4\n', '\n0\n')))).toBe('BAD_CHECKPOINT');
   });
 });
