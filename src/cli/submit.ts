@@ -1,18 +1,30 @@
 /**
- * `auditlog submit --log URL [--token T] [FILE | -] [--record] [--out FILE] [--tlog-proof FILE]
- * [--vkey VKEY]`: submits raw bytes (or, with --record, a JSON audit record or
- * `{"records": [...]}`) and prints the receipt JSON. The token may come from $AUDITLOG_TOKEN instead
- * of the command line. With --vkey the receipt is verified before it is printed or saved.
+ * `auditlog submit --log URL [--token T | --token-file FILE] [FILE | -] [--record] [--out FILE]
+ * [--tlog-proof FILE] [--vkey VKEY]`: submits raw bytes (or, with --record, a JSON audit record or
+ * `{"records": [...]}`) and prints the receipt JSON. The token may come from a file readable by its
+ * owner only, or $AUDITLOG_TOKEN, instead of the command line (where `ps` shows it to every user).
+ * With --vkey the receipt is verified before it is printed or saved.
+ *
+ * The output files are checked before anything is submitted (a directory that exists, a name
+ * that is not a directory), and the receipt is printed before they are written: an entry once
+ * appended cannot be taken back, so its receipt must not be lost to a failed save.
  */
 import { LogClient } from '../client/log-client.js';
-import { loadVerifierKey, readInputFile, readStdin, writeFileDurably } from '../client/inputs.js';
+import {
+  checkOutputPath,
+  loadVerifierKey,
+  readInputFile,
+  readStdin,
+  readTokenFile,
+  writeFileDurably,
+} from '../client/inputs.js';
 import { type Receipt, receiptToJSON } from '../client/receipt.js';
 import { formatTlogProof, receiptToTlogProof } from '../client/tlog-proof.js';
 import { AuditlogError } from '../errors.js';
 import { ClientCommand } from './client-command.js';
 
 const USAGE =
-  'usage: auditlog submit --log URL [--token T | $AUDITLOG_TOKEN] [FILE | -] [--record] [--out FILE] [--tlog-proof FILE] [--vkey VKEY]';
+  'usage: auditlog submit --log URL [--token T | --token-file FILE | $AUDITLOG_TOKEN] [FILE | -] [--record] [--out FILE] [--tlog-proof FILE] [--vkey VKEY]';
 const MAX_INPUT = 16 * 1024 * 1024;
 
 const cmd = new ClientCommand('submit', USAGE);
@@ -23,6 +35,7 @@ export async function run(argv: string[]): Promise<number> {
     {
       log: { type: 'string' },
       token: { type: 'string' },
+      'token-file': { type: 'string' },
       record: { type: 'boolean' },
       out: { type: 'string' },
       'tlog-proof': { type: 'string' },
@@ -32,11 +45,22 @@ export async function run(argv: string[]): Promise<number> {
   );
   if (typeof args === 'number') return args;
   const { values, positionals } = args;
-  const token = (values.token as string | undefined) ?? process.env.AUDITLOG_TOKEN;
   const log = values.log;
-  if (typeof log !== 'string' || !token || positionals.length > 1)
-    return cmd.usageError('--log and a token are required, and at most one FILE');
+  if (typeof values.token === 'string' && typeof values['token-file'] === 'string')
+    return cmd.usageError('give --token or --token-file, not both');
+  if (typeof log !== 'string' || positionals.length > 1)
+    return cmd.usageError('--log is required, and at most one FILE');
+  const out = values.out as string | undefined;
+  const tlogProof = values['tlog-proof'] as string | undefined;
   return cmd.run(async (use) => {
+    const token =
+      typeof values['token-file'] === 'string'
+        ? await readTokenFile(values['token-file'])
+        : ((values.token as string | undefined) ?? process.env.AUDITLOG_TOKEN);
+    if (!token) {
+      throw new AuditlogError('BAD_REQUEST', 'a token is required: --token, --token-file or $AUDITLOG_TOKEN');
+    }
+    for (const o of [out, tlogProof]) if (o !== undefined) await checkOutputPath(o);
     const file = positionals[0] ?? '-';
     const input = file === '-' ? await readStdin(MAX_INPUT) : await readInputFile(file);
     const vkey = typeof values.vkey === 'string' ? await loadVerifierKey(values.vkey) : undefined;
@@ -55,6 +79,9 @@ export async function run(argv: string[]): Promise<number> {
         json !== null &&
         Array.isArray((json as { records?: unknown }).records)
       ) {
+        if (tlogProof !== undefined) {
+          throw new AuditlogError('BAD_REQUEST', '--tlog-proof needs a single entry or record');
+        }
         batch = true;
         receipts = await client.submitRecords((json as { records: object[] }).records);
       } else {
@@ -65,12 +92,19 @@ export async function run(argv: string[]): Promise<number> {
     }
     const json = batch ? receipts.map(receiptToJSON) : receiptToJSON(receipts[0]!);
     const text = `${JSON.stringify(json, null, 2)}\n`;
-    if (typeof values.out === 'string') await writeFileDurably(values.out, text);
-    if (typeof values['tlog-proof'] === 'string') {
-      if (batch) throw new AuditlogError('BAD_REQUEST', '--tlog-proof needs a single entry or record');
-      await writeFileDurably(values['tlog-proof'], formatTlogProof(receiptToTlogProof(receipts[0]!)));
-    }
     process.stdout.write(text);
+    try {
+      if (out !== undefined) await writeFileDurably(out, text);
+      if (tlogProof !== undefined) {
+        await writeFileDurably(tlogProof, formatTlogProof(receiptToTlogProof(receipts[0]!)));
+      }
+    } catch (cause) {
+      throw new AuditlogError(
+        'STORAGE',
+        `submitted, and the receipt is printed above, but saving it failed: ${(cause as Error).message}`,
+        { cause },
+      );
+    }
     return 0;
   });
 }

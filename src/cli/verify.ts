@@ -11,6 +11,7 @@ import {
   loadReceipts,
   loadVerifierKey,
   readInputFile,
+  checkOutputPath,
   writeFileDurably,
 } from '../client/inputs.js';
 import { LogClient } from '../client/log-client.js';
@@ -85,6 +86,7 @@ export async function run(argv: string[]): Promise<number> {
     return cmd.usageError('--out needs --log (it saves the upgraded receipts)', false);
   return cmd.run(
     async (use) => {
+      if (typeof values.out === 'string') await checkOutputPath(values.out);
       const vkey = typeof values.vkey === 'string' ? await loadVerifierKey(values.vkey) : null;
       const policy = typeof values.policy === 'string' ? await loadPolicy(values.policy) : undefined;
       const entry = typeof values.entry === 'string' ? await readInputFile(values.entry) : undefined;
@@ -117,7 +119,15 @@ export async function run(argv: string[]): Promise<number> {
           const text = many
             ? upgraded.map((u) => `${JSON.stringify(receiptToJSON(u))}\n`).join('')
             : `${JSON.stringify(receiptToJSON(upgraded[0]!), null, 2)}\n`;
-          await writeFileDurably(values.out, text);
+          try {
+            await writeFileDurably(values.out, text);
+          } catch (cause) {
+            throw new AuditlogError(
+              'STORAGE',
+              `the receipts verified and were upgraded, but saving them failed: ${(cause as Error).message}`,
+              { cause },
+            );
+          }
         }
       }
       process.stdout.write(`${parts.join('; ')}\n`);

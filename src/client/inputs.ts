@@ -2,7 +2,9 @@
  * Loading verification inputs from the command line or files: a vkey given inline or as a file,
  * a policy file, a receipt file in either format (receipt JSON or .tlog-proof). Node-only.
  */
-import { open, readFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { open, readFile, rename, rm, stat } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import { AuditlogError } from '../errors.js';
 import { fromUtf8 } from '../note/encoding.js';
 import { parseVerifierKey, type VerifierKey } from '../note/keys.js';
@@ -134,15 +136,69 @@ export function describeFailure(err: unknown): string {
   return `INTERNAL: ${err instanceof Error ? err.message : String(err)}`;
 }
 
-/** Writes a file and fsyncs it before returning (receipts written by the CLI are durable). */
-export async function writeFileDurably(path: string, data: string | Uint8Array): Promise<void> {
-  const fh = await open(path, 'w', 0o644);
+/**
+ * Replaces `file` with `data`, durably and atomically, readable by its owner only (0600, as the
+ * SDK's receipt files): the bytes go to a new file beside it (created exclusively), which is
+ * fsynced and renamed over `file`, and the directory is fsynced. A crash leaves either the old
+ * file or the new one, never a truncated mix; this matters for `verify FILE --out FILE`, which
+ * upgrades a receipt file in place. A stray `.<name>.<random>.tmp` may remain after a crash.
+ * Receipts may carry entry bytes, so they get the same mode as a receipt file.
+ * @throws the fs error (the temporary file is removed)
+ */
+export async function writeFileDurably(file: string, data: string | Uint8Array): Promise<void> {
+  const tmp = join(dirname(file), `.${basename(file)}.${randomBytes(6).toString('hex')}.tmp`);
+  const fh = await open(tmp, 'wx', 0o600);
   try {
-    await fh.writeFile(data);
-    await fh.sync();
-  } finally {
-    await fh.close();
+    try {
+      await fh.writeFile(data);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await rename(tmp, file);
+  } catch (err) {
+    await rm(tmp, { force: true });
+    throw err;
   }
+  const dir = await open(dirname(file), 'r');
+  try {
+    await dir.sync();
+  } finally {
+    await dir.close();
+  }
+}
+
+/**
+ * Checks, before anything irreversible is done, that `file` can be written by writeFileDurably:
+ * its directory exists and `file` is not a directory.
+ * @throws AuditlogError BAD_REQUEST naming the problem
+ */
+export async function checkOutputPath(file: string): Promise<void> {
+  const dir = await stat(dirname(file)).catch(() => undefined);
+  if (!dir?.isDirectory()) throw new AuditlogError('BAD_REQUEST', `${file}: its directory does not exist`);
+  const st = await stat(file).catch(() => undefined);
+  if (st?.isDirectory()) throw new AuditlogError('BAD_REQUEST', `${file} is a directory`);
+}
+
+/** Largest token file read. */
+const MAX_TOKEN_FILE_BYTES = 4096;
+
+/**
+ * Reads a bearer token from a file: its first line, without the line ending. The file must be
+ * readable by its owner only, as ssh asks of private keys: a token readable by others is leaked.
+ * @throws AuditlogError NOT_FOUND / TOO_LARGE, FORBIDDEN (mode allows group or others),
+ *   BAD_REQUEST (empty)
+ */
+export async function readTokenFile(file: string): Promise<string> {
+  const st = await stat(file).catch(() => undefined);
+  if (st === undefined) throw new AuditlogError('NOT_FOUND', `cannot read ${file}`);
+  if ((st.mode & 0o077) !== 0) {
+    throw new AuditlogError('FORBIDDEN', `${file} is readable by group or others; chmod 600 it`);
+  }
+  const text = fromUtf8(await readInputFile(file, MAX_TOKEN_FILE_BYTES));
+  const token = text.split(/\r?\n/, 1)[0]!.trim();
+  if (token === '') throw new AuditlogError('BAD_REQUEST', `${file} holds no token`);
+  return token;
 }
 
 /** Reads all of stdin, up to `max` bytes. */

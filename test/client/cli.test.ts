@@ -4,7 +4,7 @@
  * depend on each other run concurrently (each is a process that mostly waits on start-up and I/O).
  */
 import { spawn } from 'node:child_process';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { LogClient } from '../../src/client/log-client.js';
@@ -34,6 +34,12 @@ function cli(args: string[], opts: { stdin?: string; env?: Record<string, string
     p.stdin.end(opts.stdin ?? '');
     p.on('close', (code) => resolve({ code, stdout, stderr }));
   });
+}
+
+/** The size of the log's latest checkpoint (its second line). */
+async function logSize(): Promise<bigint> {
+  const text = await (await fetch(`${server.url}/checkpoint`)).text();
+  return BigInt(text.split('\n')[1]!);
 }
 
 beforeAll(async () => {
@@ -72,6 +78,94 @@ describe('auditlog submit / verify', () => {
     const v3 = await cli(['verify', upgraded, '--vkey', server.vkey]);
     expect(v3.code).toBe(0);
     expect(v3.stdout).toMatch(/upgraded to tree size \d+/);
+    // Receipt files the CLI writes are its owner's only, as the SDK's are.
+    expect(statSync(out).mode & 0o777).toBe(0o600);
+    expect(statSync(upgraded).mode & 0o777).toBe(0o600);
+
+    // Upgrading a file in place replaces it whole (a new file renamed over it): the result is
+    // the upgraded receipt, 0600 even where the old file was 0644, and nothing is left beside it.
+    const inPlace = join(work, 'in-place.json');
+    writeFileSync(inPlace, readFileSync(out));
+    chmodSync(inPlace, 0o644);
+    const v4 = await cli(['verify', inPlace, '--vkey', server.vkey, '--log', server.url, '--out', inPlace]);
+    expect(v4.code, v4.stderr).toBe(0);
+    expect(statSync(inPlace).mode & 0o777).toBe(0o600);
+    expect(JSON.parse(readFileSync(inPlace, 'utf8')).upgrade).toBeDefined();
+    expect((await cli(['verify', inPlace, '--vkey', server.vkey])).stdout).toMatch(
+      /upgraded to tree size \d+/,
+    );
+    expect(readdirSync(work).filter((n) => n.endsWith('.tmp'))).toEqual([]);
+  });
+
+  test('an --out that cannot be written is refused before anything is submitted', async () => {
+    const dir = join(work, 'a-directory');
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'kept'), 'x');
+    const before = await logSize();
+    const [asDir, noParent] = await Promise.all([
+      cli(['submit', '--log', server.url, '--token', token, '--out', dir, '-'], { stdin: 'e' }),
+      cli(['submit', '--log', server.url, '--token', token, '--tlog-proof', join(work, 'nope', 'p'), '-'], {
+        stdin: 'e',
+      }),
+    ]);
+    expect([asDir.code, noParent.code]).toEqual([1, 1]);
+    expect(asDir.stderr).toMatch(/^auditlog submit: BAD_REQUEST: .*a-directory is a directory/);
+    expect(noParent.stderr).toMatch(/^auditlog submit: BAD_REQUEST: .*its directory does not exist/);
+    expect(await logSize()).toBe(before);
+    expect(readdirSync(dir)).toEqual(['kept']);
+  });
+
+  test('a save that fails after submitting still prints the receipt, and says so', async () => {
+    // /proc is a directory in which no file can be created, even by root.
+    const s = await cli(
+      ['submit', '--log', server.url, '--token', token, '--out', '/proc/receipt.json', '-'],
+      {
+        stdin: 'kept on stdout',
+      },
+    );
+    expect(s.code).toBe(1);
+    expect(s.stderr).toMatch(
+      /^auditlog submit: STORAGE: .*submitted, and the receipt is printed above, but saving it failed/,
+    );
+    const printed = JSON.parse(s.stdout);
+    expect(Buffer.from(printed.entry ?? '', 'base64').toString()).toBe('kept on stdout');
+    const saved = join(work, 'from-stdout.json');
+    writeFileSync(saved, s.stdout);
+    const v = await cli(['verify', saved, '--vkey', server.vkey]);
+    expect(v.code, v.stderr).toBe(0);
+  });
+
+  test('--token-file: read when its owner alone may read it, refused otherwise', async () => {
+    const good = join(work, 'token');
+    writeFileSync(good, `${token}\n`, { mode: 0o600 });
+    const open = join(work, 'token-644');
+    writeFileSync(open, `${token}\n`, { mode: 0o644 });
+    chmodSync(open, 0o644);
+    const empty = join(work, 'token-empty');
+    writeFileSync(empty, '\n', { mode: 0o600 });
+    const before = await logSize();
+    const [refused, blank, both, none] = await Promise.all([
+      cli(['submit', '--log', server.url, '--token-file', open, '-'], { stdin: 'x' }),
+      cli(['submit', '--log', server.url, '--token-file', empty, '-'], { stdin: 'x' }),
+      cli(['submit', '--log', server.url, '--token-file', good, '--token', token, '-'], { stdin: 'x' }),
+      cli(['submit', '--log', server.url, '-'], { stdin: 'x', env: { AUDITLOG_TOKEN: '' } }),
+    ]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(
+      /^auditlog submit: FORBIDDEN: .*token-644 is readable by group or others; chmod 600 it/,
+    );
+    expect(blank.code).toBe(1);
+    expect(blank.stderr).toMatch(/^auditlog submit: BAD_REQUEST: .*token-empty holds no token/);
+    expect(both.code).toBe(2);
+    expect(both.stderr).toMatch(/--token or --token-file, not both/);
+    expect(none.code).toBe(1);
+    expect(none.stderr).toMatch(/a token is required/);
+    expect(await logSize()).toBe(before);
+    const ok = await cli(['submit', '--log', server.url, '--token-file', good, '-'], {
+      stdin: 'with a token file',
+    });
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(JSON.parse(ok.stdout).index).toBe(Number(await logSize()) - 1);
   });
 
   test('submit --record (one, and a batch) prints receipts that verify', async () => {
