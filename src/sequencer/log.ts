@@ -20,6 +20,7 @@
  */
 import { join } from 'node:path';
 import { AuditlogError } from '../errors.js';
+import { equalHashes } from '../merkle/hasher.js';
 import { hashLeaf } from '../merkle/rfc6962.js';
 import { hashLeaves, splitHashes } from '../merkle/sha256x4.js';
 import { consistencyRanges, inclusionRanges } from '../merkle/proof.js';
@@ -93,6 +94,8 @@ interface Pending {
   sideOps: SideOp[] | undefined;
   resolve: (r: Receipt) => void;
   reject: (e: unknown) => void;
+  /** Put back in the pool once already, after a failure it had no part in (requeue). */
+  requeued?: true;
 }
 
 export type CommitListener = (state: LogState) => void;
@@ -349,7 +352,9 @@ export class Log {
       const bad = ahead.findIndex((a) => a.signed instanceof AuditlogError);
       if (bad < 0) return;
       const err = ahead[bad]!.signed as AuditlogError;
-      for (const a of ahead.splice(bad)) for (const p of a.batch) p.reject(err);
+      const [failed, ...behind] = ahead.splice(bad);
+      for (const p of failed!.batch) p.reject(err);
+      this.requeue(behind, err);
       broken ??= err;
     };
     const held = () => ahead.length + (writing?.group.length ?? 0);
@@ -386,14 +391,21 @@ export class Log {
           const done = writing;
           writing = undefined;
           if (done.error) {
-            // Nothing of these batches was acknowledged or published; the staged ones were
-            // signed over trees that included the failed ones, so they are discarded too.
-            // Their signatures still in flight are left to finish; they count against the
-            // bound on signatures (mayStage) until they do.
-            for (const d of done.group) for (const p of d.batch) p.reject(done.error);
-            for (const a of ahead.splice(0)) for (const p of a.batch) p.reject(done.error);
+            // Nothing of these batches was acknowledged or published. The staged ones were
+            // signed over trees that included the failed ones, so their checkpoints are
+            // discarded (their signatures still in flight are left to finish; they count
+            // against the bound on signatures, mayStage, until they do), and their entries go
+            // back to the pool. The failed write's own submitters are answered once the reload
+            // says whether it reached the disk after all.
+            const behind = ahead.splice(0);
             broken = undefined;
-            await this.recover(done.group);
+            const landed = await this.recover(done.group);
+            if (landed) {
+              for (const d of done.group) await this.answer(d, this.state);
+            } else {
+              for (const d of done.group) for (const p of d.batch) p.reject(done.error);
+            }
+            this.requeue(behind, done.error);
             continue;
           }
           // ---- the group is durable: its checkpoints may now be published, in order ----
@@ -483,17 +495,24 @@ export class Log {
   /**
    * Reloads the committed state after a failure (the start-up path); on failure, the log stops.
    * `failedWrite`: the batches of a write reported failed, which may have reached the disk
-   * anyway (an fsync that errs late).
+   * anyway (an fsync that errs late). Returns true when they did: the committed state is the
+   * one the last of them was signed for.
    */
-  private async recover(failedWrite: readonly Staged[] = []): Promise<void> {
+  private async recover(failedWrite: readonly Staged[] = []): Promise<boolean> {
     const before = this.state;
+    let landed = false;
     try {
       await this.reload((state) => {
         const last = failedWrite.at(-1);
-        if (last && state.size === last.startSize + BigInt(last.batch.length)) {
+        if (
+          last?.commit.state.size === state.size &&
+          state.size === last.startSize + BigInt(last.batch.length) &&
+          equalHashes(state.root, last.commit.state.root)
+        ) {
           // The failed write is on the disk after all: its checkpoint is the committed one,
           // served from now on; listeners (the witness pusher) hear of it, and its leaves go to
           // the leaf-hash index (which takes batches only in order) before it is served.
+          landed = true;
           for (const d of failedWrite) this.leafIndex.add(d.startSize, d.packedLeafHashes);
         }
       });
@@ -505,6 +524,29 @@ export class Log {
         { cause: reloadErr },
       );
     }
+    return landed;
+  }
+
+  /**
+   * Puts the entries of staged batches that were never written back at the front of the pool,
+   * in order, to be sequenced again on the reloaded tree: a failure in another batch (a write
+   * or a signature) is not theirs, and they were neither acknowledged nor published. Once only:
+   * an entry caught by a second failure is rejected with it, so a fault that persists (a full
+   * disk) ends in errors, not a loop. After the log has failed for good, all are rejected.
+   */
+  private requeue(batches: readonly Staged[], err: AuditlogError): void {
+    const again: Pending[] = [];
+    for (const b of batches) {
+      for (const p of b.batch) {
+        if (this.failed) p.reject(this.failed);
+        else if (p.requeued) p.reject(err);
+        else {
+          p.requeued = true;
+          again.push(p);
+        }
+      }
+    }
+    if (again.length > 0) this.pool.unshift(...again);
   }
 
   private notify(state: LogState): void {
@@ -523,9 +565,17 @@ export class Log {
     this.state = state;
     this.notify(state);
     this.leafIndex.add(done.startSize, done.packedLeafHashes);
-    const receipts = done.entryNotes
-      ? await this.perEntryReceipts(done.startSize, done.leafHashes, done.entryNotes)
-      : await this.receiptsFor(done.startSize, done.leafHashes, state);
+    if (done.entryNotes) {
+      const receipts = await this.perEntryReceipts(done.startSize, done.leafHashes, done.entryNotes);
+      for (let i = 0; i < done.batch.length; i++) done.batch[i]!.resolve(receipts[i]!);
+    } else {
+      await this.answer(done, state);
+    }
+  }
+
+  /** Answers a durable batch's submitters with receipts against `state` (which includes it). */
+  private async answer(done: Staged, state: LogState): Promise<void> {
+    const receipts = await this.receiptsFor(done.startSize, done.leafHashes, state);
     for (let i = 0; i < done.batch.length; i++) done.batch[i]!.resolve(receipts[i]!);
   }
 

@@ -129,7 +129,7 @@ describe('commit pipeline', () => {
     await reopened.close();
   });
 
-  it('a failed signature drops its batch and every batch staged on top of it; earlier ones commit, the log recovers', async () => {
+  it('a failed signature drops its batch; the batches staged on top of it are sequenced again, earlier ones commit, the log recovers', async () => {
     const dir = newDir();
     const base = await keyOf(dir, 'example.com/sig-fails');
     // Signature 2 fails after 30 ms while 3 and 4 (staged on top of it) are still being signed.
@@ -142,22 +142,27 @@ describe('commit pipeline', () => {
     const published: LogState[] = [];
     log.onCommit((s) => published.push(s));
     const results = await Promise.allSettled(Array.from({ length: 40 }, (_, i) => log.append(entry(i))));
+    // Batch 2 (entries 10–19) is rejected; batches 3 and 4, signed over a tree that held it,
+    // are discarded and their entries sequenced again, in order, right after batch 1.
+    expect(results.map((r) => r.status === 'fulfilled')).toEqual(
+      Array.from({ length: 40 }, (_, i) => i < 10 || i >= 20),
+    );
     const ok = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
-    expect(ok.map((r) => Number(r.index))).toEqual(Array.from({ length: 10 }, (_, i) => i));
-    for (const r of results.slice(10)) expect(r.status).toBe('rejected');
-    expect(log.latest().size).toBe(10n);
+    expect(ok.map((r) => Number(r.index))).toEqual(Array.from({ length: 30 }, (_, i) => i));
+    expect(log.latest().size).toBe(30n);
     // The log goes on from the committed tree.
     const later = await Promise.all(Array.from({ length: 15 }, (_, i) => log.append(entry(100 + i))));
     for (const r of [...ok, ...later]) checkReceipt(r, log.vkey);
     const byIndex = [
       ...Array.from({ length: 10 }, (_, i) => entry(i)),
+      ...Array.from({ length: 20 }, (_, i) => entry(20 + i)),
       ...Array.from({ length: 15 }, (_, i) => entry(100 + i)),
     ];
     expect(hex(log.latest().root)).toBe(hex(model.mth(byIndex.map((e) => model.leafHash(e)))));
     expect(published.every((s, i) => i === 0 || s.size > published[i - 1]!.size)).toBe(true);
     await log.close();
     const reopened = await Log.open({ dir });
-    expect((await reopened.entries(0n, 25n)).map(hex)).toEqual(byIndex.map(hex));
+    expect((await reopened.entries(0n, 45n)).map(hex)).toEqual(byIndex.map(hex));
     await reopened.close();
   });
 
@@ -397,13 +402,91 @@ describe('commit pipeline: failures and bounds', () => {
     await Promise.all(Array.from({ length: 5 }, (_, i) => log.append(entry(i))));
     mode.fail = 'after';
     const failed = await Promise.allSettled(Array.from({ length: 5 }, (_, i) => log.append(entry(100 + i))));
-    expect(failed.every((r) => r.status === 'rejected')).toBe(true);
+    // The reload finds the write on the disk: its submitters get receipts, not an error that
+    // would make them append the entries again.
+    expect(failed.map((r) => r.status)).toEqual(Array(5).fill('fulfilled'));
+    for (const [i, r] of failed.entries()) {
+      const receipt = (r as PromiseFulfilledResult<Receipt>).value;
+      expect(receipt.index).toBe(BigInt(5 + i));
+      checkReceipt(receipt, log.vkey);
+    }
     mode.fail = 'none';
     const later = await Promise.all(Array.from({ length: 5 }, (_, i) => log.append(entry(200 + i))));
     expect(log.latest().size).toBe(15n); // the batch that failed late is in the log
     expect(later[0]!.index).toBe(10n);
     for (const r of later) expect(await log.indexOfLeafHash(r.leaf_hash)).toBe(r.index);
     expect(await log.indexOfLeafHash(model.leafHash(entry(102)))).toBe(7n);
+    await log.close();
+  });
+
+  it('a failed write rejects its own entries only: the batches staged behind it are sequenced again and answered', async () => {
+    const dir = newDir();
+    // Each write takes 40 ms, so batches stage up behind it; the second write is refused.
+    const writes: { from: bigint; to: bigint; failed: boolean }[] = [];
+    let committed = 0n;
+    const store = (st: LogStore): LogStore => ({
+      ...faultyStore({ fail: 'none' })(st),
+      async commit(b) {
+        await sleep(40);
+        const w = { from: committed, to: b.state.size, failed: writes.length === 1 };
+        writes.push(w);
+        if (w.failed) throw new Error('injected: write refused');
+        await st.commit(b);
+        committed = b.state.size;
+      },
+    });
+    const log = await Log.open({
+      dir,
+      origin: 'example.com/requeue',
+      wrapStore: store,
+      maxBatchSize: 4,
+      maxBatchesAhead: 4,
+    });
+    const first = log.append(entry(0));
+    await sleep(5); // the first write (one entry) is on the disk; the next 40 entries pile up
+    const rest = Array.from({ length: 40 }, (_, i) => log.append(entry(1 + i)));
+    const results = await Promise.allSettled([first, ...rest]);
+    await log.close();
+    const bad = writes.find((w) => w.failed)!;
+    const refused = Number(bad.to - bad.from);
+    const rejected = results.filter((r) => r.status === 'rejected');
+    // Only the failed write's entries were refused: everything else is in the log.
+    expect(Number(log.latest().size)).toBe(41 - refused);
+    expect(rejected.length).toBe(refused);
+    expect(refused).toBeLessThan(40);
+    for (const r of results) if (r.status === 'fulfilled') checkReceipt(r.value, log.vkey);
+    const reopened = await Log.open({ dir });
+    try {
+      const inLog = new Set((await reopened.entries(0n, reopened.latest().size)).map(hex));
+      expect(results.map((_, i) => inLog.has(hex(entry(i))))).toEqual(
+        results.map((r) => r.status === 'fulfilled'),
+      );
+    } finally {
+      await reopened.close();
+    }
+  });
+
+  it('an entry caught by two failures is rejected, so a write fault that persists ends in errors', async () => {
+    const dir = newDir();
+    const full = { now: false };
+    const store = (st: LogStore): LogStore => ({
+      ...faultyStore({ fail: 'none' })(st),
+      async commit(b) {
+        await sleep(10);
+        if (full.now) throw new Error('injected: no space left on device');
+        await st.commit(b);
+      },
+    });
+    const log = await Log.open({
+      dir,
+      origin: 'example.com/full',
+      wrapStore: store,
+      maxBatchSize: 4,
+      maxBatchesAhead: 4,
+    });
+    full.now = true;
+    const results = await Promise.allSettled(Array.from({ length: 40 }, (_, i) => log.append(entry(i))));
+    expect(results.every((r) => r.status === 'rejected')).toBe(true);
     await log.close();
   });
 
