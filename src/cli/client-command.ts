@@ -7,7 +7,7 @@
  * command's usage line.
  */
 import { type ParseArgsConfig, parseArgs } from 'node:util';
-import { describeFailure } from '../client/inputs.js';
+import { describeFailure, readTokenFile } from '../client/inputs.js';
 import type { LogClient } from '../client/log-client.js';
 import { AuditlogError } from '../errors.js';
 import { parseCanonicalUint64, parseCheckpoint } from '../note/checkpoint.js';
@@ -15,6 +15,18 @@ import { parseNote } from '../note/note.js';
 
 /** The parsed flags of a command line. */
 export type Flags = Record<string, string | boolean | undefined>;
+
+/**
+ * The token flags every client command takes (ClientCommand.token reads them). `--token` is
+ * visible to every user of the machine in `ps`; `--token-file` and $AUDITLOG_TOKEN are not.
+ */
+export const TOKEN_FLAGS = {
+  token: { type: 'string' },
+  'token-file': { type: 'string' },
+} as const satisfies NonNullable<ParseArgsConfig['options']>;
+
+/** The usage text of TOKEN_FLAGS. */
+export const TOKEN_USAGE = '[--token T | --token-file FILE | $AUDITLOG_TOKEN]';
 
 /** A uint64 flag, in canonical decimal (no sign, no leading zeros). */
 export function uint(name: string, v: string): bigint {
@@ -55,7 +67,22 @@ export class ClientCommand {
       process.stdout.write(`${this.usage}\n`);
       return 0;
     }
+    if (typeof values.token === 'string' && typeof values['token-file'] === 'string') {
+      return this.usageError('give --token or --token-file, not both');
+    }
     return { values, positionals };
+  }
+
+  /**
+   * The bearer token of a command given TOKEN_FLAGS: read from `--token-file` (readTokenFile:
+   * mode 0600, first line), else `--token`, else $AUDITLOG_TOKEN; undefined when none is set.
+   * Submissions need one; reads send it when there is one (a log run with --private-reads
+   * answers reads without a token 401).
+   */
+  async token(values: Flags): Promise<string | undefined> {
+    if (typeof values['token-file'] === 'string') return readTokenFile(values['token-file']);
+    const t = typeof values.token === 'string' ? values.token : process.env.AUDITLOG_TOKEN;
+    return t === undefined || t === '' ? undefined : t;
   }
 
   /**

@@ -9,9 +9,9 @@ import { LogClient } from '../client/log-client.js';
 import { AuditlogError } from '../errors.js';
 import { verifyConsistency } from '../merkle/verify.js';
 import { encodeBase64 } from '../note/encoding.js';
-import { ClientCommand, uint } from './client-command.js';
+import { ClientCommand, TOKEN_FLAGS, TOKEN_USAGE, uint } from './client-command.js';
 
-const USAGE = 'usage: auditlog consistency --log URL --from M [--to N] [--vkey VKEY]';
+const USAGE = `usage: auditlog consistency --log URL --from M [--to N] [--vkey VKEY] ${TOKEN_USAGE}`;
 
 const cmd = new ClientCommand('consistency', USAGE);
 
@@ -21,6 +21,7 @@ export async function run(argv: string[]): Promise<number> {
     from: { type: 'string' },
     to: { type: 'string' },
     vkey: { type: 'string' },
+    ...TOKEN_FLAGS,
   });
   if (typeof args === 'number') return args;
   const { values } = args;
@@ -30,7 +31,8 @@ export async function run(argv: string[]): Promise<number> {
   return cmd.run(async (use) => {
     const from = uint('from', fromFlag);
     const vkey = typeof values.vkey === 'string' ? await loadVerifierKey(values.vkey) : undefined;
-    const client = use(new LogClient(log, vkey ? { vkey } : {}));
+    const token = await cmd.token(values);
+    const client = use(new LogClient(log, { ...(vkey ? { vkey } : {}), ...(token ? { token } : {}) }));
     const { note, cp } = await cmd.checkpoint(client, vkey !== undefined);
     const to = typeof values.to === 'string' ? uint('to', values.to) : cp.size;
     if (to > cp.size)

@@ -10,9 +10,9 @@ import { AuditlogError } from '../errors.js';
 import { parseCanonicalUint64, parseCheckpoint } from '../note/checkpoint.js';
 import { encodeBase64 } from '../note/encoding.js';
 import { parseNote } from '../note/note.js';
-import { ClientCommand } from './client-command.js';
+import { ClientCommand, TOKEN_FLAGS, TOKEN_USAGE } from './client-command.js';
 
-const USAGE = 'usage: auditlog get --log URL --range A:B [--vkey VKEY]';
+const USAGE = `usage: auditlog get --log URL --range A:B [--vkey VKEY] ${TOKEN_USAGE}`;
 
 /** Parses `A:B` or `A:`; B defaults to `size`. */
 export function parseRange(s: string, size: bigint): { start: bigint; end: bigint } {
@@ -40,6 +40,7 @@ export async function run(argv: string[]): Promise<number> {
     log: { type: 'string' },
     range: { type: 'string' },
     vkey: { type: 'string' },
+    ...TOKEN_FLAGS,
   });
   if (typeof args === 'number') return args;
   const { values } = args;
@@ -50,7 +51,8 @@ export async function run(argv: string[]): Promise<number> {
   return cmd.run(
     async (use) => {
       const vkey = typeof values.vkey === 'string' ? await loadVerifierKey(values.vkey) : undefined;
-      const client = use(new LogClient(log, vkey ? { vkey } : {}));
+      const token = await cmd.token(values);
+      const client = use(new LogClient(log, { ...(vkey ? { vkey } : {}), ...(token ? { token } : {}) }));
       const size = vkey
         ? (await client.checkpoint()).checkpoint.size
         : parseCheckpoint(parseNote(await client.checkpointNote()).text).size;

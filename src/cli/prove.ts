@@ -16,10 +16,9 @@ import { formatTlogProof, receiptToTlogProof } from '../client/tlog-proof.js';
 import { AuditlogError } from '../errors.js';
 import { verifyConsistency, verifyInclusion } from '../merkle/verify.js';
 import { encodeBase64 } from '../note/encoding.js';
-import { ClientCommand, uint } from './client-command.js';
+import { ClientCommand, TOKEN_FLAGS, TOKEN_USAGE, uint } from './client-command.js';
 
-const USAGE =
-  'usage: auditlog prove --log URL (--index N | --hash H) [--size N] [--vkey VKEY] [--tlog-proof]';
+const USAGE = `usage: auditlog prove --log URL (--index N | --hash H) [--size N] [--vkey VKEY] [--tlog-proof] ${TOKEN_USAGE}`;
 
 const cmd = new ClientCommand('prove', USAGE);
 
@@ -31,6 +30,7 @@ export async function run(argv: string[]): Promise<number> {
     size: { type: 'string' },
     vkey: { type: 'string' },
     'tlog-proof': { type: 'boolean' },
+    ...TOKEN_FLAGS,
   });
   if (typeof args === 'number') return args;
   const { values } = args;
@@ -39,7 +39,8 @@ export async function run(argv: string[]): Promise<number> {
     return cmd.usageError('--log and exactly one of --index, --hash are required');
   return cmd.run(async (use) => {
     const vkey = typeof values.vkey === 'string' ? await loadVerifierKey(values.vkey) : undefined;
-    const client = use(new LogClient(log, vkey ? { vkey } : {}));
+    const token = await cmd.token(values);
+    const client = use(new LogClient(log, { ...(vkey ? { vkey } : {}), ...(token ? { token } : {}) }));
     const { note, cp } = await cmd.checkpoint(client, vkey !== undefined);
     const size = typeof values.size === 'string' ? uint('size', values.size) : cp.size;
     if (size > cp.size)

@@ -15,16 +15,14 @@ import {
   loadVerifierKey,
   readInputFile,
   readStdin,
-  readTokenFile,
   writeFileDurably,
 } from '../client/inputs.js';
 import { type Receipt, receiptToJSON } from '../client/receipt.js';
 import { formatTlogProof, receiptToTlogProof } from '../client/tlog-proof.js';
 import { AuditlogError } from '../errors.js';
-import { ClientCommand } from './client-command.js';
+import { ClientCommand, TOKEN_FLAGS, TOKEN_USAGE } from './client-command.js';
 
-const USAGE =
-  'usage: auditlog submit --log URL [--token T | --token-file FILE | $AUDITLOG_TOKEN] [FILE | -] [--record] [--out FILE] [--tlog-proof FILE] [--vkey VKEY]';
+const USAGE = `usage: auditlog submit --log URL ${TOKEN_USAGE} [FILE | -] [--record] [--out FILE] [--tlog-proof FILE] [--vkey VKEY]`;
 const MAX_INPUT = 16 * 1024 * 1024;
 
 const cmd = new ClientCommand('submit', USAGE);
@@ -34,8 +32,7 @@ export async function run(argv: string[]): Promise<number> {
     argv,
     {
       log: { type: 'string' },
-      token: { type: 'string' },
-      'token-file': { type: 'string' },
+      ...TOKEN_FLAGS,
       record: { type: 'boolean' },
       out: { type: 'string' },
       'tlog-proof': { type: 'string' },
@@ -46,18 +43,13 @@ export async function run(argv: string[]): Promise<number> {
   if (typeof args === 'number') return args;
   const { values, positionals } = args;
   const log = values.log;
-  if (typeof values.token === 'string' && typeof values['token-file'] === 'string')
-    return cmd.usageError('give --token or --token-file, not both');
   if (typeof log !== 'string' || positionals.length > 1)
     return cmd.usageError('--log is required, and at most one FILE');
   const out = values.out as string | undefined;
   const tlogProof = values['tlog-proof'] as string | undefined;
   return cmd.run(async (use) => {
-    const token =
-      typeof values['token-file'] === 'string'
-        ? await readTokenFile(values['token-file'])
-        : ((values.token as string | undefined) ?? process.env.AUDITLOG_TOKEN);
-    if (!token) {
+    const token = await cmd.token(values);
+    if (token === undefined) {
       throw new AuditlogError('BAD_REQUEST', 'a token is required: --token, --token-file or $AUDITLOG_TOKEN');
     }
     for (const o of [out, tlogProof]) if (o !== undefined) await checkOutputPath(o);

@@ -19,10 +19,9 @@ import { type Receipt, receiptToJSON } from '../client/receipt.js';
 import { logsOnly, type VerifiedReceipt, verifyReceipt } from '../client/verify.js';
 import { AuditlogError } from '../errors.js';
 import { encodeHex } from '../note/encoding.js';
-import { ClientCommand } from './client-command.js';
+import { ClientCommand, TOKEN_FLAGS, TOKEN_USAGE } from './client-command.js';
 
-const USAGE =
-  'usage: auditlog verify RECEIPT|RECEIPTS.jsonl --vkey VKEY [--policy FILE] [--entry FILE] [--log URL] [--out FILE]';
+const USAGE = `usage: auditlog verify RECEIPT|RECEIPTS.jsonl --vkey VKEY [--policy FILE] [--entry FILE] [--log URL [--out FILE] ${TOKEN_USAGE}]`;
 
 /** The error to report for receipt i: prefixed with its line number when there are several. */
 function located(many: boolean, i: number, err: unknown): unknown {
@@ -75,6 +74,7 @@ export async function run(argv: string[]): Promise<number> {
       entry: { type: 'string' },
       log: { type: 'string' },
       out: { type: 'string' },
+      ...TOKEN_FLAGS,
     },
     true,
   );
@@ -103,7 +103,8 @@ export async function run(argv: string[]): Promise<number> {
       const parts = summary(receipts, verified);
       if (typeof values.log === 'string') {
         const logKey = verified[0]!.latest.logKey;
-        const client = use(new LogClient(values.log, { vkey: logKey, ...opts }));
+        const token = await cmd.token(values);
+        const client = use(new LogClient(values.log, { vkey: logKey, ...opts, ...(token ? { token } : {}) }));
         const upgraded: Receipt[] = [];
         for (const [i, r] of receipts.entries()) {
           try {

@@ -31,7 +31,11 @@ import {
 } from './verify.js';
 
 export interface LogClientOptions {
-  /** Bearer token for submissions (submitter role). Never logged. */
+  /**
+   * Bearer token. Submissions need one (submitter role); when set it is sent with every request,
+   * reads included, so that a log run with --private-reads (any role's token) can be read and
+   * audited. Never logged.
+   */
   token?: string;
   /** The log's verifier key; when set, checkpoints, receipts and proofs are verified on arrival. */
   vkey?: string | VerifierKey;
@@ -182,10 +186,10 @@ export class LogClient {
   ): Promise<HttpResponse> {
     const headers: Record<string, string> = { accept: init.accept ?? '*/*' };
     if (init.contentType) headers['content-type'] = init.contentType;
-    if (init.auth) {
-      if (!this.token) throw new AuditlogError('UNAUTHORIZED', 'no token configured for submissions');
-      headers.authorization = `Bearer ${this.token}`;
+    if (init.auth && !this.token) {
+      throw new AuditlogError('UNAUTHORIZED', 'no token configured for submissions');
     }
+    if (this.token) headers.authorization = `Bearer ${this.token}`;
     const idempotent = method === 'GET';
     for (let attempt = 0; ; attempt++) {
       const last = attempt >= this.opts.maxRetries;

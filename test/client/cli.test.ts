@@ -453,3 +453,64 @@ describe('auditlog prove / consistency / get', () => {
     });
   });
 });
+
+describe('a log run with --private-reads', () => {
+  test('every client command reads it with a token (flag, file or environment), and fails clearly without one', async () => {
+    const priv = await startServer({ args: ['--private-reads'] });
+    try {
+      const t = await makeToken(priv, 'submitter');
+      const tokenFile = join(work, 'private-token');
+      writeFileSync(tokenFile, `${t}\n`, { mode: 0o600 });
+      const receiptPath = join(work, 'private-receipt.json');
+      const sub = await cli(
+        [
+          'submit',
+          '--log',
+          priv.url,
+          '--vkey',
+          priv.vkey,
+          '--token-file',
+          tokenFile,
+          '--out',
+          receiptPath,
+          '-',
+        ],
+        { stdin: 'private entry' },
+      );
+      expect(sub.code, sub.stderr).toBe(0);
+      await cli(['submit', '--log', priv.url, '--token-file', tokenFile, '-'], { stdin: 'second' });
+      const noToken = { AUDITLOG_TOKEN: '' };
+      const reads: [string, string[]][] = [
+        ['get', ['get', '--log', priv.url, '--vkey', priv.vkey, '--range', '0:']],
+        ['prove', ['prove', '--log', priv.url, '--vkey', priv.vkey, '--index', '0']],
+        ['consistency', ['consistency', '--log', priv.url, '--vkey', priv.vkey, '--from', '1']],
+        ['verify', ['verify', receiptPath, '--vkey', priv.vkey, '--log', priv.url]],
+      ];
+      const [without, withFile, withEnv, withFlag] = await Promise.all([
+        Promise.all(reads.map(([, a]) => cli(a, { env: noToken }))),
+        Promise.all(reads.map(([, a]) => cli([...a, '--token-file', tokenFile], { env: noToken }))),
+        Promise.all(reads.map(([, a]) => cli(a, { env: { AUDITLOG_TOKEN: t } }))),
+        Promise.all(reads.map(([, a]) => cli([...a, '--token', t], { env: noToken }))),
+      ]);
+      for (const [i, [name]] of reads.entries()) {
+        expect(without[i]!.code, name).toBe(1);
+        expect(without[i]!.stderr, name).toMatch(new RegExp(`^auditlog ${name}: (FAIL: )?UNAUTHORIZED`));
+        for (const r of [withFile[i]!, withEnv[i]!, withFlag[i]!])
+          expect(r.code, `${name}: ${r.stderr}`).toBe(0);
+      }
+      expect(withFile[0]!.stdout.trim().split('\n')).toHaveLength(2);
+      // The SDK: a client given a token sends it with its reads too.
+      const sdk = new LogClient(priv.url, { vkey: priv.vkey, token: t });
+      const anon = new LogClient(priv.url, { vkey: priv.vkey });
+      try {
+        expect((await sdk.checkpoint()).checkpoint.size).toBe(2n);
+        expect((await sdk.inclusionProof(0n, 2n)).length).toBe(1);
+        await expect(anon.checkpoint()).rejects.toMatchObject({ code: 'UNAUTHORIZED' });
+      } finally {
+        await Promise.all([sdk.close(), anon.close()]);
+      }
+    } finally {
+      await priv.stop();
+    }
+  });
+});
