@@ -1,5 +1,5 @@
 /**
- * `auditlog monitor --log VKEY=URL [--log ...] [--log-origin VKEY=ORIGIN ...] [--data DIR]
+ * `auditlog monitor --log VKEY=URL [--log ...] [--log-origin VKEY=ORIGIN ...] [--log-token URL=FILE ...] [--data DIR]
  *   [--alert-webhook URL] [--once] [--poll-ms MS] [--stale-after MS] [--records] [--name NAME]`
  * Follows logs from outside (spec/witness.md, "Monitor"). A log is its checkpoint origin: the
  * key name unless a --log-origin for its key gives another, as for the witness. With --once:
@@ -14,6 +14,7 @@ import { AuditlogError } from '../errors.js';
 import { Monitor } from '../monitor/monitor.js';
 import {
   applyLogOrigins,
+  applyLogTokens,
   parseLogFlag,
   parseLogOriginFlag,
   parseMs,
@@ -26,6 +27,8 @@ const HELP = `usage: auditlog monitor --log VKEY=URL [--log ...] [options]
                         keys with one origin and URL are all trusted for it (a key rotation)
   --log-origin VKEY=ORIGIN  the origin line of the log whose --log key is VKEY, when it is not
                         the key name (e.g. the Go checksum database's 'go.sum database tree')
+  --log-token URL=FILE  send the token in FILE (mode 0600) with every read of the log at URL
+                        (a log served with --private-reads; an auditor token will do)
   --data DIR            keep the position and alerts here (default: a temporary directory)
   --alert-webhook URL   POST every alert (JSON) here, retried until 2xx
   --once                one pass, then exit (0 verified, 3 a check failed, 1 log unreadable)
@@ -41,6 +44,7 @@ export async function run(argv: string[]): Promise<number> {
     options: {
       log: { type: 'string', multiple: true, default: [] },
       'log-origin': { type: 'string', multiple: true, default: [] },
+      'log-token': { type: 'string', multiple: true, default: [] },
       data: { type: 'string' },
       'alert-webhook': { type: 'string' },
       once: { type: 'boolean', default: false },
@@ -55,12 +59,19 @@ export async function run(argv: string[]): Promise<number> {
     process.stdout.write(HELP);
     return 0;
   }
-  const logs = applyLogOrigins(
-    values.log.map(parseLogFlag),
-    values['log-origin'].map(parseLogOriginFlag),
-  ).map(({ key, url, origin }) => {
+  const logs = (
+    await applyLogTokens(
+      applyLogOrigins(values.log.map(parseLogFlag), values['log-origin'].map(parseLogOriginFlag)),
+      values['log-token'],
+    )
+  ).map(({ key, url, origin, token }) => {
     if (url === undefined) throw new AuditlogError('BAD_REQUEST', '--log wants VKEY=URL');
-    return { key, url, ...(origin === undefined ? {} : { origin }) };
+    return {
+      key,
+      url,
+      ...(origin === undefined ? {} : { origin }),
+      ...(token === undefined ? {} : { token }),
+    };
   });
   if (logs.length === 0) throw new AuditlogError('BAD_REQUEST', '--log is required');
   const pollMs = parseMs(values['poll-ms'], 5000, '--poll-ms');

@@ -1,6 +1,6 @@
 /**
  * `auditlog witness --data DIR --port PORT --name NAME --log VKEY[=URL] [--log ...]
- *   [--log-origin VKEY=ORIGIN ...] [--peer URL ...] [--alert-webhook URL] [--poll-ms MS]
+ *   [--log-origin VKEY=ORIGIN ...] [--log-token URL=FILE ...] [--peer URL ...] [--alert-webhook URL] [--poll-ms MS]
  *   [--host 127.0.0.1] [--pin ORIGIN:SIZE:ROOT ...] [--pin-checkpoint FILE ...]
  *   [--max-connections N] [--max-inflight-body-mib M] [--request-timeout S]`
  * Runs a witness (spec/witness.md). Prints its verifier key (type 0x04) and the address it listens
@@ -16,6 +16,7 @@ import { AuditlogError } from '../errors.js';
 import { intFlag, listenError, required, serverLimitFlags } from './args.js';
 import {
   applyLogOrigins,
+  applyLogTokens,
   parseBaseUrl,
   parseLogFlag,
   parseLogOriginFlag,
@@ -35,6 +36,8 @@ const HELP = `usage: auditlog witness --data DIR --name NAME --log VKEY[=URL] [-
                         --log-origin says otherwise; with URL the log is polled (repeatable)
   --log-origin VKEY=ORIGIN  the origin line of the log whose --log key is VKEY, when it is not
                         the key name (e.g. the Go checksum database's 'go.sum database tree')
+  --log-token URL=FILE  send the token in FILE (mode 0600) when polling the log at URL
+                        (a log served with --private-reads)
   --port PORT           listen port (default 7380; 0 = any)
   --host HOST           listen address (default 127.0.0.1)
   --peer URL            another witness to compare views with (repeatable)
@@ -111,6 +114,7 @@ export async function run(argv: string[]): Promise<number> {
       name: { type: 'string' },
       log: { type: 'string', multiple: true, default: [] },
       'log-origin': { type: 'string', multiple: true, default: [] },
+      'log-token': { type: 'string', multiple: true, default: [] },
       peer: { type: 'string', multiple: true, default: [] },
       'alert-webhook': { type: 'string' },
       'poll-ms': { type: 'string' },
@@ -128,7 +132,10 @@ export async function run(argv: string[]): Promise<number> {
   }
   const dir = required('data', values.data);
   const name = required('name', values.name);
-  const logs = applyLogOrigins(values.log.map(parseLogFlag), values['log-origin'].map(parseLogOriginFlag));
+  const logs = await applyLogTokens(
+    applyLogOrigins(values.log.map(parseLogFlag), values['log-origin'].map(parseLogOriginFlag)),
+    values['log-token'],
+  );
   const peers = values.peer.map((p) => parseBaseUrl(p, '--peer'));
   const webhook =
     values['alert-webhook'] === undefined ? undefined : parseWebhookUrl(values['alert-webhook']);

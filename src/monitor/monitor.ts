@@ -46,6 +46,8 @@ export interface MonitoredLog {
    * before this option existed, so state stored then (`mon/<key name>`) is read as before.
    */
   origin?: string;
+  /** Bearer token for reading the log (`--log-token`: a log served with --private-reads). */
+  token?: string;
 }
 
 /** The origin of a monitored log: its own, else its key's name. */
@@ -58,6 +60,7 @@ interface WatchedLog {
   origin: string;
   keys: VerifierKey[];
   url: string;
+  token?: string;
 }
 
 const keyIdOf = (k: VerifierKey) => `${k.name}+${encodeBase64(k.publicKey)}`;
@@ -78,8 +81,14 @@ export function poolByOrigin(logs: readonly MonitoredLog[]): WatchedLog[] {
     if (keys.has(id)) throw new AuditlogError('CONFLICT', `log key of ${log.key.name} given twice`);
     keys.add(id);
     const seen = byOrigin.get(origin);
-    if (seen === undefined) byOrigin.set(origin, { origin, keys: [log.key], url: log.url });
-    else if (seen.url !== log.url) throw new AuditlogError('CONFLICT', `two URLs for origin ${origin}`);
+    if (seen === undefined) {
+      byOrigin.set(origin, {
+        origin,
+        keys: [log.key],
+        url: log.url,
+        ...(log.token === undefined ? {} : { token: log.token }),
+      });
+    } else if (seen.url !== log.url) throw new AuditlogError('CONFLICT', `two URLs for origin ${origin}`);
     else seen.keys.push(log.key);
   }
   return [...byOrigin.values()];
@@ -326,7 +335,7 @@ export class Monitor {
     let note: string;
     let cp: Checkpoint;
     try {
-      note = await fetchCheckpoint(log.url);
+      note = await fetchCheckpoint(log.url, log.token);
     } catch (e) {
       return result(0, (e as Error).message);
     }
@@ -447,13 +456,14 @@ export class Monitor {
   }
 
   private async fetchTile(
-    url: string,
+    log: WatchedLog,
     level: number | 'entries',
     index: bigint,
     width: number,
   ): Promise<Uint8Array> {
     const path = formatTilePath(level, index, width);
-    const res = await getBytes(joinUrl(url, path), level === 'entries' ? 256 * 65537 : TILE_WIDTH * 32);
+    const max = level === 'entries' ? 256 * 65537 : TILE_WIDTH * 32;
+    const res = await getBytes(joinUrl(log.url, path), max, log.token);
     if (res.status !== 200) throw new AuditlogError('UNAVAILABLE', `GET ${path}: status ${res.status}`);
     return res.body;
   }
@@ -492,7 +502,7 @@ export class Monitor {
       pending.delete(key);
       prefixes.delete(key);
       const path = formatTilePath(level, index, width);
-      const got = splitTile(await this.fetchTile(log.url, level, index, width));
+      const got = splitTile(await this.fetchTile(log, level, index, width));
       for (const [pos, hash] of want?.nodes ?? []) {
         if (!got[pos] || !equalHashes(got[pos]!, hash)) {
           problems.push({ kind: 'tile-mismatch', detail: `tile ${path} hash ${pos} differs` });
@@ -519,10 +529,7 @@ export class Monitor {
     };
     const fetchBundle = (b: bigint) => {
       const width = tileWidth(0, b, cp.size);
-      return Promise.all([
-        this.fetchTile(log.url, 'entries', b, width),
-        this.fetchTile(log.url, 0, b, width),
-      ]);
+      return Promise.all([this.fetchTile(log, 'entries', b, width), this.fetchTile(log, 0, b, width)]);
     };
     const window = new Map<bigint, ReturnType<typeof fetchBundle>>();
     const total = cp.size - edge.size;

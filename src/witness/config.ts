@@ -7,6 +7,7 @@
  *   --pin ORIGIN:SIZE:ROOT / --pin-checkpoint FILE   a witness's starting checkpoint for a log
  * Strict: keys must parse, URLs must be absolute http(s) without credentials, fragments or queries.
  */
+import { readTokenFile } from '../client/inputs.js';
 import { AuditlogError } from '../errors.js';
 import { checkOrigin, parseCanonicalUint64, parseCheckpoint } from '../note/checkpoint.js';
 import { bytesEqual, decodeBase64 } from '../note/encoding.js';
@@ -133,6 +134,33 @@ export function applyLogOrigins(
   return logs.map((l) => {
     const o = origins.find((p) => sameKey(p.key, l.key));
     return o === undefined ? { ...l } : { ...l, origin: o.origin };
+  });
+}
+
+/**
+ * Gives each `--log` with a URL the bearer token of the `--log-token URL=FILE` naming that URL
+ * (a log served with --private-reads answers reads without a token 401). Each FILE is read with
+ * readTokenFile (mode 0600, its first line). The URL is everything before the first `=` and is
+ * compared after the same normalization as --log's (trailing slashes dropped).
+ * @throws AuditlogError BAD_REQUEST (no `=`, a URL no --log gives, two for one URL), and
+ *   readTokenFile's errors (FORBIDDEN for a file others may read)
+ */
+export async function applyLogTokens<L extends { url?: string }>(
+  logs: readonly L[],
+  flags: readonly string[],
+): Promise<(L & { token?: string })[]> {
+  const byUrl = new Map<string, string>();
+  for (const f of flags) {
+    const eq = f.indexOf('=');
+    if (eq < 0) bad('--log-token wants URL=FILE');
+    const url = parseBaseUrl(f.slice(0, eq), '--log-token URL');
+    if (!logs.some((l) => l.url === url)) bad(`--log-token names ${url}, which no --log gives`);
+    if (byUrl.has(url)) bad(`two --log-token for ${url}`);
+    byUrl.set(url, await readTokenFile(f.slice(eq + 1)));
+  }
+  return logs.map((l) => {
+    const token = l.url === undefined ? undefined : byUrl.get(l.url);
+    return token === undefined ? { ...l } : { ...l, token };
   });
 }
 

@@ -24,14 +24,16 @@ export function joinUrl(base: string, path: string): string {
 }
 
 /**
- * GETs `url`, reading at most `maxBytes` of body.
+ * GETs `url`, reading at most `maxBytes` of body; with `token`, as `Authorization: Bearer` (a
+ * log served with --private-reads; the token is never put in an error message).
  * @throws AuditlogError 'TOO_LARGE' (body over the limit), 'INTERNAL' (network failure, with the cause).
  */
-export async function getBytes(url: string, maxBytes: number): Promise<FetchResult> {
+export async function getBytes(url: string, maxBytes: number, token?: string): Promise<FetchResult> {
   let res: Awaited<ReturnType<typeof request>>;
   try {
     res = await request(url, {
       method: 'GET',
+      ...(token === undefined ? {} : { headers: { authorization: `Bearer ${token}` } }),
       headersTimeout: TIMEOUT_MS,
       bodyTimeout: TIMEOUT_MS,
       // A deadline for the whole exchange: the idle timeouts alone let a server that sends a
@@ -92,8 +94,8 @@ export const MAX_CHECKPOINT_BYTES = 128 * 1024;
  * @returns the note text, or throws: AuditlogError 'INTERNAL' (network, non-200), 'TOO_LARGE',
  *   'BAD_REQUEST' (not UTF-8).
  */
-export async function fetchCheckpoint(logUrl: string): Promise<string> {
-  const res = await getBytes(joinUrl(logUrl, 'checkpoint'), MAX_CHECKPOINT_BYTES);
+export async function fetchCheckpoint(logUrl: string, token?: string): Promise<string> {
+  const res = await getBytes(joinUrl(logUrl, 'checkpoint'), MAX_CHECKPOINT_BYTES, token);
   if (res.status !== 200) throw new AuditlogError('INTERNAL', `GET checkpoint: status ${res.status}`);
   return utf8Text(res.body);
 }
@@ -115,11 +117,12 @@ export async function fetchConsistencyProof(
   logUrl: string,
   first: bigint,
   second: bigint,
+  token?: string,
 ): Promise<ProofAnswer> {
   const url = joinUrl(logUrl, `ct/v1/get-sth-consistency?first=${first}&second=${second}`);
   let res: FetchResult;
   try {
-    res = await getBytes(url, 16 * 1024);
+    res = await getBytes(url, 16 * 1024, token);
   } catch (e) {
     return { ok: false, refused: false, error: (e as Error).message, hashes: [] };
   }

@@ -53,6 +53,8 @@ export interface WitnessedLog {
    * name SHOULD match the origin; the Go checksum database's does not).
    */
   origin?: string;
+  /** Bearer token for reading the log at `url` (`--log-token`: a log served with --private-reads). */
+  token?: string;
 }
 
 /** The origin of a configured log: its own, else its key's name. */
@@ -64,6 +66,7 @@ export function originOf(log: WitnessedLog): string {
 interface LogEntry {
   keys: VerifierKey[];
   url?: string;
+  token?: string;
 }
 
 /**
@@ -201,6 +204,7 @@ export class Witness {
       const e = this.logs.get(originOf(l)) ?? { keys: [] };
       e.keys.push(l.key);
       if (l.url !== undefined) e.url = l.url;
+      if (l.token !== undefined) e.token = l.token;
       this.logs.set(originOf(l), e);
     }
   }
@@ -292,9 +296,12 @@ export class Witness {
 
   /** The configured logs, one per origin (with its first key). */
   get witnessedLogs(): WitnessedLog[] {
-    return [...this.logs.entries()].map(([origin, e]) =>
-      e.url === undefined ? { key: e.keys[0]!, origin } : { key: e.keys[0]!, url: e.url, origin },
-    );
+    return [...this.logs.entries()].map(([origin, e]) => ({
+      key: e.keys[0]!,
+      origin,
+      ...(e.url === undefined ? {} : { url: e.url }),
+      ...(e.token === undefined ? {} : { token: e.token }),
+    }));
   }
 
   /** The latest cosigned checkpoint of `origin`, if any. */
@@ -538,7 +545,7 @@ export class Witness {
     const asked = this.anchor(origin)?.size ?? 0n;
     let note: string;
     try {
-      note = await fetchCheckpoint(log.url);
+      note = await fetchCheckpoint(log.url, log.token);
     } catch (e) {
       this.warn(`poll ${origin}: ${(e as Error).message}`, origin);
       return;
@@ -599,7 +606,7 @@ export class Witness {
     }
     const oldSize = ours?.size ?? 0n;
     if (oldSize > 0n && oldSize < cp.size) {
-      const answer = await fetchConsistencyProof(log.url, oldSize, cp.size);
+      const answer = await fetchConsistencyProof(log.url, oldSize, cp.size, log.token);
       if (!answer.ok) {
         if (answer.refused)
           await this.raise(proofAlert(origin, ours!, note, log.url, answer, oldSize, cp.size));
@@ -679,7 +686,7 @@ export class Witness {
     const [small, large] = cp.size < ours.size ? [cp, ours] : [ours, cp];
     if (small.size === 0n) return 'consistent';
     if (log.url === undefined) return 'unknown';
-    const answer = await fetchConsistencyProof(log.url, small.size, large.size);
+    const answer = await fetchConsistencyProof(log.url, small.size, large.size, log.token);
     if (!answer.ok) {
       if (!answer.refused) return 'unknown';
       await this.raise(proofAlert(origin, ours, note, source, answer, small.size, large.size));
