@@ -133,7 +133,7 @@ function asStorageError(err: unknown): AuditlogError {
 }
 
 export class Log {
-  private readonly pool: Pending[] = [];
+  private pool: Pending[] = [];
   private running = false;
   private closed = false;
   private failed: AuditlogError | undefined;
@@ -390,6 +390,10 @@ export class Log {
         if (writing?.settled) {
           const done = writing;
           writing = undefined;
+          // A write reported failed that is on the disk after all (an fsync that errs late) is
+          // a success: the in-memory tree, the batches staged on top of it and their signatures
+          // are exactly right, and receipts come from the tiles in memory.
+          if (done.error && (await this.wroteAnyway(done.group))) done.error = undefined;
           if (done.error) {
             // Nothing of these batches was acknowledged or published. The staged ones were
             // signed over trees that included the failed ones, so their checkpoints are
@@ -400,10 +404,17 @@ export class Log {
             const behind = ahead.splice(0);
             broken = undefined;
             const landed = await this.recover(done.group);
-            if (landed) {
-              for (const d of done.group) await this.answer(d, this.state);
-            } else {
-              for (const d of done.group) for (const p of d.batch) p.reject(done.error);
+            for (const d of done.group) {
+              // Landed, though its state could not be read just now: answered from the
+              // reloaded tree, which may need reads; if they fail, its submitters get the error
+              // (the entries are in the log: at-least-once, as before this check existed).
+              const answered = landed
+                ? await this.answer(d, this.state).then(
+                    () => true,
+                    () => false,
+                  )
+                : false;
+              if (!answered) for (const p of d.batch) p.reject(done.error);
             }
             this.requeue(behind, done.error);
             continue;
@@ -528,6 +539,21 @@ export class Log {
   }
 
   /**
+   * Whether a write reported failed is on the disk anyway: the stored state has the size and
+   * root of the checkpoint its last batch was signed for (only a commit writes the state, in the
+   * same atomic batch). False when the state cannot be read.
+   */
+  private async wroteAnyway(group: readonly Staged[]): Promise<boolean> {
+    const last = group.at(-1)!.commit.state;
+    try {
+      const stored = await this.store.readState();
+      return stored !== undefined && stored.size === last.size && equalHashes(stored.root, last.root);
+    } catch {
+      return false;
+    }
+  }
+
+  /**
    * Puts the entries of staged batches that were never written back at the front of the pool,
    * in order, to be sequenced again on the reloaded tree: a failure in another batch (a write
    * or a signature) is not theirs, and they were neither acknowledged nor published. Once only:
@@ -546,7 +572,8 @@ export class Log {
         }
       }
     }
-    if (again.length > 0) this.pool.unshift(...again);
+    // Not unshift(...again): a spread of ~10^5 arguments overflows the stack.
+    if (again.length > 0) this.pool = again.concat(this.pool);
   }
 
   private notify(state: LogState): void {

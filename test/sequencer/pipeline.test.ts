@@ -466,6 +466,35 @@ describe('commit pipeline: failures and bounds', () => {
     }
   });
 
+  it('writes that land but report failure are successes: every entry is answered, also across tile boundaries and with close() under way', async () => {
+    for (const [n, closeAtOnce] of [
+      [300, true],
+      [40, false],
+    ] as const) {
+      const dir = newDir();
+      const mode = { fail: 'none' as 'none' | 'before' | 'after' };
+      const log = await Log.open({
+        dir,
+        origin: 'example.com/landed',
+        wrapStore: faultyStore(mode),
+        maxBatchSize: closeAtOnce ? 4096 : 4,
+        maxBatchesAhead: 4,
+      });
+      mode.fail = 'after'; // every write reaches the disk, then reports failure
+      const ps = Array.from({ length: n }, (_, i) => log.append(entry(i)));
+      const closing = closeAtOnce ? log.close() : undefined;
+      const results = await Promise.allSettled(ps);
+      await (closing ?? log.close());
+      expect(results.map((r) => r.status)).toEqual(Array(n).fill('fulfilled'));
+      for (const [i, r] of results.entries()) {
+        const receipt = (r as PromiseFulfilledResult<Receipt>).value;
+        expect(receipt.index).toBe(BigInt(i));
+        checkReceipt(receipt, log.vkey);
+      }
+      expect(log.latest().size).toBe(BigInt(n));
+    }
+  });
+
   it('an entry caught by two failures is rejected, so a write fault that persists ends in errors', async () => {
     const dir = newDir();
     const full = { now: false };

@@ -13,7 +13,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('reads during commits, failures and shutdown', () => {
   it('a batch the reload finds committed after a write that failed late is found by leaf hash as soon as it is served', async () => {
-    const mode = { failAfter: false };
+    const mode = { failAfter: false, failRead: false };
     let gate: Promise<void> | undefined;
     let open: () => void = () => {};
     let entered: () => void = () => {};
@@ -31,10 +31,20 @@ describe('reads during commits, failures and shutdown', () => {
         }
         return s.readTile(l, i);
       },
+      async readState() {
+        // The first read after the fault fails, so the loop cannot tell at once that the write
+        // landed (wroteAnyway) and takes the start-up path: the reload finds it.
+        if (mode.failRead) {
+          mode.failRead = false;
+          throw new Error('injected: state unreadable for a moment');
+        }
+        return s.readState();
+      },
       async commit(b) {
         await s.commit(b);
         if (mode.failAfter) {
           mode.failAfter = false;
+          mode.failRead = true;
           gate = new Promise((r) => {
             open = r;
           });
