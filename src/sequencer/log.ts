@@ -126,6 +126,15 @@ interface Writing {
   error: AuditlogError | undefined;
 }
 
+/**
+ * Whether two states are of the same tree: equal size and root. A stored state that matches the
+ * checkpoint a write's last batch was signed for means that write is on the disk (only a commit
+ * writes the state, in the same atomic batch).
+ */
+function sameTree(a: LogState, b: LogState): boolean {
+  return a.size === b.size && equalHashes(a.root, b.root);
+}
+
 function asStorageError(err: unknown): AuditlogError {
   return err instanceof AuditlogError
     ? err
@@ -515,11 +524,7 @@ export class Log {
     try {
       await this.reload((state) => {
         const last = failedWrite.at(-1);
-        if (
-          last?.commit.state.size === state.size &&
-          state.size === last.startSize + BigInt(last.batch.length) &&
-          equalHashes(state.root, last.commit.state.root)
-        ) {
+        if (last && sameTree(state, last.commit.state)) {
           // The failed write is on the disk after all: its checkpoint is the committed one,
           // served from now on; listeners (the witness pusher) hear of it, and its leaves go to
           // the leaf-hash index (which takes batches only in order) before it is served.
@@ -547,7 +552,7 @@ export class Log {
     const last = group.at(-1)!.commit.state;
     try {
       const stored = await this.store.readState();
-      return stored !== undefined && stored.size === last.size && equalHashes(stored.root, last.root);
+      return stored !== undefined && sameTree(stored, last);
     } catch {
       return false;
     }
@@ -592,17 +597,17 @@ export class Log {
     this.state = state;
     this.notify(state);
     this.leafIndex.add(done.startSize, done.packedLeafHashes);
-    if (done.entryNotes) {
-      const receipts = await this.perEntryReceipts(done.startSize, done.leafHashes, done.entryNotes);
-      for (let i = 0; i < done.batch.length; i++) done.batch[i]!.resolve(receipts[i]!);
-    } else {
-      await this.answer(done, state);
-    }
+    await this.answer(done, state);
   }
 
-  /** Answers a durable batch's submitters with receipts against `state` (which includes it). */
+  /**
+   * Answers a durable batch's submitters with receipts against `state` (which includes it), or,
+   * with signPerEntry, each against its own checkpoint.
+   */
   private async answer(done: Staged, state: LogState): Promise<void> {
-    const receipts = await this.receiptsFor(done.startSize, done.leafHashes, state);
+    const receipts = done.entryNotes
+      ? await this.perEntryReceipts(done.startSize, done.leafHashes, done.entryNotes)
+      : await this.receiptsFor(done.startSize, done.leafHashes, state);
     for (let i = 0; i < done.batch.length; i++) done.batch[i]!.resolve(receipts[i]!);
   }
 
