@@ -367,6 +367,8 @@ export class Log {
       broken ??= err;
     };
     const held = () => ahead.length + (writing?.group.length ?? 0);
+    /** The batches of the last write to settle, until all their submitters are answered. */
+    let answering: readonly Staged[] = [];
     try {
       for (;;) {
         dropFailed();
@@ -399,6 +401,7 @@ export class Log {
         if (writing?.settled) {
           const done = writing;
           writing = undefined;
+          answering = done.group;
           // A write reported failed that is on the disk after all (an fsync that errs late) is
           // a success: the in-memory tree, the batches staged on top of it and their signatures
           // are exactly right, and receipts come from the tiles in memory.
@@ -457,6 +460,19 @@ export class Log {
         });
       }
       this.leafIndex.flush();
+    } catch (err) {
+      // Storage and signer failures are handled above; anything else is a defect, and the
+      // in-memory tree may no longer match the disk. Fail-stop: every entry held is rejected
+      // (one in the write on the disk may still land: at-least-once, as for a failed write),
+      // and so is every later append, until a restart reloads the committed state.
+      this.failed = new AuditlogError('INTERNAL', `commit loop failed: ${(err as Error)?.message ?? err}`, {
+        cause: err,
+      });
+      // (Rejecting a submitter already answered does nothing.)
+      for (const g of [...answering, ...(writing?.group ?? []), ...ahead]) {
+        for (const p of g.batch) p.reject(this.failed);
+      }
+      for (const p of this.pool.splice(0)) p.reject(this.failed);
     } finally {
       this.running = false;
       this.idleResolve?.();
@@ -597,7 +613,21 @@ export class Log {
     this.state = state;
     this.notify(state);
     this.leafIndex.add(done.startSize, done.packedLeafHashes);
-    await this.answer(done, state);
+    try {
+      await this.answer(done, state);
+    } catch (err) {
+      // The batch is durable and published, but a receipt needed a read that failed (a tile no
+      // longer in memory, a transient read error, or close() under way). Its submitters are told
+      // where their entries are; the batches after it are published as usual.
+      const last = done.startSize + BigInt(done.batch.length) - 1n;
+      const e = new AuditlogError(
+        'STORAGE',
+        `committed at indices ${done.startSize}..${last} of the tree of size ${state.size}, but the receipt ` +
+          `could not be built: ${(err as Error).message}; fetch it by leaf hash`,
+        { cause: err },
+      );
+      for (const p of done.batch) p.reject(e);
+    }
   }
 
   /**

@@ -519,6 +519,68 @@ describe('commit pipeline: failures and bounds', () => {
     await log.close();
   });
 
+  it('a durable batch whose receipts cannot be built is answered with an error naming its indices; the batches after it are answered', async () => {
+    const dir = newDir();
+    const log = await Log.open({ dir, origin: 'example.com/noreceipt', maxBatchSize: 4 });
+    // Fault injection: the second batch's receipts need a read that fails.
+    const inner = log as unknown as { receiptsFor: (...a: unknown[]) => Promise<Receipt[]> };
+    const real = inner.receiptsFor.bind(log);
+    let calls = 0;
+    inner.receiptsFor = (...a) => {
+      calls++;
+      return calls === 2 ? Promise.reject(new Error('injected: tile read failed')) : real(...a);
+    };
+    const results = await Promise.allSettled(Array.from({ length: 12 }, (_, i) => log.append(entry(i))));
+    const rejected = results.flatMap((r, i) => (r.status === 'rejected' ? [{ i, e: r.reason }] : []));
+    expect(rejected.map((x) => x.i)).toEqual([4, 5, 6, 7]);
+    for (const { e } of rejected) {
+      expect(e.code).toBe('STORAGE');
+      expect(e.message).toMatch(/committed at indices 4\.\.7 of the tree of size 8/);
+    }
+    for (const r of results) if (r.status === 'fulfilled') checkReceipt(r.value, log.vkey);
+    // The entries are in the log where the error says, and the log goes on.
+    expect(await log.indexOfLeafHash(model.leafHash(entry(5)))).toBe(5n);
+    expect((await log.append(entry(99))).index).toBe(12n);
+    await log.close();
+  });
+
+  it('an unexpected exception in the commit loop stops the log: every entry held is answered with an error, none hangs, and a restart serves what was committed', async () => {
+    const dir = newDir();
+    const log = await Log.open({
+      dir,
+      origin: 'example.com/defect',
+      wrapStore: countingStore(5, { commits: 0 }),
+      maxBatchSize: 4,
+      maxBatchesAhead: 4,
+    });
+    // Fault injection: a defect (not a storage or signer failure) in publishing the third
+    // durable batch, while the next write is on the disk and more are staged.
+    const inner = log as unknown as { publish: (...a: unknown[]) => Promise<void> };
+    const real = inner.publish.bind(log);
+    let published = 0;
+    inner.publish = (...a) =>
+      ++published === 3 ? Promise.reject(new Error('injected: defect')) : real(...a);
+    const results = await Promise.allSettled(Array.from({ length: 40 }, (_, i) => log.append(entry(i))));
+    const rejected = results.filter((r) => r.status === 'rejected');
+    expect(rejected.length).toBeGreaterThan(0);
+    for (const r of rejected) expect((r as PromiseRejectedResult).reason.code).toBe('INTERNAL');
+    for (const r of results) if (r.status === 'fulfilled') checkReceipt(r.value, log.vkey);
+    await expect(log.append(entry(99))).rejects.toMatchObject({ code: 'INTERNAL' });
+    await log.close();
+    const reopened = await Log.open({ dir });
+    try {
+      // Every answered entry is in the log where its receipt says; the store is consistent.
+      const size = reopened.latest().size;
+      const inLog = (await reopened.entries(0n, size)).map(hex);
+      for (const [i, r] of results.entries()) {
+        if (r.status === 'fulfilled') expect(inLog[Number(r.value.index)]).toBe(hex(entry(i)));
+      }
+      expect((await reopened.append(entry(100))).index).toBe(size);
+    } finally {
+      await reopened.close();
+    }
+  });
+
   it('signatures in flight stay within maxBatchesAhead across failed writes and slow signatures', async () => {
     const dir = newDir();
     const base = await keyOf(dir, 'example.com/bound');
