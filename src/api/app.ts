@@ -61,7 +61,7 @@ export function createApp(ctx: AppContext): Hono<AuthEnv> {
     app.use('/v1/witnesses', reader);
     app.use('/v1/log', reader);
   }
-  app.route('/', tileRoutes(ctx.log, source));
+  app.route('/', tileRoutes(ctx.log, source, ctx.config.privateReads));
   app.route('/ct/v1', ctRoutes(ctx.log));
   app.route('/v1', entryRoutes(ctx.log, ctx.tokens, ctx.config.maxEntrySize, ctx.witnessReceipt));
   app.route('/v1', tokenRoutes(ctx.tokens));

@@ -7,17 +7,26 @@ import { AuditlogError } from '../errors.js';
 import { parseTilePath, TILE_WIDTH, tileWidth } from '../merkle/tiles.js';
 import type { Log } from '../sequencer/log.js';
 
-const IMMUTABLE = 'public, max-age=31536000, immutable';
+/**
+ * Who may cache a response: any cache, or with `privateReads` (every read needs a token) only the
+ * client's own. RFC 9111 section 3.5: `public` would let a shared cache (a CDN, a proxy) answer
+ * later requests without a token from a response to one with a token.
+ */
+function cacheControl(privateReads: boolean, maxAge: string): string {
+  return `${privateReads ? 'private' : 'public'}, ${maxAge}`;
+}
 
 export interface CheckpointSource {
   /** The checkpoint note to serve (the log's, possibly with witness cosignatures added). */
   checkpointNote(): string;
 }
 
-export function tileRoutes(log: Log, source: CheckpointSource): Hono {
+export function tileRoutes(log: Log, source: CheckpointSource, privateReads = false): Hono {
   const app = new Hono();
+  const immutable = cacheControl(privateReads, 'max-age=31536000, immutable');
+  const checkpoint = cacheControl(privateReads, 'max-age=2');
   app.get('/checkpoint', (c) => {
-    c.header('Cache-Control', 'public, max-age=2');
+    c.header('Cache-Control', checkpoint);
     return c.text(source.checkpointNote(), 200, { 'Content-Type': 'text/plain; charset=utf-8' });
   });
   app.get('/tile/*', async (c) => {
@@ -33,7 +42,7 @@ export function tileRoutes(log: Log, source: CheckpointSource): Hono {
       if (!bundle) throw new AuditlogError('NOT_FOUND', 'entry bundle not found');
       return c.body(bundle as Uint8Array<ArrayBuffer>, 200, {
         'Content-Type': 'application/octet-stream',
-        'Cache-Control': IMMUTABLE,
+        'Cache-Control': immutable,
       });
     }
     const available = tileWidth(id.level, id.index, size);
@@ -44,7 +53,7 @@ export function tileRoutes(log: Log, source: CheckpointSource): Hono {
     if (!tile) throw new AuditlogError('NOT_FOUND', 'tile not found');
     return c.body(tile as Uint8Array<ArrayBuffer>, 200, {
       'Content-Type': 'application/octet-stream',
-      'Cache-Control': IMMUTABLE,
+      'Cache-Control': immutable,
     });
   });
   return app;

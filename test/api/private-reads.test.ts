@@ -51,4 +51,17 @@ describe('--private-reads with a witness', () => {
     expect((await fetch(`${log.url}/v1/log`, auth)).status).toBe(200);
     expect((await fetch(`${log.url}/v1/witnesses`, auth)).status).toBe(200);
   });
+
+  it('answers to a token are private: no shared cache may serve them to a request without one', async () => {
+    const auth = { headers: { authorization: `Bearer ${adminToken}` } };
+    for (const [path, want] of [
+      ['/checkpoint', 'private, max-age=2'],
+      ['/tile/0/000.p/1', 'private, max-age=31536000, immutable'],
+      ['/tile/entries/000.p/1', 'private, max-age=31536000, immutable'],
+    ] as const) {
+      const r = await fetch(`${log.url}${path}`, auth);
+      expect(r.status, path).toBe(200);
+      expect(r.headers.get('cache-control'), path).toBe(want);
+    }
+  });
 });
