@@ -1,13 +1,11 @@
 /**
  * The few HTTP reads a witness or monitor makes of a log or a peer, on undici, with bounded
- * bodies and timeouts. A network failure or 5xx is `transient` (try again later); a 4xx is an
- * answer (for a consistency proof: the log cannot give it).
+ * bodies and timeouts.
  */
 import { request } from 'undici';
-import { z } from 'zod';
 import { decodedBody } from '../client/content-encoding.js';
 import { AuditlogError } from '../errors.js';
-import { concatBytes, decodeBase64 } from '../note/encoding.js';
+import { concatBytes } from '../note/encoding.js';
 
 export interface FetchResult {
   status: number;
@@ -98,58 +96,4 @@ export async function fetchCheckpoint(logUrl: string, token?: string): Promise<s
   const res = await getBytes(joinUrl(logUrl, 'checkpoint'), MAX_CHECKPOINT_BYTES, token);
   if (res.status !== 200) throw new AuditlogError('INTERNAL', `GET checkpoint: status ${res.status}`);
   return utf8Text(res.body);
-}
-
-const consistencyAnswer = z.strictObject({ consistency: z.array(z.string()).max(64) });
-
-/** The outcome of asking a log for a consistency proof. */
-export type ProofAnswer =
-  | { ok: true; proof: Uint8Array[]; hashes: string[] }
-  /** `refused`: the log answered and cannot give the proof (4xx or a malformed proof). */
-  | { ok: false; refused: boolean; error: string; hashes: string[] };
-
-/**
- * Asks the log for a consistency proof between `first` and `second` (`/ct/v1/get-sth-consistency`).
- * Requires 0 < first < second (other proofs are empty and need no request).
- * Never throws.
- */
-export async function fetchConsistencyProof(
-  logUrl: string,
-  first: bigint,
-  second: bigint,
-  token?: string,
-): Promise<ProofAnswer> {
-  const url = joinUrl(logUrl, `ct/v1/get-sth-consistency?first=${first}&second=${second}`);
-  let res: FetchResult;
-  try {
-    res = await getBytes(url, 16 * 1024, token);
-  } catch (e) {
-    return { ok: false, refused: false, error: (e as Error).message, hashes: [] };
-  }
-  // Only a 4xx is the log's answer that it cannot give the proof (spec/witness.md section 4); a
-  // redirect or another 2xx is not evidence of anything.
-  if (res.status >= 500 || res.status === 429 || (res.status < 400 && res.status !== 200)) {
-    return { ok: false, refused: false, error: `log answered ${res.status}`, hashes: [] };
-  }
-  if (res.status !== 200) {
-    const text = new TextDecoder().decode(res.body.subarray(0, 512));
-    return {
-      ok: false,
-      refused: true,
-      error: `log cannot give the proof: ${res.status} ${text}`.trim(),
-      hashes: [],
-    };
-  }
-  let hashes: string[];
-  try {
-    hashes = consistencyAnswer.parse(JSON.parse(utf8Text(res.body))).consistency;
-  } catch {
-    return { ok: false, refused: true, error: 'log answered a malformed consistency proof', hashes: [] };
-  }
-  try {
-    const proof = hashes.map((h) => decodeBase64(h, 'BAD_PROOF', 'proof hash'));
-    return { ok: true, proof, hashes };
-  } catch (e) {
-    return { ok: false, refused: true, error: (e as Error).message, hashes };
-  }
 }

@@ -14,10 +14,11 @@
  * and gossip keep collecting evidence.
  */
 import { join } from 'node:path';
+import type { TileFetcher } from '../client/tile-proofs.js';
 import { AuditlogError } from '../errors.js';
 import { equalHashes } from '../merkle/hasher.js';
-import { EMPTY_ROOT } from '../merkle/rfc6962.js';
 import { verifyConsistency } from '../merkle/verify.js';
+import { EMPTY_ROOT } from '../merkle/rfc6962.js';
 import { type Checkpoint, checkOrigin, parseCheckpoint } from '../note/checkpoint.js';
 import { cosign } from '../note/cosignature.js';
 import { encodeBase64, utf8 } from '../note/encoding.js';
@@ -33,7 +34,8 @@ import {
 import type { Signer } from '../note/signer.js';
 import { type Alert, AlertLog, type AlertProof, type NewAlert } from './alerts.js';
 import { commit, openStateDB, type StateDB, tableRange } from './db.js';
-import { fetchCheckpoint, fetchConsistencyProof, MAX_CHECKPOINT_BYTES } from './fetch.js';
+import { fetchCheckpoint, MAX_CHECKPOINT_BYTES } from './fetch.js';
+import { checkPrefix, httpTileFetcher, type TreeHead } from './tile-consistency.js';
 import { type ClearedFork, type ForkState, forkOps, listClearedForks, loadForks } from './forks.js';
 import { openWitnessKey } from './keyfile.js';
 import { formatCosignatureLines, parseAddCheckpoint } from './wire.js';
@@ -606,27 +608,13 @@ export class Witness {
     }
     const oldSize = ours?.size ?? 0n;
     if (oldSize > 0n && oldSize < cp.size) {
-      const answer = await fetchConsistencyProof(log.url, oldSize, cp.size, log.token);
-      if (!answer.ok) {
-        if (answer.refused)
-          await this.raise(proofAlert(origin, ours!, note, log.url, answer, oldSize, cp.size));
-        else this.warn(`poll ${origin}: ${answer.error}`, origin);
+      const verdict = await checkPrefix(httpTileFetcher(log.url, log.token), ours!, cp);
+      if (verdict.kind === 'undecided') {
+        this.warn(`poll ${origin}: ${verdict.why}`, origin);
         return;
       }
-      try {
-        verifyConsistency(oldSize, cp.size, answer.proof, ours!.root, cp.root);
-      } catch (e) {
-        await this.raise(
-          proofAlert(
-            origin,
-            ours!,
-            note,
-            log.url,
-            { ...answer, error: (e as Error).message },
-            oldSize,
-            cp.size,
-          ),
-        );
+      if (verdict.kind === 'fork') {
+        await this.raise(proofAlert(origin, ours!, note, log.url, verdict.proof));
         return;
       }
     }
@@ -670,6 +658,11 @@ export class Witness {
     return outcome;
   }
 
+  /**
+   * Compares another signed checkpoint `cp` with the stored one (section 4): equal roots at equal
+   * sizes; otherwise both are checked against the log's current checkpoint, from its tiles (two
+   * prefixes of one tree are consistent with each other).
+   */
   private async compare(
     origin: string,
     log: LogEntry,
@@ -683,32 +676,64 @@ export class Witness {
       await this.raise(sameSizeFork(origin, ours, note, source));
       return 'alert';
     }
-    const [small, large] = cp.size < ours.size ? [cp, ours] : [ours, cp];
-    if (small.size === 0n) return 'consistent';
     if (log.url === undefined) return 'unknown';
-    const answer = await fetchConsistencyProof(log.url, small.size, large.size, log.token);
-    if (!answer.ok) {
-      if (!answer.refused) return 'unknown';
-      await this.raise(proofAlert(origin, ours, note, source, answer, small.size, large.size));
-      return 'alert';
-    }
+    const tip = await this.currentCheckpoint(origin, log);
+    if (tip === undefined) return 'unknown';
+    const fetchTile = httpTileFetcher(log.url, log.token);
+    const theirs = await this.againstTip(origin, fetchTile, tip, cp, (proof) =>
+      proof === null ? sameSizeFork(origin, tip, note, source) : proofAlert(origin, tip, note, source, proof),
+    );
+    if (theirs !== 'consistent') return theirs;
+    return this.againstTip(origin, fetchTile, tip, ours, (proof) =>
+      proof === null
+        ? sameSizeFork(origin, ours, tip.note!, tip.source)
+        : proofAlert(origin, ours, tip.note!, tip.source, proof),
+    );
+  }
+
+  /**
+   * The log's current checkpoint (verified, of its origin, its own signatures only) as an anchor
+   * whose source is the log's URL; undefined (with a warning) when it cannot be had now.
+   */
+  private async currentCheckpoint(origin: string, log: LogEntry): Promise<Anchor | undefined> {
     try {
-      verifyConsistency(small.size, large.size, answer.proof, small.root, large.root);
-      return 'consistent';
+      const note = logSignedOnly(await fetchCheckpoint(log.url!, log.token), log.keys);
+      const cp = parseCheckpoint(parseNote(note).text);
+      if (cp.origin !== origin) throw new AuditlogError('BAD_CHECKPOINT', `origin ${cp.origin}`);
+      return { size: cp.size, root: cp.root, note, source: log.url! };
     } catch (e) {
-      await this.raise(
-        proofAlert(
-          origin,
-          ours,
-          note,
-          source,
-          { ...answer, error: (e as Error).message },
-          small.size,
-          large.size,
-        ),
-      );
+      this.warn(`compare ${origin}: the log's checkpoint: ${(e as Error).message}`, origin);
+      return undefined;
+    }
+  }
+
+  /**
+   * Checks `head` against the log's current checkpoint `tip`: consistent when it is a prefix of
+   * tip's tree; 'unknown' when it is larger than the tip (the log has not served it yet) or the
+   * tiles decide nothing; otherwise raises `alert(proof)` (null proof: same size, other root).
+   */
+  private async againstTip(
+    origin: string,
+    fetchTile: TileFetcher,
+    tip: Anchor,
+    head: TreeHead,
+    alert: (proof: AlertProof | null) => NewAlert,
+  ): Promise<Comparison> {
+    if (head.size === 0n) return 'consistent';
+    if (head.size > tip.size) return 'unknown';
+    if (head.size === tip.size) {
+      if (equalHashes(head.root, tip.root)) return 'consistent';
+      await this.raise(alert(null));
       return 'alert';
     }
+    const verdict = await checkPrefix(fetchTile, head, tip);
+    if (verdict.kind === 'consistent') return 'consistent';
+    if (verdict.kind === 'undecided') {
+      this.warn(`compare ${origin}: ${verdict.why}`, origin);
+      return 'unknown';
+    }
+    await this.raise(alert(verdict.proof));
+    return 'alert';
   }
 
   /** Closes the database (after in-flight updates finish). */
@@ -760,21 +785,7 @@ function sameSizeFork(origin: string, ours: Anchor, note: string, source: string
   );
 }
 
-function proofAlert(
-  origin: string,
-  ours: Anchor,
-  note: string,
-  source: string,
-  answer: { hashes: string[]; error: string },
-  from: bigint,
-  to: bigint,
-): NewAlert {
-  const proof: AlertProof = {
-    old_size: from.toString(),
-    new_size: to.toString(),
-    hashes: answer.hashes,
-    error: answer.error,
-  };
+function proofAlert(origin: string, ours: Anchor, note: string, source: string, proof: AlertProof): NewAlert {
   return conflict(
     'inconsistent',
     origin,
@@ -782,7 +793,7 @@ function proofAlert(
     note,
     source,
     proof,
-    `no valid consistency proof from size ${from} to ${to}: ${answer.error}`,
+    `no valid consistency proof from size ${proof.old_size} to ${proof.new_size}: ${proof.error}`,
   );
 }
 

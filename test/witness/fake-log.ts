@@ -7,9 +7,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { consistencyProof } from '../../src/merkle/proof.js';
 import { hashLeaf, nodeHasher } from '../../src/merkle/rfc6962.js';
-import { treeRootFromLeafHashes } from '../../src/merkle/tiles.js';
+import { parseTilePath, treeRootFromLeafHashes } from '../../src/merkle/tiles.js';
 import { signCheckpoint } from '../../src/note/checkpoint.js';
-import { encodeBase64 } from '../../src/note/encoding.js';
 import { formatVerifierKey } from '../../src/note/keys.js';
 import { ed25519Signer, generateSeed, type Signer } from '../../src/note/signer.js';
 
@@ -57,7 +56,27 @@ export class FakeLog {
   }
 }
 
-/** Serves `checkpoint()` at /checkpoint (after `gate` resolves) and the log's consistency proofs. */
+/**
+ * The hash tile (level, index) of `width` hashes of the log's tree of all its leaves
+ * (C2SP tlog-tiles); undefined beyond the tree.
+ */
+export function fakeTile(log: FakeLog, level: number, index: bigint, width: number): Uint8Array | undefined {
+  const span = 256 ** level; // leaves under one hash of this tile
+  const first = Number(index) * 256;
+  if ((first + width) * span > log.leaves.length) return undefined;
+  const out = new Uint8Array(width * 32);
+  for (let j = 0; j < width; j++) {
+    const start = (first + j) * span;
+    out.set(treeRootFromLeafHashes(nodeHasher, log.leaves.slice(start, start + span)), j * 32);
+  }
+  return out;
+}
+
+/**
+ * Serves `checkpoint()` at /checkpoint (after `gate` resolves) and the hash tiles of the log's
+ * tree, as a C2SP tlog-tiles log does: no consistency-proof endpoint (a witness builds proofs
+ * from the tiles).
+ */
 export async function serveLog(
   log: FakeLog,
   checkpoint: () => Promise<string>,
@@ -69,11 +88,17 @@ export async function serveLog(
       void gate()
         .then(checkpoint)
         .then((c) => res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' }).end(c));
-    } else if (u.pathname === '/ct/v1/get-sth-consistency') {
-      void log
-        .proof(Number(u.searchParams.get('first')), Number(u.searchParams.get('second')))
-        .then((p) => res.end(JSON.stringify({ consistency: p.map(encodeBase64) })));
-    } else res.writeHead(404).end();
+      return;
+    }
+    let tile: Uint8Array | undefined;
+    try {
+      const id = parseTilePath(u.pathname.slice(1));
+      if (id.level !== 'entries') tile = fakeTile(log, id.level, id.index, id.width);
+    } catch {
+      // not a tile path: 404
+    }
+    if (tile === undefined) res.writeHead(404).end();
+    else res.writeHead(200, { 'content-type': 'application/octet-stream' }).end(tile);
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   return {
