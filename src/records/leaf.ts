@@ -1,7 +1,13 @@
 import { AuditlogError } from '../errors.js';
 import { canonicalJsonBytes } from './canonical-json.js';
 import { randomBytes } from './random.js';
-import { type AuditRecord, type AuditRecordV1, leafRecordSchemaV1, leafRecordSchemaV2 } from './schema.js';
+import {
+  type AuditRecord,
+  type AuditRecordV1,
+  isCalendarDateTime,
+  leafRecordSchemaV1,
+  leafRecordSchemaV2,
+} from './schema.js';
 
 /** The `schema` member of every record leaf written now. */
 export const LEAF_SCHEMA = 'auditlog.record/v2';
@@ -84,11 +90,7 @@ export function parseLeaf(bytes: Uint8Array): RecordLeaf {
   if (typeof o.record_id !== 'string' || !RECORD_ID.test(o.record_id)) {
     throw new AuditlogError('BAD_REQUEST', 'leaf.record_id: not a record id');
   }
-  if (
-    typeof o.logged_at !== 'string' ||
-    !LOGGED_AT.test(o.logged_at) ||
-    Number.isNaN(Date.parse(o.logged_at))
-  ) {
+  if (typeof o.logged_at !== 'string' || !LOGGED_AT.test(o.logged_at) || !isCalendarDateTime(o.logged_at)) {
     throw new AuditlogError('BAD_REQUEST', 'leaf.logged_at: not a UTC time with milliseconds');
   }
   const v1 = o.schema === LEAF_SCHEMA_V1;
@@ -130,21 +132,27 @@ export function parseLeaf(bytes: Uint8Array): RecordLeaf {
 }
 
 const RECORD_ID_MEMBER = Buffer.from('"record_id":"rec_');
-/** What every record leaf's `schema` member starts with, whatever its version. */
-const SCHEMA_MEMBER = Buffer.from('"schema":"auditlog.record/v');
+/** What follows a leaf's top-level record id: its `schema` member, the last one in canonical order. */
+const SCHEMA_AFTER_ID = Buffer.from('","schema":"auditlog.record/v');
 
 /**
- * The record id an entry names, found by byte search (a v1 leaf is canonical JSON, so its
- * `record_id` member has exactly this form); null if it names none. A raw entry can name any
- * id, so callers take the first index of an id with a meta row (a copy always comes later).
+ * The record id an entry names, found by byte search; null if it names none. A record leaf is
+ * canonical JSON (members sorted), so its top-level `record_id` member is the last but one,
+ * followed only by `schema`: the last `"record_id":"rec_` in the bytes, directly followed by the
+ * schema member. (An earlier one may be inside `record`, e.g. a public `details.record_id`.) A raw
+ * entry can name any id, so callers take the first index of an id with a meta row (a copy
+ * always comes later).
  */
 export function recordIdIn(entry: Uint8Array): string | null {
   const b = Buffer.from(entry.buffer, entry.byteOffset, entry.byteLength);
-  if (b[0] !== 0x7b || !b.includes(SCHEMA_MEMBER)) return null;
-  const at = b.indexOf(RECORD_ID_MEMBER);
+  if (b[0] !== 0x7b) return null;
+  const at = b.lastIndexOf(RECORD_ID_MEMBER);
   if (at < 0) return null;
-  const hex = b.toString('latin1', at + RECORD_ID_MEMBER.length, at + RECORD_ID_MEMBER.length + 32);
-  return /^[0-9a-f]{32}$/.test(hex) ? `rec_${hex}` : null;
+  const idEnd = at + RECORD_ID_MEMBER.length + 32;
+  const hex = b.toString('latin1', at + RECORD_ID_MEMBER.length, idEnd);
+  if (!/^[0-9a-f]{32}$/.test(hex)) return null;
+  if (b.indexOf(SCHEMA_AFTER_ID, idEnd) !== idEnd) return null;
+  return `rec_${hex}`;
 }
 
 /**

@@ -13,6 +13,7 @@ import {
   verifyArchive,
   writeArchiveFile,
 } from './archive.js';
+import { RECORD_SUBJECT_PREFIX } from './schema.js';
 import type { RecordService } from './service.js';
 import { type ArchiveEntry, b64, concat, json, type RecordMeta, subjectPrefix, u64 } from './store.js';
 
@@ -299,7 +300,7 @@ async function deleteExpired(
         if (m?.tag != null) {
           const tag = Buffer.from(m.tag, 'hex');
           ops.push(st.del(st.subjects, concat(subjectPrefix(tag, a.tenant), enc.encode(id))));
-          if (m.tag === Buffer.from(svc.tagOf(`record:${id}`)).toString('hex')) {
+          if (m.tag === Buffer.from(svc.tagOf(`${RECORD_SUBJECT_PREFIX}${id}`)).toString('hex')) {
             ops.push(st.del(st.keys, subjectPrefix(tag, a.tenant)));
             ownKeys.push(tag);
           }
@@ -343,6 +344,9 @@ async function removeFile(dir: string, name: string): Promise<void> {
   if (fs.existsSync(dir)) fsyncDir(dir);
 }
 
+/** The longest delay a Node timer keeps (2^31 - 1 ms). */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /**
  * Runs the retention job inside `serve` every `intervalMinutes` (default: the configuration's
  * `interval_minutes`; 0 disables it), one run at a time. Failures are written to stderr (names
@@ -375,11 +379,25 @@ export function startRetentionSchedule(
         busy = false;
       });
   };
-  const timer = minutes > 0 ? setInterval(tick, minutes * 60_000) : undefined;
-  timer?.unref();
+  // Node's timers hold at most 2^31 - 1 ms (24.8 days) and run a longer delay after 1 ms; an
+  // interval up to the configuration's year is waited out in steps no longer than that.
+  let timer: NodeJS.Timeout | undefined;
+  let stopped = false;
+  const wait = (ms: number) => {
+    if (stopped) return;
+    const step = Math.min(ms, MAX_TIMER_MS);
+    timer = setTimeout(() => {
+      if (ms > step) return wait(ms - step);
+      tick();
+      wait(minutes * 60_000);
+    }, step);
+    timer.unref();
+  };
+  if (minutes > 0) wait(minutes * 60_000);
   return {
     async stop() {
-      if (timer !== undefined) clearInterval(timer);
+      stopped = true;
+      if (timer !== undefined) clearTimeout(timer);
       await running;
     },
   };

@@ -33,6 +33,9 @@ export const LOG_ACTIONS = [
   'archive_deleted',
 ] as const;
 
+/** Prefix of the subject of a record that names no other: `record:<record_id>`. */
+export const RECORD_SUBJECT_PREFIX = 'record:';
+
 export const ACTOR_TYPES = ['user', 'agent', 'admin', 'system'] as const;
 export const CLASSIFICATIONS = ['public', 'internal', 'confidential', 'restricted'] as const;
 
@@ -237,6 +240,15 @@ export function parseRecord(input: unknown, pathPrefix = ''): AuditRecord {
   for (const [field, value] of subjects) {
     if (value === '.' || value === '..') {
       throw new AuditlogError('BAD_REQUEST', `${pathPrefix}${field}: "${value}" cannot name a data subject`);
+    }
+    // "record:<record_id>" is the subject of a record about nobody else, its key used by no other
+    // record (spec/records.md): a submitted subject of that form would share, and with the
+    // other record's archive deletion lose, that key.
+    if (value?.startsWith(RECORD_SUBJECT_PREFIX)) {
+      throw new AuditlogError(
+        'BAD_REQUEST',
+        `${pathPrefix}${field}: "${RECORD_SUBJECT_PREFIX}..." names the log's own record subjects`,
+      );
     }
   }
   for (const key of rec.public_detail_keys ?? []) {

@@ -12,7 +12,13 @@ import { newRecordId, parseLeaf, type RecordLeaf, recordIdIn } from './leaf.js';
 import { loadOrCreateMasterKey } from './master-key.js';
 import { type RecordRetention, strictestRetention } from './retention.js';
 import { classesForRecord, loadRetentionConfig, type RetentionConfig } from './retention-config.js';
-import { type AuditRecord, type LeafRecord, LOG_ACTIONS, parseRecord } from './schema.js';
+import {
+  type AuditRecord,
+  type LeafRecord,
+  LOG_ACTIONS,
+  parseRecord,
+  RECORD_SUBJECT_PREFIX,
+} from './schema.js';
 import { findInFiles } from './scrub-check.js';
 import { type FieldCheck, openRecord, sealRecord } from './seal.js';
 import { hasPersonalFields, namedPersonOf } from './split.js';
@@ -168,8 +174,10 @@ export class RecordService {
 
   /**
    * Seals and appends records; resolves when all are durably in the log with their bodies.
-   * Records go into the log concurrently (usually one batch); if one fails, the first error is
-   * thrown and the others may still have been logged.
+   * Records go into the log concurrently (usually one batch). Refusals that depend only on the
+   * request (a record that does not seal, a leaf over the log's entry limit, no room in the
+   * log's queue for all of them) come before anything is appended; if an append then fails (a
+   * storage or signer failure), the first error is thrown and the others may still have been logged.
    * @throws FORBIDDEN (tenant of another token), BAD_REQUEST (reserved action or tenant,
    *   unknown compliance domain), TOO_LARGE, OVERLOADED.
    */
@@ -207,6 +215,17 @@ export class RecordService {
             named: p.named === null ? null : { tag: p.named.tag, key: p.named.key },
           })),
         );
+        // All or nothing: every leaf within the log's entry limit, and room in its queue for
+        // all of them, checked in the same turn as the appends below.
+        sealed.forEach((s, i) => {
+          if (s.leafBytes.length > this.log.maxEntrySize) {
+            throw new AuditlogError(
+              'TOO_LARGE',
+              `${records.length > 1 ? `records.${i}` : 'record'}: leaf is ${s.leafBytes.length} bytes, over the log's entry limit of ${this.log.maxEntrySize}`,
+            );
+          }
+        });
+        this.log.checkRoom(sealed.length);
         // Every append settles before the keys are released: a key whose record may still
         // commit must stay the subject's key.
         const appended = await Promise.allSettled(
@@ -238,7 +257,7 @@ export class RecordService {
     const subject =
       record.user_id ??
       (record.actor_type === 'user' ? record.actor_id : undefined) ??
-      (hasPersonal ? `record:${recordId}` : undefined);
+      (hasPersonal ? `${RECORD_SUBJECT_PREFIX}${recordId}` : undefined);
     const tagFor = (id: string) => {
       const t = tags.get(id) ?? this.tagOf(id);
       tags.set(id, t);

@@ -321,6 +321,31 @@ export class Log {
     });
   }
 
+  /** Largest entry append() takes, in bytes. */
+  get maxEntrySize(): number {
+    return this.opts.maxEntrySize;
+  }
+
+  /**
+   * Throws what append() would for any of `count` entries appended now, one after another:
+   * CLOSED, the log's failure, or OVERLOADED when the pool has no room for all of them (TOO_LARGE
+   * when `count` is more than it ever holds). A caller that then appends all of them in the same
+   * synchronous turn has them accepted whole or not at all (sizes it checks against maxEntrySize).
+   */
+  checkRoom(count: number): void {
+    if (this.closed) throw new AuditlogError('CLOSED', 'the log is shutting down');
+    if (this.failed) throw this.failed;
+    if (count > this.opts.maxQueue) {
+      throw new AuditlogError('TOO_LARGE', `${count} entries at once; the queue holds ${this.opts.maxQueue}`);
+    }
+    if (this.pool.length + count > this.opts.maxQueue) {
+      throw new AuditlogError(
+        'OVERLOADED',
+        `${this.pool.length} entries waiting, no room for ${count} more; retry later`,
+      );
+    }
+  }
+
   private start(): void {
     this.running = true;
     this.idle = new Promise((r) => {

@@ -10,7 +10,7 @@ import { decodeBase64 } from '../../src/note/encoding.js';
 import { parseVerifierKey } from '../../src/note/keys.js';
 import { parseRetentionConfig } from '../../src/records/retention-config.js';
 import { RecordService } from '../../src/records/service.js';
-import { Log } from '../../src/sequencer/log.js';
+import { Log, type LogOptions } from '../../src/sequencer/log.js';
 
 export function tempDir(): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), 'auditlog-'));
@@ -20,16 +20,17 @@ export function tempDir(): string {
 export async function openLayer(
   dir = tempDir(),
   retention: unknown = undefined,
-  opts: { maxCachedSubjectKeys?: number } = {},
+  opts: { maxCachedSubjectKeys?: number; log?: Partial<LogOptions> } = {},
 ): Promise<{ dir: string; log: Log; svc: RecordService; clock: { ms: number }; close(): Promise<void> }> {
   const clock = { ms: Date.parse('2026-05-16T14:23:19.000Z') };
-  const log = await Log.open({ dir, origin: 'localhost/records-test' });
+  const { log: logOptions, ...svcOptions } = opts;
+  const log = await Log.open({ dir, origin: 'localhost/records-test', ...logOptions });
   const svc = await RecordService.open({
     log,
     dataDir: dir,
     retention: parseRetentionConfig(retention, dir),
     now: () => clock.ms,
-    ...opts,
+    ...svcOptions,
   });
   return {
     dir,

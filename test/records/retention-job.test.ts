@@ -247,6 +247,18 @@ describe('retention job', () => {
     expect(lines.join('\n')).not.toContain('patient-7731');
   });
 
+  it('an interval longer than a Node timer holds (24.8 days) waits, instead of running every millisecond', async () => {
+    const { svc, clock } = await layer();
+    await svc.submit([rec('tnt_beta', 'monthly')], beta);
+    clock.ms += 100 * DAY;
+    const lines: string[] = [];
+    const schedule = startRetentionSchedule(svc, { intervalMinutes: 43_200, log: (l) => lines.push(l) });
+    await new Promise((r) => setTimeout(r, 300));
+    await schedule.stop();
+    expect(await svc.archives()).toEqual([]);
+    expect(lines).toEqual([]);
+  });
+
   it('finds bundles where they were written after archive_dir changes', async () => {
     const { svc, clock, dir } = await layer();
     const [r] = await svc.submit([rec('tnt_beta', 'moved')], beta);

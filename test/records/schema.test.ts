@@ -124,6 +124,16 @@ describe('record schema v1', () => {
       (r) => Object.assign(r, { actor_type: 'user', actor_id: '.' }),
       'actor_id: "." cannot name a data subject',
     ],
+    [
+      "a subject named like another record's own (it would share that record's key)",
+      (r) => (r.user_id = 'record:rec_0123456789abcdef0123456789abcdef'),
+      `user_id: "record:..." names the log's own record subjects`,
+    ],
+    [
+      "a user actor named like a record's own subject",
+      (r) => Object.assign(r, { actor_type: 'user', actor_id: 'record:x' }),
+      `actor_id: "record:..." names the log's own record subjects`,
+    ],
   ];
   for (const [name, mutate, message] of mutations) {
     it(`refuses ${name}, naming the field`, () => {

@@ -11,7 +11,7 @@ import {
 } from '../../src/records/body-crypto.js';
 import { canonicalJsonBytes } from '../../src/records/canonical-json.js';
 import { commitField, verifyField } from '../../src/records/commitment.js';
-import { newRecordId, parseLeaf } from '../../src/records/leaf.js';
+import { newRecordId, parseLeaf, recordIdIn } from '../../src/records/leaf.js';
 import { parseRecord } from '../../src/records/schema.js';
 import { openRecord, sealRecord } from '../../src/records/seal.js';
 import { exampleRecord } from './fixtures.js';
@@ -267,6 +267,12 @@ describe('parseLeaf refuses malformed leaves', () => {
     ['bad commitment', enc(text.replace(/"\/user_id":"[0-9a-f]{64}"/, '"/user_id":"zz"'))],
     ['record with unknown field', enc(text.replace('"record":{', '"record":{"aaa":1,'))],
     ['missing body digest', enc(text.replace(/"body_sha256":"[0-9a-f]{64}",/, ''))],
+    // Date.parse rolls these over to real instants; a leaf names only real ones.
+    [
+      'a day the month does not have',
+      enc(text.replace('2026-05-16T14:23:19.000Z', '2026-02-30T00:00:00.000Z')),
+    ],
+    ['hour 24', enc(text.replace('2026-05-16T14:23:19.000Z', '2026-04-30T24:00:00.000Z'))],
   ];
   for (const [name, bytes] of cases) {
     it(name, () => {
@@ -275,6 +281,29 @@ describe('parseLeaf refuses malformed leaves', () => {
   }
   it('accepts the original', () => {
     expect(parseLeaf(sealed.leafBytes).record_id).toBe(sealed.recordId);
+  });
+});
+
+describe('recordIdIn', () => {
+  it("finds a leaf's own record id, not one inside its record (a public details member)", () => {
+    const other = newRecordId();
+    const rec = parseRecord({
+      ...exampleRecord(),
+      details: { record_id: other, note: `"record_id":"${other}"` },
+      public_detail_keys: ['record_id', 'note'],
+    });
+    const own = newRecordId();
+    const sealed = sealRecord(rec, { recordId: own, loggedAtMs: LOGGED, subjectKey: newSubjectKey() });
+    expect(new TextDecoder().decode(sealed.leafBytes)).toContain(other);
+    expect(recordIdIn(sealed.leafBytes)).toBe(own);
+  });
+
+  it('names nothing in an entry that is not a record leaf', () => {
+    const enc = (s: string) => new TextEncoder().encode(s);
+    const id = newRecordId();
+    expect(recordIdIn(enc('hello'))).toBeNull();
+    expect(recordIdIn(enc(`{"record_id":"${id}"}`))).toBeNull();
+    expect(recordIdIn(enc(`{"record_id":"${id}","schema":"auditlog.record/v2"}`))).toBe(id);
   });
 });
 

@@ -75,6 +75,34 @@ describe('RecordService', () => {
     expect(log.latest().size).toBe(size);
   });
 
+  it('a request the log cannot take whole is refused before anything of it is appended, so a retry duplicates nothing', async () => {
+    const { svc, log, close } = await openLayer(undefined, undefined, {
+      log: { maxEntrySize: 2000, maxQueue: 16 },
+    });
+    try {
+      const small = parseRecord(exampleRecord());
+      const big = parseRecord({
+        ...exampleRecord(),
+        details: { blob: 'x'.repeat(3000) },
+        public_detail_keys: ['blob'],
+      });
+      // The second leaf is over the log's entry limit (but under the leaf format's 65535).
+      await expect(svc.submit([small, big], submitterA)).rejects.toMatchObject({
+        code: 'TOO_LARGE',
+        message: expect.stringContaining('records.1: leaf is'),
+      });
+      // More records than the log's queue ever holds.
+      const many = Array.from({ length: 17 }, () => parseRecord(exampleRecord()));
+      expect(await errorCode(svc.submit(many, submitterA))).toBe('TOO_LARGE');
+      await new Promise((r) => setTimeout(r, 50));
+      expect(log.latest().size).toBe(0n);
+      const [r] = await svc.submit([small], submitterA);
+      expect(r!.index).toBe(0);
+    } finally {
+      await close();
+    }
+  });
+
   it('audited read: cleartext, verified fields, fresh proof, and a data_accessed record naming the auditor', async () => {
     const { svc, log } = await layer();
     const [r] = await svc.submit([parseRecord(exampleRecord())], submitterA);

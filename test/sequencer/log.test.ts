@@ -256,6 +256,13 @@ describe('Log on a real LevelDB', () => {
       maxEntrySize: 100,
     });
     await expect(log.append(new Uint8Array(101))).rejects.toMatchObject({ code: 'TOO_LARGE' });
+    expect(log.maxEntrySize).toBe(100);
+    // checkRoom, in the same turn as the appends it vouches for: room for all or none.
+    const first = Array.from({ length: 3 }, (_, i) => log.append(entry(100 + i)));
+    expect(() => log.checkRoom(2)).not.toThrow();
+    expect(() => log.checkRoom(3)).toThrow(expect.objectContaining({ code: 'OVERLOADED' }));
+    expect(() => log.checkRoom(6)).toThrow(expect.objectContaining({ code: 'TOO_LARGE' }));
+    await Promise.all(first);
     const ps = Array.from({ length: 20 }, (_, i) => log.append(entry(i)));
     const results = await Promise.allSettled(ps);
     const overloaded = results.filter(
@@ -265,6 +272,7 @@ describe('Log on a real LevelDB', () => {
     expect(results.filter((r) => r.status === 'fulfilled').length).toBe(5);
     await log.close();
     await expect(log.append(entry(1))).rejects.toMatchObject({ code: 'CLOSED' });
+    expect(() => log.checkRoom(1)).toThrow(expect.objectContaining({ code: 'CLOSED' }));
   });
 });
 
