@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import type { Receipt } from '../client/receipt.js';
+import { verifyReceipt } from '../client/verify.js';
 import type { AuditlogError } from '../errors.js';
 import { hashLeaf } from '../merkle/rfc6962.js';
 import { verifyInclusion } from '../merkle/verify.js';
@@ -49,9 +51,13 @@ export interface ArchiveBundle {
   records: ArchivedRecord[];
 }
 
-/** The outcome of {@link verifyArchive}: ok, or the first failure with its index (null: the bundle as a whole). */
+/**
+ * The outcome of {@link verifyArchive}: ok (with the index of the bundle's `archive_created`
+ * record when its creation receipt was checked), or the first failure with its index (null: the
+ * bundle as a whole, or its creation receipt).
+ */
 export type ArchiveVerdict =
-  | { ok: true; count: number; treeSize: bigint }
+  | { ok: true; count: number; treeSize: bigint; createdAt?: bigint }
   | { ok: false; index: number | null; reason: string };
 
 const TOP_KEYS = [
@@ -81,6 +87,23 @@ export function archiveName(tenant: string, first: bigint, last: bigint): string
 /** True for names {@link archiveName} makes (and their temporary files). */
 export function isArchiveFileName(name: string): boolean {
   return /^\.?arc-.+-\d{16}-\d{16}\.json(\.tmp)?$/.test(name);
+}
+
+/**
+ * The name of a bundle's creation receipt, the file beside it: `arc-….created.json` for
+ * `arc-….json` (spec/retention.md, "Creation receipts"). Requires an {@link archiveName} name.
+ */
+export function creationReceiptName(bundleName: string): string {
+  return bundleName.replace(/\.json$/, '.created.json');
+}
+
+/**
+ * The bundle a creation receipt file (or its temporary file) belongs to, or undefined for any
+ * other name.
+ */
+export function bundleOfCreationReceipt(name: string): string | undefined {
+  const m = /^\.?(arc-.+-\d{16}-\d{16})\.created\.json(\.tmp)?$/.exec(name);
+  return m ? `${m[1]}.json` : undefined;
 }
 
 /**
@@ -114,10 +137,16 @@ export function fsyncDir(dir: string): void {
 /**
  * Verifies a bundle offline: the checkpoint's signature by `logKey`, then for every record in
  * order its shape, that its entry is a record leaf of the bundle's tenant, its inclusion proof
- * against the checkpoint, and that its body hashes to the leaf's `body_sha256`.
- * Never throws for a bad bundle: the verdict names the first failing index and the reason.
+ * against the checkpoint, and that its body hashes to the leaf's `body_sha256`. With `created`
+ * (the bundle's creation receipt), also that the log holds an `archive_created` record for
+ * exactly these bytes ({@link checkCreationReceipt}): what makes a copy with records left out
+ * fail. Never throws for a bad bundle: the verdict names the first failing index and the reason.
  */
-export function verifyArchive(bytes: Uint8Array, logKey: VerifierKey): ArchiveVerdict {
+export function verifyArchive(
+  bytes: Uint8Array,
+  logKey: VerifierKey,
+  opts: { created?: Receipt } = {},
+): ArchiveVerdict {
   const fail = (index: number | null, reason: string): ArchiveVerdict => ({ ok: false, index, reason });
   let b: ArchiveBundle;
   try {
@@ -196,7 +225,57 @@ export function verifyArchive(bytes: Uint8Array, logKey: VerifierKey): ArchiveVe
       return fail(r.index, (err as Error).message);
     }
   }
-  return { ok: true, count: b.records.length, treeSize: size };
+  if (opts.created === undefined) return { ok: true, count: b.records.length, treeSize: size };
+  const created = checkCreationReceipt(bytes, b, size, opts.created, logKey);
+  if (typeof created === 'string') return fail(null, `creation receipt: ${created}`);
+  return { ok: true, count: b.records.length, treeSize: size, createdAt: created };
+}
+
+/**
+ * Checks a bundle's creation receipt (spec/retention.md, "Creation receipts"): a receipt, with
+ * its entry, of the log's `archive_created` record for the bundle `b` (already verified, with
+ * checkpoint size `treeSize`, from `bytes`). The receipt verifies offline against `logKey`; its
+ * entry is a log-written `archive_created` record of the bundle's tenant naming the bundle,
+ * with the SHA-256 of `bytes` and the bundle's count and index range; and it was appended after
+ * the checkpoint the bundle's proofs lead to. Record leaves enter the log only through the
+ * record layer, which refuses that action from anyone but the log (spec/records.md).
+ * Returns the record's index, or why it fails.
+ */
+function checkCreationReceipt(
+  bytes: Uint8Array,
+  b: ArchiveBundle,
+  treeSize: bigint,
+  receipt: Receipt,
+  logKey: VerifierKey,
+): bigint | string {
+  if (receipt.entry === undefined) return 'no entry: the archive_created leaf is needed';
+  try {
+    verifyReceipt(receipt, logKey);
+  } catch (err) {
+    return `${(err as AuditlogError).code ?? 'invalid'}: ${(err as Error).message}`;
+  }
+  if (receipt.origin !== b.origin) return `origin ${receipt.origin} is not the bundle's`;
+  let rec: ReturnType<typeof parseLeaf>['record'];
+  try {
+    rec = parseLeaf(receipt.entry).record;
+  } catch (err) {
+    return `entry: ${(err as Error).message}`;
+  }
+  if (rec.action !== 'archive_created' || rec.actor_type !== 'system')
+    return `entry: a ${rec.actor_type} ${rec.action} record, not the log's archive_created`;
+  if (rec.tenant_id !== b.tenant_id) return 'entry: a record of another tenant';
+  const name = archiveName(b.tenant_id, BigInt(b.first_index), BigInt(b.last_index));
+  const d = (rec.details ?? {}) as Record<string, unknown>;
+  if (rec.resource_type !== 'archive' || rec.resource_id !== name || d.archive !== name)
+    return `entry: about ${String(d.archive)}, not ${name}`;
+  const digest = createHash('sha256').update(bytes).digest('hex');
+  if (d.sha256 !== digest)
+    return `the bundle's SHA-256 ${digest} is not the ${String(d.sha256)} logged at its creation`;
+  if (d.count !== b.count || d.first_index !== b.first_index || d.last_index !== b.last_index)
+    return 'entry: count or index range differ from the bundle';
+  if (receipt.index < treeSize)
+    return `the archive_created record (index ${receipt.index}) precedes the bundle's checkpoint (size ${treeSize})`;
+  return receipt.index;
 }
 
 /** Reads a committed bundle and returns the sealed body of `recordId`, if it holds one. */

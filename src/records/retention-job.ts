@@ -1,20 +1,25 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { AuditlogError } from '../errors.js';
+import { hashLeaf } from '../merkle/rfc6962.js';
 import { parseVerifierKey } from '../note/keys.js';
+import { receiptToJSON } from '../sequencer/receipt.js';
 import type { SideOp } from '../storage/store.js';
 import {
   ARCHIVE_FORMAT,
   type ArchiveBundle,
   type ArchivedRecord,
   archiveName,
+  bundleOfCreationReceipt,
+  creationReceiptName,
   fsyncDir,
   isArchiveFileName,
   verifyArchive,
   writeArchiveFile,
 } from './archive.js';
+import { newRecordId } from './leaf.js';
 import { RECORD_SUBJECT_PREFIX } from './schema.js';
-import type { RecordService } from './service.js';
+import type { RecordService, SubmittedRecord } from './service.js';
 import { type ArchiveEntry, b64, concat, json, type RecordMeta, subjectPrefix, u64 } from './store.js';
 
 /** What one retention run did. */
@@ -44,11 +49,16 @@ export interface RetentionOptions {
   /** Most records archived in one run (default 100000); the next run continues. */
   maxRecordsPerRun?: number;
   /**
-   * Fault injection for tests: called at the two points where a crash matters (after a bundle
-   * is durable and verified but not committed; after a deletion is logged but before the file
-   * is removed). Throwing there stops the run as a crash would.
+   * Fault injection for tests: called at the points where a crash matters (after a bundle is
+   * durable and verified but not committed; after it is committed but before its creation
+   * receipt is written; after a deletion is logged but before the file is removed). Throwing
+   * there stops the run as a crash would.
    */
-  faults?: { afterArchiveWritten?: (name: string) => void; afterDeletionLogged?: (name: string) => void };
+  faults?: {
+    afterArchiveWritten?: (name: string) => void;
+    afterArchiveCommitted?: (name: string) => void;
+    afterDeletionLogged?: (name: string) => void;
+  };
 }
 
 const enc = new TextEncoder();
@@ -101,22 +111,65 @@ async function recover(svc: RecordService, report: RetentionReport): Promise<voi
   const registered = new Set<string>();
   for (const a of await svc.archives()) {
     if (a.state === 'deleting') {
-      await removeFile(a.dir, a.name);
+      await removeBundle(a.dir, a.name);
       await svc.store.write([svc.store.del(svc.store.archives, a.name)]);
       report.recovered.push(`finished deleting ${a.name}`);
-    } else {
-      registered.add(a.name);
+      continue;
     }
+    registered.add(a.name);
+    // A crash between the commit and the creation receipt's write, or a receipt removed since.
+    if (a.created_record_id === undefined || fs.existsSync(path.join(a.dir, creationReceiptName(a.name))))
+      continue;
+    const receipt = await rebuildCreationReceipt(svc, a.created_record_id);
+    if (receipt === undefined) continue;
+    writeCreationReceipt(a.dir, a.name, receipt);
+    report.recovered.push(`wrote the missing creation receipt of ${a.name}`);
   }
   if (!fs.existsSync(dir)) return;
   for (const name of fs.readdirSync(dir)) {
-    if (isArchiveFileName(name) && !registered.has(name)) {
-      // Never committed: the hot store still holds every body it copied.
+    const owner = bundleOfCreationReceipt(name);
+    if (
+      owner !== undefined
+        ? !registered.has(owner) || name.startsWith('.')
+        : isArchiveFileName(name) && !registered.has(name)
+    ) {
+      // Never committed: the hot store still holds every body it copied. (A creation receipt's
+      // temporary file is left by a crash in its write; the receipt is rebuilt above or next run.)
       fs.rmSync(path.join(dir, name), { force: true });
       report.recovered.push(`removed uncommitted ${name}`);
     }
   }
   fsyncDir(dir);
+}
+
+/**
+ * The creation receipt of a committed bundle, rebuilt from the log: its archive_created record
+ * `recordId` with an inclusion proof against the latest checkpoint. Undefined when the record's
+ * index is not known (it then has no receipt until a reindex finds it).
+ */
+async function rebuildCreationReceipt(
+  svc: RecordService,
+  recordId: string,
+): Promise<SubmittedRecord | undefined> {
+  const index = await svc.indexOf(recordId);
+  if (index === undefined) return undefined;
+  const latest = svc.log.latest();
+  const [entry] = await svc.log.entries(index, index + 1n);
+  const proof = await svc.log.inclusionProof(index, latest.size);
+  const receipt = receiptToJSON({
+    origin: svc.log.origin,
+    index,
+    tree_size: latest.size,
+    leaf_hash: hashLeaf(entry!),
+    inclusion_proof: proof,
+    checkpoint: latest.note,
+  });
+  return { record_id: recordId, entry: b64(entry!), ...receipt };
+}
+
+/** Writes bundle `name`'s creation receipt beside it, durably (0600, as the bundle). */
+function writeCreationReceipt(dir: string, name: string, receipt: SubmittedRecord): void {
+  writeArchiveFile(dir, creationReceiptName(name), enc.encode(`${JSON.stringify(receipt)}\n`));
 }
 
 async function archiveDue(
@@ -221,6 +274,8 @@ async function archiveChunk(
   }
   opts.faults?.afterArchiveWritten?.(name);
 
+  // Chosen now so that the registry row can name it (a lost creation receipt is rebuilt from it).
+  const createdId = newRecordId();
   const entry: ArchiveEntry = {
     name,
     dir,
@@ -233,6 +288,7 @@ async function archiveChunk(
     record_ids: chunk.map((r) => r.recordId),
     subject_tags: [...tags],
     state: 'active',
+    created_record_id: createdId,
   };
   const ops: SideOp[] = [st.compactionDue(), st.put(st.archives, name, json(entry))];
   chunk.forEach((r, i) => {
@@ -246,7 +302,7 @@ async function archiveChunk(
       ),
     );
   });
-  await svc.appendSystem(
+  const created = await svc.appendSystem(
     {
       tenant_id: tenant,
       action: 'archive_created',
@@ -262,7 +318,17 @@ async function archiveChunk(
       },
     },
     ops,
+    createdId,
   );
+  opts.faults?.afterArchiveCommitted?.(name);
+  try {
+    writeCreationReceipt(dir, name, created);
+  } catch (err) {
+    // The bundle is committed; its receipt is rebuilt from the log by the next run's recovery.
+    process.stderr.write(
+      `auditlog: retention: creation receipt of ${name} not written (the next run writes it): ${(err as Error).message}\n`,
+    );
+  }
   return {
     name,
     tenant_id: tenant,
@@ -331,7 +397,7 @@ async function deleteExpired(
       );
       for (const tag of ownKeys) svc.keys.forget(tag, a.tenant);
       opts.faults?.afterDeletionLogged?.(a.name);
-      await removeFile(a.dir, a.name);
+      await removeBundle(a.dir, a.name);
       await st.write([st.del(st.archives, a.name)]);
       return true;
     });
@@ -342,6 +408,12 @@ async function deleteExpired(
 async function removeFile(dir: string, name: string): Promise<void> {
   fs.rmSync(path.join(dir, name), { force: true });
   if (fs.existsSync(dir)) fsyncDir(dir);
+}
+
+/** Removes bundle `name` and its creation receipt; the receipt first, so none outlives its bundle. */
+async function removeBundle(dir: string, name: string): Promise<void> {
+  fs.rmSync(path.join(dir, creationReceiptName(name)), { force: true });
+  await removeFile(dir, name);
 }
 
 /** The longest delay a Node timer keeps (2^31 - 1 ms). */

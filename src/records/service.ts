@@ -8,7 +8,7 @@ import { writeSideOps } from '../storage/level-store.js';
 import type { SideOp } from '../storage/store.js';
 import { deriveRecordKeys, subjectTag } from './body-crypto.js';
 import { Gate } from './gate.js';
-import { newRecordId, parseLeaf, type RecordLeaf, recordIdIn } from './leaf.js';
+import { isRecordId, newRecordId, parseLeaf, type RecordLeaf, recordIdIn } from './leaf.js';
 import { loadOrCreateMasterKey } from './master-key.js';
 import { type RecordRetention, strictestRetention } from './retention.js';
 import { classesForRecord, loadRetentionConfig, type RetentionConfig } from './retention-config.js';
@@ -329,17 +329,21 @@ export class RecordService {
 
   /**
    * Appends a record written by the log itself (no personal fields), with `sideOps` in its batch.
+   * `recordId`, when given, is the id to write it under (a fresh one from newRecordId(), chosen
+   * before so that a side op can name the record); else a fresh id is made.
    * Takes no gate: callers inside an exclusive section use it.
    */
   async appendSystem(
     record: Omit<AuditRecord, 'actor_type'> & { actor_type?: AuditRecord['actor_type'] },
     sideOps: SideOp[] = [],
+    recordId: string = newRecordId(),
   ): Promise<SubmittedRecord> {
     const rec = parseRecord({ actor_type: 'system', ...record });
     if (rec.user_id !== undefined || rec.input !== undefined || rec.output !== undefined)
       throw new AuditlogError('INTERNAL', 'a log record must hold no personal field');
+    if (!isRecordId(recordId))
+      throw new AuditlogError('INTERNAL', `appendSystem: ${recordId} is not a record id`);
     const loggedAtMs = this.now();
-    const recordId = newRecordId();
     const sealed = sealRecord(rec, { recordId, loggedAtMs, subjectKey: null, logWritten: true });
     const st = this.store;
     const retention =

@@ -54,6 +54,8 @@ export interface ArchiveEntry {
   subject_tags: string[];
   /** active, or deleting: the deletion is logged and the file is being removed. */
   state: 'active' | 'deleting';
+  /** The id of its archive_created record (rows written before creation receipts have none). */
+  created_record_id?: string;
 }
 
 const enc = new TextEncoder();

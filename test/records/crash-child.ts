@@ -1,7 +1,7 @@
 /**
  * Child process for the retention crash tests: runs one retention run on DIR at NOW and kills
- * itself with SIGKILL at the fault point named by POINT (after-archive-written or
- * after-deletion-logged), as a crash there would. Run from dist: node dist/test/records/crash-child.js.
+ * itself with SIGKILL at the fault point named by POINT (after-archive-written,
+ * after-archive-committed or after-deletion-logged), as a crash there would. Run from dist: node dist/test/records/crash-child.js.
  */
 import { runRetention } from '../../src/records/retention-job.js';
 import { RecordService } from '../../src/records/service.js';
@@ -16,6 +16,7 @@ await runRetention(svc, {
   nowMs,
   faults: {
     ...(point === 'after-archive-written' ? { afterArchiveWritten: die } : {}),
+    ...(point === 'after-archive-committed' ? { afterArchiveCommitted: die } : {}),
     ...(point === 'after-deletion-logged' ? { afterDeletionLogged: die } : {}),
   },
 });

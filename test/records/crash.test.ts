@@ -6,6 +6,9 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { parseReceiptText } from '../../src/client/receipt.js';
+import { parseVerifierKey } from '../../src/note/keys.js';
+import { creationReceiptName, verifyArchive } from '../../src/records/archive.js';
 import { runRetention } from '../../src/records/retention-job.js';
 import { parseRecord } from '../../src/records/schema.js';
 import type { Actor } from '../../src/records/service.js';
@@ -42,6 +45,30 @@ describe('retention under kill -9', () => {
     expect(rep.recovered).toEqual([`removed uncommitted ${files[0]}`]);
     expect(rep.archived).toHaveLength(1);
     expect((await l.svc.read(BigInt(r!.index), auditor)).status).toBe('archived');
+    await l.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('killed after the commit, before the creation receipt is written: the next run writes it', async () => {
+    const dir = tempDir();
+    let l = await openLayer(dir);
+    await l.svc.submit([parseRecord({ ...exampleRecord(), tenant_id: 'tnt_beta' })], beta);
+    const t = l.clock.ms + 100 * DAY;
+    await l.close();
+
+    crashAt(dir, t, 'after-archive-committed');
+    const [name] = fs.readdirSync(path.join(dir, 'archive'));
+    expect(name).toMatch(/^arc-tnt_beta-\d{16}-\d{16}\.json$/);
+
+    l = await openLayer(dir);
+    const rep = await runRetention(l.svc, { nowMs: t });
+    expect(rep.recovered).toEqual([`wrote the missing creation receipt of ${name}`]);
+    expect(rep.archived).toEqual([]);
+    const bytes = new Uint8Array(fs.readFileSync(path.join(dir, 'archive', name!)));
+    const created = parseReceiptText(
+      fs.readFileSync(path.join(dir, 'archive', creationReceiptName(name!)), 'utf8'),
+    );
+    expect(verifyArchive(bytes, parseVerifierKey(l.log.vkey), { created }).ok).toBe(true);
     await l.close();
     fs.rmSync(dir, { recursive: true, force: true });
   });

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { decodeBase64, encodeBase64 } from '../../src/note/encoding.js';
 import { parseVerifierKey } from '../../src/note/keys.js';
-import { type ArchiveBundle, verifyArchive } from '../../src/records/archive.js';
+import { type ArchiveBundle, creationReceiptName, verifyArchive } from '../../src/records/archive.js';
 import { parseLeaf } from '../../src/records/leaf.js';
 import { runRetention, startRetentionSchedule } from '../../src/records/retention-job.js';
 import { parseRecord } from '../../src/records/schema.js';
@@ -304,7 +304,10 @@ describe('retention job', () => {
     const again = await runRetention(svc, { nowMs: clock.ms });
     expect(again.recovered.some((x) => x.startsWith('removed uncommitted'))).toBe(true);
     expect(again.archived).toHaveLength(1);
-    expect(fs.readdirSync(path.join(dir, 'archive'))).toEqual([again.archived[0]!.name]);
+    const name = again.archived[0]!.name;
+    expect(fs.readdirSync(path.join(dir, 'archive')).sort()).toEqual(
+      [creationReceiptName(name), name].sort(),
+    );
     expect((await svc.read(BigInt(r!.index), auditor)).status).toBe('archived');
   });
 
