@@ -7,7 +7,7 @@
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { parseReceiptText, type Receipt } from '../../src/client/receipt.js';
 import { verifyReceipt } from '../../src/client/verify.js';
 import { parseVerifierKey } from '../../src/note/keys.js';
@@ -17,25 +17,13 @@ import { parseRecord } from '../../src/records/schema.js';
 import type { Actor } from '../../src/records/service.js';
 import { BIN } from '../helpers/server.js';
 import { exampleRecord } from './fixtures.js';
-import { openLayer, tempDir } from './helpers.js';
+import { openTestLayer, tempDir } from './helpers.js';
 
 const DAY = 86_400_000;
 const acme: Actor = { role: 'submitter', name: 'agent-a', tenant: 'tnt_acme' };
 const beta: Actor = { role: 'submitter', name: 'agent-b', tenant: 'tnt_beta' };
 
-const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  while (cleanups.length > 0) await cleanups.pop()!();
-});
-
-async function layer(retention: unknown = undefined) {
-  const l = await openLayer(undefined, retention);
-  cleanups.push(async () => {
-    await l.close().catch(() => {});
-    fs.rmSync(l.dir, { recursive: true, force: true });
-  });
-  return l;
-}
+const layer = () => openTestLayer();
 
 const rec = (tenant: string, marker: string) =>
   parseRecord({ ...exampleRecord(), tenant_id: tenant, input: { user_message: `msg ${marker}` } });
@@ -175,7 +163,7 @@ describe('creation receipts', () => {
     );
 
     const elsewhere = tempDir();
-    cleanups.push(async () => fs.rmSync(elsewhere, { recursive: true, force: true }));
+    onTestFinished(() => fs.rmSync(elsewhere, { recursive: true, force: true }));
     const alone = path.join(elsewhere, name);
     fs.copyFileSync(file, alone);
     const unchecked = cli('archive', 'verify', alone, '--vkey', vkey);

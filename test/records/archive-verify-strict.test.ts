@@ -4,29 +4,20 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { parseVerifierKey } from '../../src/note/keys.js';
 import { type ArchiveBundle, verifyArchive } from '../../src/records/archive.js';
 import { runRetention } from '../../src/records/retention-job.js';
 import { parseRecord } from '../../src/records/schema.js';
 import type { Actor } from '../../src/records/service.js';
 import { exampleRecord } from './fixtures.js';
-import { openLayer } from './helpers.js';
+import { openTestLayer } from './helpers.js';
 
 const DAY = 86_400_000;
 const beta: Actor = { role: 'submitter', name: 'agent-b', tenant: 'tnt_beta' };
-const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  while (cleanups.length > 0) await cleanups.pop()!();
-});
-
 /** A verified bundle of tnt_beta: records with bodies, plus one without personal fields. */
 async function bundle() {
-  const l = await openLayer();
-  cleanups.push(async () => {
-    await l.close().catch(() => {});
-    fs.rmSync(l.dir, { recursive: true, force: true });
-  });
+  const l = await openTestLayer();
   const { user_id: _u, input: _i, output: _o, ...nonPersonal } = exampleRecord();
   await l.svc.submit(
     [

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { expect } from 'vitest';
+import { expect, onTestFinished } from 'vitest';
 import { AuditlogError } from '../../src/errors.js';
 import { hashLeaf } from '../../src/merkle/rfc6962.js';
 import { verifyInclusion } from '../../src/merkle/verify.js';
@@ -42,6 +42,16 @@ export async function openLayer(
       await log.close();
     },
   };
+}
+
+/** {@link openLayer} in a fresh directory, closed and removed when the current test finishes. */
+export async function openTestLayer(retention: unknown = undefined): ReturnType<typeof openLayer> {
+  const l = await openLayer(undefined, retention);
+  onTestFinished(async () => {
+    await l.close().catch(() => {});
+    fs.rmSync(l.dir, { recursive: true, force: true });
+  });
+  return l;
 }
 
 /** Checks a receipt in its JSON form offline: checkpoint signature, leaf hash of `entry`, inclusion proof. */

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { decodeBase64, encodeBase64 } from '../../src/note/encoding.js';
 import { parseVerifierKey } from '../../src/note/keys.js';
 import { type ArchiveBundle, creationReceiptName, verifyArchive } from '../../src/records/archive.js';
@@ -9,7 +9,7 @@ import { runRetention, startRetentionSchedule } from '../../src/records/retentio
 import { parseRecord } from '../../src/records/schema.js';
 import type { Actor } from '../../src/records/service.js';
 import { exampleRecord } from './fixtures.js';
-import { filesContaining, openLayer } from './helpers.js';
+import { filesContaining, openTestLayer } from './helpers.js';
 
 const DAY = 86_400_000;
 const admin: Actor = { role: 'admin', name: 'root' };
@@ -18,19 +18,7 @@ const beta: Actor = { role: 'submitter', name: 'agent-b', tenant: 'tnt_beta' };
 const auditor: Actor = { role: 'auditor', name: 'alice' };
 const CONFIG = { tenants: { tnt_acme: 'hipaa' } }; // tnt_beta: the default, soc2 (1 year)
 
-const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  while (cleanups.length > 0) await cleanups.pop()!();
-});
-
-async function layer() {
-  const l = await openLayer(undefined, CONFIG);
-  cleanups.push(async () => {
-    await l.close().catch(() => {});
-    fs.rmSync(l.dir, { recursive: true, force: true });
-  });
-  return l;
-}
+const layer = () => openTestLayer(CONFIG);
 
 const rec = (tenant: string, marker: string) =>
   parseRecord({ ...exampleRecord(), tenant_id: tenant, input: { user_message: `msg ${marker}` } });
