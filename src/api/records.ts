@@ -5,7 +5,7 @@
  *   POST   /subjects/<subject>/erase   admin       GDPR erasure, optional {"tenant_id"}
  *   GET    /holds                      admin       legal holds (a tenant admin sees its own)
  *   POST   /holds                      admin       {"tenant_id"} or {"subject"[, "tenant_id"]}
- *   DELETE /holds/<id>                 admin
+ *   DELETE /holds/<id>                 admin       (a tenant admin: only holds its tenant's admins placed)
  *   POST   /retention/run              admin       one retention run now (global admin only)
  * Tenant checks are the service's: a token with a tenant reaches only that tenant's records.
  */

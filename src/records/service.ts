@@ -629,6 +629,7 @@ export class RecordService {
       subject_tag: req.subject === undefined ? null : hex(this.tagOf(req.subject)),
       placed_at_ms: this.now(),
       placed_by: actor.name,
+      placed_by_tenant: actor.tenant ?? null,
     };
     return this.gate.exclusive(async () => {
       const log = await this.appendSystem(
@@ -652,13 +653,27 @@ export class RecordService {
     });
   }
 
-  /** Lifts a hold (logged as legal_hold_lifted). @throws NOT_FOUND, FORBIDDEN (another tenant's hold). */
+  /**
+   * Lifts a hold (logged as legal_hold_lifted). An admin without a tenant lifts any hold; an
+   * admin with a tenant only a hold placed by an admin of that same tenant (not one a global
+   * admin placed on its tenant or on a subject in it, nor one stored without its placer's
+   * tenant, see `Hold.placed_by_tenant`).
+   * @throws NOT_FOUND, FORBIDDEN (another tenant's hold, or one a global admin placed).
+   */
   async liftHold(id: string, actor: Actor): Promise<{ hold: Hold; log: SubmittedRecord }> {
     return this.gate.exclusive(async () => {
       const hold = this.holds.get(id);
       if (hold === undefined) throw new AuditlogError('NOT_FOUND', `no hold ${id}`);
       if (actor.tenant !== undefined && hold.tenant_id !== actor.tenant) {
         throw new AuditlogError('FORBIDDEN', `hold ${id} is not this token's tenant's`);
+      }
+      if (actor.tenant !== undefined && hold.placed_by_tenant !== actor.tenant) {
+        throw new AuditlogError(
+          'FORBIDDEN',
+          hold.placed_by_tenant === undefined
+            ? `hold ${id} was stored without its placer's tenant; only an admin without a tenant may lift it`
+            : `hold ${id} was placed by an admin without a tenant; only such an admin may lift it`,
+        );
       }
       const log = await this.appendSystem(
         {

@@ -36,7 +36,14 @@ export interface Hold {
   tenant_id: string | null;
   subject_tag: string | null;
   placed_at_ms: number;
+  /** The name of the admin token that placed it. */
   placed_by: string;
+  /**
+   * The tenant of that token; null for a token without a tenant (a global admin). Decides who
+   * may lift the hold. Absent on holds stored before it was kept: those count as placed by a
+   * global admin, so only a global admin may lift them.
+   */
+  placed_by_tenant?: string | null;
 }
 
 /** An archive bundle the retention job wrote and committed. */
