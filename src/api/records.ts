@@ -7,7 +7,8 @@
  *   POST   /holds                      admin       {"tenant_id"} or {"subject"[, "tenant_id"]}
  *   DELETE /holds/<id>                 admin       (a tenant admin: only holds its tenant's admins placed)
  *   POST   /retention/run              admin       one retention run now (global admin only)
- * Tenant checks are the service's: a token with a tenant reaches only that tenant's records.
+ * Tenant checks are the service's: a token with a tenant reaches only that tenant's records (not
+ * the log's records of tenant `*`).
  */
 import { Hono } from 'hono';
 import { z } from 'zod';

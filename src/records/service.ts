@@ -488,13 +488,21 @@ export class RecordService {
    * inclusion proof against the latest checkpoint, and which fields verify against their
    * commitments. The read is first appended as a data_accessed record naming `actor.name`;
    * if that fails, nothing is returned.
-   * @throws NOT_FOUND, FORBIDDEN (another tenant's record).
+   * A token with a tenant reads only that tenant's records: not another tenant's, nor the log's
+   * records of tenant `*` (ALL_TENANTS), which only tokens without a tenant read. A refused read
+   * is not logged.
+   * @throws NOT_FOUND, FORBIDDEN (another tenant's record, or one of tenant `*`).
    */
   async read(index: bigint, actor: Actor): Promise<RecordRead> {
     const { leaf, entry } = await this.leafAt(index);
     const tenant = leaf.record.tenant_id;
-    if (actor.tenant !== undefined && actor.tenant !== tenant && tenant !== ALL_TENANTS) {
-      throw new AuditlogError('FORBIDDEN', `record ${index} belongs to another tenant`);
+    if (actor.tenant !== undefined && actor.tenant !== tenant) {
+      throw new AuditlogError(
+        'FORBIDDEN',
+        tenant === ALL_TENANTS
+          ? `record ${index} is the log's record for all tenants (tenant *): only a token without a tenant may read it`
+          : `record ${index} belongs to another tenant`,
+      );
     }
     const access = await this.appendSystem({
       tenant_id: tenant,
