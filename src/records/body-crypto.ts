@@ -162,13 +162,19 @@ export interface RecordKeys {
   wrapKey: Uint8Array;
   /** Keys the HMAC that turns a subject id into its tag. */
   tagKey: Uint8Array;
+  /** Keys the HMAC that turns a subject id and a tenant into the tag public leaves carry. */
+  publicTagKey: Uint8Array;
 }
 
-/** HKDF-SHA256 (empty salt) of the 32-byte master key into the wrap and tag keys. */
+/** HKDF-SHA256 (empty salt) of the 32-byte master key into the wrap, tag and public tag keys. */
 export function deriveRecordKeys(master: Uint8Array): RecordKeys {
   if (master.length !== 32) throw new AuditlogError('BAD_KEY', 'records master key: want 32 bytes');
   const derive = (info: string) => new Uint8Array(hkdfSync('sha256', master, new Uint8Array(0), info, 32));
-  return { wrapKey: derive('auditlog.records/wrap-key'), tagKey: derive('auditlog.records/subject-tag-key') };
+  return {
+    wrapKey: derive('auditlog.records/wrap-key'),
+    tagKey: derive('auditlog.records/subject-tag-key'),
+    publicTagKey: derive('auditlog.records/public-subject-tag-key'),
+  };
 }
 
 /**
@@ -179,6 +185,22 @@ export function subjectTag(tagKey: Uint8Array, subject: string): Uint8Array {
   return new Uint8Array(
     createHmac('sha256', tagKey)
       .update(enc.encode(`auditlog.subject/v1\0${subject}`))
+      .digest(),
+  );
+}
+
+/**
+ * The public subject tag: HMAC-SHA256(publicTagKey, "auditlog.subject-public/v1" 0x00 || tenant
+ * 0x00 || subject), 32 bytes: what the log's own records (erasures, holds) and the API's answers
+ * carry for a subject, never the store's tag. Bound to the tenant (`*` for a hold in all
+ * tenants), so that the tag an admin of one tenant obtains for a guess (by placing a hold) tests
+ * nothing in another tenant's leaves, and one person's erasures in two tenants are not linked
+ * in the public tree. Precondition: `tenant` is a tenant id or `*` (no 0x00).
+ */
+export function publicSubjectTag(publicTagKey: Uint8Array, tenant: string, subject: string): Uint8Array {
+  return new Uint8Array(
+    createHmac('sha256', publicTagKey)
+      .update(enc.encode(`auditlog.subject-public/v1\0${tenant}\0${subject}`))
       .digest(),
   );
 }

@@ -6,7 +6,7 @@ import { type Receipt, type ReceiptJSON, receiptToJSON } from '../sequencer/rece
 import { DB_DIR } from '../storage/data-dir.js';
 import { writeSideOps } from '../storage/level-store.js';
 import type { SideOp } from '../storage/store.js';
-import { deriveRecordKeys, subjectTag } from './body-crypto.js';
+import { deriveRecordKeys, publicSubjectTag, subjectTag } from './body-crypto.js';
 import { Gate } from './gate.js';
 import { isRecordId, newRecordId, parseLeaf, type RecordLeaf, recordIdIn } from './leaf.js';
 import { loadOrCreateMasterKey } from './master-key.js';
@@ -27,6 +27,8 @@ import {
   b64,
   fromJson,
   type Hold,
+  type HoldView,
+  holdView,
   json,
   prefixEnd,
   type RecordMeta,
@@ -118,6 +120,7 @@ export class RecordService {
   readonly keys: SubjectKeys;
   readonly gate = new Gate();
   private readonly tagKey: Uint8Array;
+  private readonly publicTagKey: Uint8Array;
   private readonly holds = new Map<string, Hold>();
   private indexQueue: string[] = [];
   private indexFlush: Promise<void> | null = null;
@@ -141,6 +144,7 @@ export class RecordService {
     this.store = new RecordStore(log.db);
     const k = deriveRecordKeys(master);
     this.tagKey = k.tagKey;
+    this.publicTagKey = k.publicTagKey;
     this.keys = new SubjectKeys(this.store, k.wrapKey, maxCachedSubjectKeys);
     this.now = now ?? Date.now;
   }
@@ -165,9 +169,14 @@ export class RecordService {
     return s;
   }
 
-  /** The keyed hash naming `subject` in the store and in log records. */
+  /** The keyed hash naming `subject` in the store (never in a leaf or an answer). */
   tagOf(subject: string): Uint8Array {
     return subjectTag(this.tagKey, subject);
+  }
+
+  /** The hex keyed hash naming `subject` of `tenant` (or `*`) in log records and answers. */
+  publicTagOf(subject: string, tenant: string): string {
+    return hex(publicSubjectTag(this.publicTagKey, tenant, subject));
   }
 
   // ---------------------------------------------------------------- ingestion
@@ -615,18 +624,21 @@ export class RecordService {
     );
   }
 
-  listHolds(actor: Actor): Hold[] {
-    return [...this.holds.values()].filter((h) => actor.tenant === undefined || h.tenant_id === actor.tenant);
+  listHolds(actor: Actor): HoldView[] {
+    return [...this.holds.values()]
+      .filter((h) => actor.tenant === undefined || h.tenant_id === actor.tenant)
+      .map(holdView);
   }
 
   /**
    * Places a legal hold on a tenant, or on a subject (in one tenant, or in all when the token
-   * and request name none). Logged as legal_hold_placed, with the subject only as its tag.
+   * and request name none). Logged as legal_hold_placed, with the subject only as its public
+   * tag in the hold's scope (publicTagOf).
    */
   async placeHold(
     req: { tenant_id?: string; subject?: string },
     actor: Actor,
-  ): Promise<{ hold: Hold; log: SubmittedRecord }> {
+  ): Promise<{ hold: HoldView; log: SubmittedRecord }> {
     const tenant = this.scopeTenant(req.tenant_id, actor);
     if (req.subject === undefined && tenant === undefined) {
       throw new AuditlogError('BAD_REQUEST', 'tenant_id: required for a hold without a subject');
@@ -638,6 +650,8 @@ export class RecordService {
       placed_at_ms: this.now(),
       placed_by: actor.name,
       placed_by_tenant: actor.tenant ?? null,
+      public_subject_tag:
+        req.subject === undefined ? null : this.publicTagOf(req.subject, tenant ?? ALL_TENANTS),
     };
     return this.gate.exclusive(async () => {
       const log = await this.appendSystem(
@@ -651,13 +665,13 @@ export class RecordService {
           details: {
             hold_id: hold.id,
             scope: hold.subject_tag === null ? 'tenant' : 'subject',
-            subject_tag: hold.subject_tag,
+            subject_tag: holdView(hold).subject_tag,
           },
         },
         [this.store.put(this.store.holds, hold.id, json(hold))],
       );
       this.holds.set(hold.id, hold);
-      return { hold, log };
+      return { hold: holdView(hold), log };
     });
   }
 
@@ -668,7 +682,7 @@ export class RecordService {
    * tenant, see `Hold.placed_by_tenant`).
    * @throws NOT_FOUND, FORBIDDEN (another tenant's hold, or one a global admin placed).
    */
-  async liftHold(id: string, actor: Actor): Promise<{ hold: Hold; log: SubmittedRecord }> {
+  async liftHold(id: string, actor: Actor): Promise<{ hold: HoldView; log: SubmittedRecord }> {
     return this.gate.exclusive(async () => {
       const hold = this.holds.get(id);
       if (hold === undefined) throw new AuditlogError('NOT_FOUND', `no hold ${id}`);
@@ -691,12 +705,12 @@ export class RecordService {
           actor_type: 'admin',
           resource_type: 'legal_hold',
           resource_id: hold.id,
-          details: { hold_id: hold.id, subject_tag: hold.subject_tag },
+          details: { hold_id: hold.id, subject_tag: holdView(hold).subject_tag },
         },
         [this.store.del(this.store.holds, hold.id)],
       );
       this.holds.delete(id);
-      return { hold, log };
+      return { hold: holdView(hold), log };
     });
   }
 
@@ -718,8 +732,13 @@ export class RecordService {
     tenantId: string | undefined,
     actor: Actor,
   ): Promise<{
-    subject_tag: string;
-    tenants: { tenant_id: string; records_erased: number; records_named: number; log: SubmittedRecord }[];
+    tenants: {
+      tenant_id: string;
+      subject_tag: string;
+      records_erased: number;
+      records_named: number;
+      log: SubmittedRecord;
+    }[];
     scrub: { files: number; sampled: number; found: number; skipped: boolean };
   }> {
     if (subject.length === 0 || subject.length > 256)
@@ -797,6 +816,7 @@ export class RecordService {
       }
       const out: {
         tenant_id: string;
+        subject_tag: string;
         records_erased: number;
         records_named: number;
         log: SubmittedRecord;
@@ -828,6 +848,7 @@ export class RecordService {
             ops.push(st.put(st.meta, id, json(rest)));
           }
         }
+        const publicTag = this.publicTagOf(subject, tenant);
         const log = await this.appendSystem(
           {
             tenant_id: tenant,
@@ -835,9 +856,9 @@ export class RecordService {
             actor_id: actor.name,
             actor_type: 'admin',
             resource_type: 'data_subject',
-            resource_id: tagHex,
+            resource_id: publicTag,
             details: {
-              subject_tag: tagHex,
+              subject_tag: publicTag,
               records_erased: r.records.length,
               // At most ERASURE_LISTED_IDS ids in all (~39 KB), so the leaf stays under its limit.
               record_ids: r.records.slice(0, ERASURE_LISTED_IDS).map((x) => x.id),
@@ -850,7 +871,13 @@ export class RecordService {
           ops,
         );
         this.keys.forget(tag, tenant);
-        out.push({ tenant_id: tenant, records_erased: r.records.length, records_named: r.named.length, log });
+        out.push({
+          tenant_id: tenant,
+          subject_tag: publicTag,
+          records_erased: r.records.length,
+          records_named: r.named.length,
+          log,
+        });
       }
       await st.compactTwice();
       // Check the promise from outside LevelDB: the sampled bytes are in no file of the database.
@@ -878,7 +905,7 @@ export class RecordService {
         found: check.foundIn.length,
         skipped: check.skipped,
       };
-      return { subject_tag: tagHex, tenants: out, scrub };
+      return { tenants: out, scrub };
     });
   }
 

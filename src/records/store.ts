@@ -44,6 +44,25 @@ export interface Hold {
    * global admin, so only a global admin may lift them.
    */
   placed_by_tenant?: string | null;
+  /**
+   * The hex public subject tag (publicSubjectTag, for tenant_id or `*`) its log records carry;
+   * null for a tenant hold. Absent on holds stored before public tags: their log records
+   * carried `subject_tag` itself.
+   */
+  public_subject_tag?: string | null;
+}
+
+/**
+ * A hold as the API answers it: the store's subject tag is replaced by the public one (see
+ * Hold.public_subject_tag), so that no answer hands out a tag that tests guesses in another
+ * tenant's log records.
+ */
+export type HoldView = Omit<Hold, 'public_subject_tag'>;
+
+/** The API's view of `h`. */
+export function holdView(h: Hold): HoldView {
+  const { public_subject_tag, subject_tag, ...rest } = h;
+  return { ...rest, subject_tag: public_subject_tag === undefined ? subject_tag : public_subject_tag };
 }
 
 /** An archive bundle the retention job wrote and committed. */
