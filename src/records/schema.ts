@@ -37,6 +37,14 @@ export const LOG_ACTIONS = [
 export const RECORD_SUBJECT_PREFIX = 'record:';
 
 export const ACTOR_TYPES = ['user', 'agent', 'admin', 'system'] as const;
+
+/**
+ * True for the actor types that name a person: `user` and `admin` (a human administrator). Such
+ * an actor's `actor_id` is personal data: committed in the leaf, never in clear (spec/records.md).
+ */
+export function isPersonActor(actorType: string): boolean {
+  return actorType === 'user' || actorType === 'admin';
+}
 export const CLASSIFICATIONS = ['public', 'internal', 'confidential', 'restricted'] as const;
 
 /**
@@ -235,7 +243,7 @@ export function parseRecord(input: unknown, pathPrefix = ''): AuditRecord {
   // segments "." and ".." (they are resolved away, even percent-encoded): refused as subjects.
   const subjects: [string, string | undefined][] = [
     ['user_id', rec.user_id],
-    ['actor_id', rec.actor_type === 'user' ? rec.actor_id : undefined],
+    ['actor_id', isPersonActor(rec.actor_type) ? rec.actor_id : undefined],
   ];
   for (const [field, value] of subjects) {
     if (value === '.' || value === '..') {

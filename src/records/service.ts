@@ -14,6 +14,7 @@ import { type RecordRetention, strictestRetention } from './retention.js';
 import { classesForRecord, loadRetentionConfig, type RetentionConfig } from './retention-config.js';
 import {
   type AuditRecord,
+  isPersonActor,
   type LeafRecord,
   LOG_ACTIONS,
   parseRecord,
@@ -261,11 +262,11 @@ export class RecordService {
     const retention = strictestRetention(loggedAtMs, classesForRecord(this.retention, record));
     const recordId = newRecordId();
     const hasPersonal = hasPersonalFields(record);
-    // The data subject: the user_id; else a user actor; else, for a record with personal fields,
-    // the record itself: "record:<id>" (spec/records.md).
+    // The data subject: the user_id; else a person actor; else, for a record with personal
+    // fields, the record itself: "record:<id>" (spec/records.md).
     const subject =
       record.user_id ??
-      (record.actor_type === 'user' ? record.actor_id : undefined) ??
+      (isPersonActor(record.actor_type) ? record.actor_id : undefined) ??
       (hasPersonal ? `${RECORD_SUBJECT_PREFIX}${recordId}` : undefined);
     const tagFor = (id: string) => {
       const t = tags.get(id) ?? this.tagOf(id);

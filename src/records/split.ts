@@ -1,5 +1,5 @@
 import { toPointer } from './canonical-json.js';
-import type { AuditRecord, LeafRecord } from './schema.js';
+import { type AuditRecord, isPersonActor, type LeafRecord } from './schema.js';
 
 /** One personal field taken out of a record: where it was and what it held. */
 export interface PersonalField {
@@ -26,7 +26,7 @@ export function splitRecord(record: AuditRecord): { publicRecord: AuditRecord; p
     take(['user_id'], pub.user_id);
     delete pub.user_id;
   }
-  if (pub.actor_type === 'user' && pub.actor_id !== undefined) {
+  if (pub.actor_type !== undefined && isPersonActor(pub.actor_type) && pub.actor_id !== undefined) {
     take(['actor_id'], pub.actor_id);
     delete pub.actor_id;
   }
@@ -92,7 +92,7 @@ export function hasPersonalFields(record: AuditRecord): boolean {
   const publicKeys = new Set(record.public_detail_keys ?? []);
   return (
     record.user_id !== undefined ||
-    record.actor_type === 'user' ||
+    isPersonActor(record.actor_type) ||
     record.resource_id !== undefined ||
     record.input?.user_message !== undefined ||
     (record.input?.retrieved_docs?.some((d) => d.hash !== undefined) ?? false) ||
@@ -105,13 +105,17 @@ export function hasPersonalFields(record: AuditRecord): boolean {
 
 /**
  * The person a record names besides its data subject, with the pointers of their personal
- * fields (spec/records.md, "Named persons"): a user actor (`actor_type` `user`) whose
- * `actor_id` is not the record's `user_id` — a clinician acting on a patient's record, an
- * adviser on a client's account. Undefined when there is none (no `user_id`: the user actor
- * is then the subject).
+ * fields (spec/records.md, "Named persons"): a person actor (`actor_type` `user` or `admin`)
+ * whose `actor_id` is not the record's `user_id` — a clinician acting on a patient's record, an
+ * adviser on a client's account, an administrator correcting it. Undefined when there is none
+ * (no `user_id`: the person actor is then the subject).
  */
 export function namedPersonOf(record: AuditRecord): { id: string; pointers: string[] } | undefined {
-  if (record.actor_type !== 'user' || record.user_id === undefined || record.actor_id === record.user_id) {
+  if (
+    !isPersonActor(record.actor_type) ||
+    record.user_id === undefined ||
+    record.actor_id === record.user_id
+  ) {
     return undefined;
   }
   return { id: record.actor_id, pointers: ['/actor_id'] };

@@ -61,6 +61,36 @@ function doctorOwn(marker: string) {
 }
 
 describe('a person named in a record besides its subject', () => {
+  it('an admin actor is a person too: their id is committed, never in clear, and erased by it', async () => {
+    const { svc, dir, log } = await layer();
+    const ADMIN = 'jane.admin@bank.example';
+    const byAdmin = (user_id?: string) =>
+      parseRecord({
+        tenant_id: 'tnt_acme',
+        action: 'data_modified',
+        actor_id: ADMIN,
+        actor_type: 'admin',
+        ...(user_id === undefined ? {} : { user_id }),
+        resource_type: 'account',
+      });
+    // On a patient's record the admin is a named person; alone, the record's subject.
+    const [onPatient, alone] = await svc.submit([byAdmin(PATIENT), byAdmin()], submitter);
+    for (const r of [onPatient!, alone!]) {
+      const leaf = parseLeaf(decodeBase64(r.entry));
+      expect(leaf.record.actor_id).toBeUndefined();
+      expect(leaf.commitments['/actor_id']).toMatch(/^[0-9a-f]{64}$/);
+    }
+    expect((await svc.read(BigInt(onPatient!.index), auditor)).record.actor_id).toBe(ADMIN);
+    const erased = await svc.erase(ADMIN, undefined, admin);
+    expect(erased.tenants).toMatchObject([{ tenant_id: 'tnt_acme', records_erased: 1, records_named: 1 }]);
+    const after = await svc.read(BigInt(onPatient!.index), auditor);
+    expect(after.record.actor_id).toBeUndefined();
+    expect(after.record.user_id).toBe(PATIENT);
+    expect((await svc.read(BigInt(alone!.index), auditor)).status).toBe('erased');
+    await log.close();
+    expect(filesContaining(dir, 'jane.admin')).toEqual([]);
+  });
+
   it('is erased by their own id: their field goes, the subject’s fields and every proof stay', async () => {
     const { svc, log, dir } = await layer();
     const marker = `NAMED-${Date.now()}`;

@@ -154,7 +154,7 @@ describe('sealRecord / openRecord', () => {
       tenant_id: 't1',
       action: 'model_changed',
       actor_id: 'ops',
-      actor_type: 'admin',
+      actor_type: 'agent',
     });
     const s = sealRecord(plain, { recordId: newRecordId(), loggedAtMs: LOGGED, subjectKey: null });
     expect(s.body).toBeNull();
