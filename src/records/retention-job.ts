@@ -46,6 +46,11 @@ export interface RetentionOptions {
   nowMs: number;
   /** Most records per bundle (default 1000). */
   maxPerBundle?: number;
+  /**
+   * Most bytes of base64 entries and bodies per bundle (default MAX_BUNDLE_BYTES); a bundle
+   * always takes at least one record.
+   */
+  maxBundleBytes?: number;
   /** Most records archived in one run (default 100000); the next run continues. */
   maxRecordsPerRun?: number;
   /**
@@ -55,6 +60,8 @@ export interface RetentionOptions {
    * there stops the run as a crash would.
    */
   faults?: {
+    /** Called as a bundle of `tenant` is about to be built; throwing there fails that bundle. */
+    beforeBundle?: (tenant: string) => void;
     afterArchiveWritten?: (name: string) => void;
     afterArchiveCommitted?: (name: string) => void;
     afterDeletionLogged?: (name: string) => void;
@@ -63,6 +70,13 @@ export interface RetentionOptions {
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
+
+/**
+ * Default byte budget of one bundle's base64 entries and bodies (64 MiB). A record's body is
+ * bounded only by the request size, so a count alone would let a few large records make a
+ * bundle too big to build as one string (V8's limit is ~512 MiB) or to read back.
+ */
+export const MAX_BUNDLE_BYTES = 64 * 1024 * 1024;
 
 /**
  * One retention run (spec/retention.md, "The retention job"):
@@ -98,8 +112,13 @@ async function runOnce(svc: RecordService, opts: RetentionOptions): Promise<Rete
   };
   await svc.reindex();
   await recover(svc, report);
-  await archiveDue(svc, opts, report);
-  await deleteExpired(svc, opts, report);
+  try {
+    await archiveDue(svc, opts, report);
+  } finally {
+    // Whatever archiving met, what is due for deletion is deleted: one tenant's records must
+    // not keep every tenant's archives past their retention.
+    await deleteExpired(svc, opts, report);
+  }
   // Dropped bodies and rows leave the files of the data directory now, not at some later compaction.
   if (report.archived.length + report.deleted.length > 0)
     await svc.gate.exclusive(() => svc.store.compactPending(true));
@@ -195,36 +214,63 @@ async function archiveDue(
   if (due.size > 0) await svc.gate.exclusive(() => svc.store.compact());
   for (const [tenant, list] of [...due].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
     list.sort((a, b) => (a.index < b.index ? -1 : a.index > b.index ? 1 : 0));
-    for (let i = 0; i < list.length; i += max) {
+    for (let i = 0; i < list.length; ) {
       const chunk = list.slice(i, i + max);
-      const done = await svc.gate.exclusive(() => archiveChunk(svc, tenant, chunk, opts));
-      if ('reason' in done) {
-        report.failed.push(done);
+      const done = await svc.gate
+        .exclusive(() => archiveChunk(svc, tenant, chunk, opts))
+        .catch((err: unknown) => {
+          // An unexpected failure fails this bundle only (its records stay hot, and the next run
+          // tries again); a closed log fails the run.
+          if ((err as AuditlogError).code === 'CLOSED') throw err;
+          return {
+            tenant_id: tenant,
+            first_index: Number(chunk[0]!.index),
+            last_index: Number(chunk.at(-1)!.index),
+            taken: chunk.length,
+            reason: `${(err as AuditlogError).code ?? (err as Error).name}: ${(err as Error).message}`,
+          };
+        });
+      i += done.taken;
+      const { taken: _, ...entry } = done;
+      if ('reason' in entry) {
+        report.failed.push(entry);
         process.stderr.write(
-          `auditlog: retention: bundle of ${tenant} at ${done.first_index}..${done.last_index} not archived: ${done.reason}\n`,
+          `auditlog: retention: bundle of ${tenant} at ${entry.first_index}..${entry.last_index} not archived: ${entry.reason}\n`,
         );
-      } else report.archived.push(done);
+      } else report.archived.push(entry);
     }
   }
 }
 
+/**
+ * Archives the longest prefix of `candidates` (at least one record) that fits in the byte
+ * budget as one bundle; `taken` says how many it took, whether it was archived or failed.
+ */
 async function archiveChunk(
   svc: RecordService,
   tenant: string,
-  chunk: { index: bigint; recordId: string; hotKey: Uint8Array }[],
+  candidates: { index: bigint; recordId: string; hotKey: Uint8Array }[],
   opts: RetentionOptions,
-): Promise<RetentionReport['archived'][number] | RetentionReport['failed'][number]> {
+): Promise<(RetentionReport['archived'][number] | RetentionReport['failed'][number]) & { taken: number }> {
+  opts.faults?.beforeBundle?.(tenant);
   const st = svc.store;
   const latest = svc.log.latest();
+  const budget = opts.maxBundleBytes ?? MAX_BUNDLE_BYTES;
   const records: ArchivedRecord[] = [];
   const metas: RecordMeta[] = [];
   const tags = new Set<string>();
+  const chunk: typeof candidates = [];
+  let bytes = 0;
   let retainUntil = 0;
-  for (const r of chunk) {
+  for (const r of candidates) {
     const meta = (await st.getMeta(r.recordId))!;
     const [entry] = await svc.log.entries(r.index, r.index + 1n);
-    const proof = await svc.log.inclusionProof(r.index, latest.size);
     const body = meta.has_body && meta.state === 'hot' ? await st.get(st.bodies, r.recordId) : undefined;
+    const size = Math.ceil(((entry!.length + (body?.length ?? 0)) * 4) / 3);
+    if (chunk.length > 0 && bytes + size > budget) break;
+    bytes += size;
+    chunk.push(r);
+    const proof = await svc.log.inclusionProof(r.index, latest.size);
     records.push({
       index: Number(r.index),
       entry: b64(entry!),
@@ -270,6 +316,7 @@ async function archiveChunk(
       first_index: Number(first),
       last_index: Number(last),
       reason: `archive ${name} failed verification at ${verdict.index}: ${verdict.reason}`,
+      taken: chunk.length,
     };
   }
   opts.faults?.afterArchiveWritten?.(name);
@@ -335,6 +382,7 @@ async function archiveChunk(
     first_index: Number(first),
     last_index: Number(last),
     count: records.length,
+    taken: chunk.length,
   };
 }
 

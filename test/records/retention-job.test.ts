@@ -86,6 +86,59 @@ describe('retention job', () => {
     expect(log.latest().size).toBeGreaterThan(2n);
   });
 
+  it('a bundle that fails unexpectedly (a RangeError building it) fails alone: other tenants archive, deletions go on', async () => {
+    const { svc, clock } = await layer();
+    const t0 = clock.ms;
+    const [a] = await svc.submit([rec('tnt_acme', 'A1')], acme);
+    await svc.submit([rec('tnt_beta', 'B1')], beta);
+    const faults = {
+      beforeBundle: (tenant: string) => {
+        if (tenant === 'tnt_acme') throw new RangeError('Invalid string length');
+      },
+    };
+    const r1 = await runRetention(svc, { nowMs: t0 + 91 * DAY, faults });
+    expect(r1.failed).toEqual([
+      {
+        tenant_id: 'tnt_acme',
+        first_index: a!.index,
+        last_index: a!.index,
+        reason: 'RangeError: Invalid string length',
+      },
+    ]);
+    expect(r1.archived.map((x) => x.tenant_id)).toEqual(['tnt_beta']);
+    expect((await svc.read(BigInt(a!.index), auditor)).status).toBe('hot');
+    const r2 = await runRetention(svc, { nowMs: t0 + 367 * DAY, faults });
+    expect(r2.failed.map((f) => f.tenant_id)).toEqual(['tnt_acme']);
+    expect(r2.deleted.map((d) => d.tenant_id)).toEqual(['tnt_beta']);
+    // Without the fault, the next run archives it.
+    expect((await runRetention(svc, { nowMs: t0 + 367 * DAY })).archived.map((x) => x.tenant_id)).toEqual([
+      'tnt_acme',
+    ]);
+  });
+
+  it('bounds a bundle by bytes as well as by count, taking at least one record', async () => {
+    const { svc, dir, clock, log } = await layer();
+    const big = (m: string) =>
+      parseRecord({ ...exampleRecord(), tenant_id: 'tnt_beta', input: { user_message: m.repeat(3000) } });
+    const st = svc.store;
+    /** What a record costs of the budget: its entry and body, base64. */
+    const cost = async (r: { entry: string; record_id: string }) =>
+      r.entry.length + Math.ceil(((await st.get(st.bodies, r.record_id))!.length * 4) / 3);
+    // A budget of one byte still archives, one record per bundle.
+    await svc.submit([big('a'), big('b'), big('c')], beta);
+    const ones = await runRetention(svc, { nowMs: clock.ms + 100 * DAY, maxBundleBytes: 1 });
+    expect(ones.archived.map((x) => x.count)).toEqual([1, 1, 1]);
+    // Room for two records, not three.
+    clock.ms += 100 * DAY;
+    const four = await svc.submit([big('d'), big('e'), big('f'), big('g')], beta);
+    const per = Math.max(...(await Promise.all(four.map(cost))));
+    const twos = await runRetention(svc, { nowMs: clock.ms + 100 * DAY, maxBundleBytes: 2 * per + per / 2 });
+    expect(twos.archived.map((x) => x.count)).toEqual([2, 2]);
+    const vkey = parseVerifierKey(log.vkey);
+    for (const x of [...ones.archived, ...twos.archived])
+      expect(verifyArchive(bundleBytes(dir, x.name), vkey).ok).toBe(true);
+  });
+
   it('archives past the hot period, verifies offline, and deletes only at the end of retention', async () => {
     const { svc, log, dir, clock } = await layer();
     const t0 = clock.ms;
