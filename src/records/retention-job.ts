@@ -17,6 +17,7 @@ import {
   verifyArchive,
   writeArchiveFile,
 } from './archive.js';
+import { claimArchiveDir } from './archive-dir.js';
 import { newRecordId } from './leaf.js';
 import { RECORD_SUBJECT_PREFIX } from './schema.js';
 import type { RecordService, SubmittedRecord } from './service.js';
@@ -127,8 +128,11 @@ async function runOnce(svc: RecordService, opts: RetentionOptions): Promise<Rete
 
 async function recover(svc: RecordService, report: RetentionReport): Promise<void> {
   const dir = svc.retention.archiveDir;
+  const rows = await svc.archives();
+  // Before anything in the directory is removed as uncommitted: it must be this log's.
+  claimArchiveDir(dir, svc.log.vkey, new Set(rows.map((a) => a.name)));
   const registered = new Set<string>();
-  for (const a of await svc.archives()) {
+  for (const a of rows) {
     if (a.state === 'deleting') {
       await removeBundle(a.dir, a.name);
       await svc.store.write([svc.store.del(svc.store.archives, a.name)]);
@@ -144,7 +148,6 @@ async function recover(svc: RecordService, report: RetentionReport): Promise<voi
     writeCreationReceipt(a.dir, a.name, receipt);
     report.recovered.push(`wrote the missing creation receipt of ${a.name}`);
   }
-  if (!fs.existsSync(dir)) return;
   for (const name of fs.readdirSync(dir)) {
     const owner = bundleOfCreationReceipt(name);
     if (
