@@ -57,8 +57,9 @@ export interface RetentionOptions {
   /**
    * Fault injection for tests: called at the points where a crash matters (after a bundle is
    * durable and verified but not committed; after it is committed but before its creation
-   * receipt is written; after a deletion is logged but before the file is removed). Throwing
-   * there stops the run as a crash would.
+   * receipt is written; after a deletion is logged but before the file is removed). A child
+   * process kills itself there to crash (test/records/crash-child.ts); throwing in the first
+   * two fails that bundle as any failure does, throwing in the third ends the run.
    */
   faults?: {
     /** Called as a bundle of `tenant` is about to be built; throwing there fails that bundle. */

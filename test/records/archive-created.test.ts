@@ -17,7 +17,7 @@ import { parseRecord } from '../../src/records/schema.js';
 import type { Actor } from '../../src/records/service.js';
 import { BIN } from '../helpers/server.js';
 import { exampleRecord } from './fixtures.js';
-import { openTestLayer, tempDir } from './helpers.js';
+import { archiveFiles, openTestLayer, tempDir } from './helpers.js';
 
 const DAY = 86_400_000;
 const acme: Actor = { role: 'submitter', name: 'agent-a', tenant: 'tnt_acme' };
@@ -149,7 +149,7 @@ describe('creation receipts', () => {
 
     const d = await runRetention(svc, { nowMs: clock.ms + 500 * DAY });
     expect(d.deleted.map((x) => x.name)).toEqual([name]);
-    expect(fs.readdirSync(archiveDir)).toEqual([]);
+    expect(archiveFiles(archiveDir)).toEqual([]);
   });
 
   it('auditlog archive verify finds it beside the bundle, says whether it was checked, and fails a trimmed copy', async () => {

@@ -13,7 +13,7 @@ import { runRetention } from '../../src/records/retention-job.js';
 import { parseRecord } from '../../src/records/schema.js';
 import type { Actor } from '../../src/records/service.js';
 import { exampleRecord } from './fixtures.js';
-import { filesContaining, openLayer, tempDir } from './helpers.js';
+import { archiveFiles, filesContaining, openLayer, tempDir } from './helpers.js';
 
 const CHILD = path.resolve(import.meta.dirname, '../../dist/test/records/crash-child.js');
 const DAY = 86_400_000;
@@ -36,7 +36,7 @@ describe('retention under kill -9', () => {
     await l.close();
 
     crashAt(dir, t, 'after-archive-written');
-    const files = fs.readdirSync(path.join(dir, 'archive'));
+    const files = archiveFiles(path.join(dir, 'archive'));
     expect(files).toHaveLength(1); // durable, never committed
 
     l = await openLayer(dir);
@@ -57,7 +57,7 @@ describe('retention under kill -9', () => {
     await l.close();
 
     crashAt(dir, t, 'after-archive-committed');
-    const [name] = fs.readdirSync(path.join(dir, 'archive'));
+    const [name] = archiveFiles(path.join(dir, 'archive'));
     expect(name).toMatch(/^arc-tnt_beta-\d{16}-\d{16}\.json$/);
 
     l = await openLayer(dir);
@@ -87,7 +87,7 @@ describe('retention under kill -9', () => {
     l = await openLayer(dir);
     const rep = await runRetention(l.svc, { nowMs: t + 400 * DAY });
     expect(rep.recovered).toEqual([`finished deleting ${arc!.name}`]);
-    expect(fs.readdirSync(path.join(dir, 'archive'))).toEqual([]);
+    expect(archiveFiles(path.join(dir, 'archive'))).toEqual([]);
     await l.close();
     fs.rmSync(dir, { recursive: true, force: true });
   });

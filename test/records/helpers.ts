@@ -44,6 +44,14 @@ export async function openLayer(
   };
 }
 
+/** The files of an archive directory but its owner mark (spec/retention.md), sorted. */
+export function archiveFiles(dir: string): string[] {
+  return fs
+    .readdirSync(dir)
+    .filter((n) => n !== '.auditlog-archive-owner')
+    .sort();
+}
+
 /** {@link openLayer} in a fresh directory, closed and removed when the current test finishes. */
 export async function openTestLayer(retention: unknown = undefined): ReturnType<typeof openLayer> {
   const l = await openLayer(undefined, retention);
