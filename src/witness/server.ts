@@ -2,7 +2,7 @@
  * The witness's HTTP side and its background loops (spec/witness.md):
  *   POST /add-checkpoint         C2SP tlog-witness v1
  *   GET  /v1/witness/checkpoints the latest cosigned checkpoint per origin (gossip)
- *   GET  /v1/witness/alerts      every alert raised, oldest first
+ *   GET  /v1/witness/alerts      the alerts raised, oldest first, a page at a time
  *   GET  /v1/witness/status      each witnessed log: cosigned size, pin, forked state, clears
  * and, every poll interval, a poll of each configured log followed by a pull of each peer's view.
  * A served path asked with another method is 405 with `Allow`, any other path 404; every error
@@ -17,8 +17,10 @@ import { limitBody } from '../api/body-limit.js';
 import { notFoundOrMethodNotAllowed } from '../api/methods.js';
 import { RETRY_AFTER_SECONDS, statusFor, toAuditlogError } from '../api/problem.js';
 import { readUtf8 } from '../api/request-body.js';
+import { parseUint64Param } from '../api/params.js';
 import { DEFAULT_MAX_CONNECTIONS, httpServerOptions } from '../api/server-options.js';
 import { AuditlogError } from '../errors.js';
+import { DEFAULT_ALERTS_PAGE, MAX_ALERTS_PAGE } from './alerts.js';
 import { fetchPeerViews } from './gossip.js';
 import { MAX_ADD_CHECKPOINT_BYTES, TLOG_SIZE_TYPE, formatTlogSize } from './wire.js';
 import type { Witness } from './witness.js';
@@ -89,11 +91,30 @@ export function witnessApp(w: Witness, opts: WitnessAppOptions = {}): Hono {
     return c.text(`${r.message}\n`, r.status, { 'Content-Type': TEXT, ...retry });
   });
   app.get('/v1/witness/checkpoints', (c) => c.json({ witness: w.vkey, checkpoints: w.allViews() }));
-  app.get('/v1/witness/alerts', async (c) => c.json({ alerts: await w.alerts.list() }));
+  app.get('/v1/witness/alerts', async (c) => {
+    const { from, limit } = alertsQuery(c.req.query('from'), c.req.query('limit'));
+    const page = await w.alerts.page(from, limit);
+    // The stored JSON texts are sent as they are, not parsed and serialized again.
+    const body = `{"alerts":[${page.alerts.join(',')}],"next":"${page.next}","more":${page.more}}`;
+    return c.body(body, 200, { 'Content-Type': 'application/json' });
+  });
   app.get('/v1/witness/status', async (c) => c.json({ witness: w.vkey, logs: await w.status() }));
   app.notFound(notFoundOrMethodNotAllowed(app, textError));
   app.onError((err, c) => textError(c, err));
   return app;
+}
+
+/**
+ * The query of GET /v1/witness/alerts: `from` a canonical decimal (default 0), `limit` one from 1
+ * to MAX_ALERTS_PAGE (default DEFAULT_ALERTS_PAGE).
+ * @throws AuditlogError('BAD_REQUEST') naming the parameter.
+ */
+function alertsQuery(from: string | undefined, limit: string | undefined): { from: bigint; limit: number } {
+  const n = limit === undefined ? BigInt(DEFAULT_ALERTS_PAGE) : parseUint64Param('limit', limit);
+  if (n < 1n || n > BigInt(MAX_ALERTS_PAGE)) {
+    throw new AuditlogError('BAD_REQUEST', `parameter limit must be from 1 to ${MAX_ALERTS_PAGE}`);
+  }
+  return { from: from === undefined ? 0n : parseUint64Param('from', from), limit: Number(n) };
 }
 
 export interface LoopOptions {
