@@ -13,6 +13,7 @@
  * (forks.ts): nothing more is cosigned for it until an operator clears the state, while polling
  * and gossip keep collecting evidence.
  */
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import type { TileFetcher } from '../client/tile-proofs.js';
 import { AuditlogError } from '../errors.js';
@@ -183,9 +184,27 @@ interface StoredView {
   source: string;
 }
 
+/** Most concluded comparisons remembered (Witness.checked): 10,000 keys of 64 characters. */
+const MAX_CHECKED_MEMO = 10_000;
+
+/**
+ * The key under which a concluded comparison is remembered: hex SHA-256 of the origin, the
+ * stored size it was compared with and the other checkpoint's note text (signatures excluded).
+ * A digest, not the text itself, so that a log signing checkpoints with large extension lines
+ * (up to 128 KiB each) cannot make the memo hold 10,000 of them.
+ */
+function memoKey(origin: string, storedSize: bigint, text: string): string {
+  return createHash('sha256').update(`${origin}\n${storedSize}\n${text}`).digest('hex');
+}
+
 export class Witness {
   private readonly views = new Map<string, LogView>();
   private readonly locks = new Map<string, Promise<unknown>>();
+  /**
+   * The comparisons concluded (consistent or alerted), not asked again: each one's memoKey, a
+   * 32-byte digest (64 hex characters) whatever the size of the checkpoint. At most
+   * MAX_CHECKED_MEMO keys; when full it is emptied.
+   */
   private readonly checked = new Set<string>();
   private readonly logs = new Map<string, LogEntry>();
   private readonly lastWarning = new Map<string, string>();
@@ -648,11 +667,11 @@ export class Witness {
       this.warn(`checkpoint of ${origin} from ${source} ignored: ${(e as Error).message}`);
       return 'unknown';
     }
-    const memo = `${origin}\n${ours.size}\n${parseNote(note).text}`;
+    const memo = memoKey(origin, ours.size, parseNote(note).text);
     if (this.checked.has(memo)) return 'consistent';
     const outcome = await this.compare(origin, log, ours, cp, note, source);
     if (outcome !== 'unknown') {
-      if (this.checked.size >= 10_000) this.checked.clear();
+      if (this.checked.size >= MAX_CHECKED_MEMO) this.checked.clear();
       this.checked.add(memo);
     }
     return outcome;
