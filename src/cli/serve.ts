@@ -6,6 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { serve } from '@hono/node-server';
 import { createApp, type AppContext } from '../api/app.js';
@@ -16,8 +17,9 @@ import { AuditlogError } from '../errors.js';
 import { MAX_ENTRY_SIZE } from '../merkle/tiles.js';
 import { DEFAULT_BATCHES_AHEAD } from '../sequencer/group-commit.js';
 import { Log } from '../sequencer/log.js';
+import { loadRetentionConfig } from '../records/retention-config.js';
 import { isLogDir } from '../storage/data-dir.js';
-import { startPusher, witnessStatusRoutes } from '../witness/log-side.js';
+import { parsePushConfig, startPusher, witnessStatusRoutes } from '../witness/log-side.js';
 import { DEFAULT_WITNESS_WAIT_MS, witnessedReceipt } from '../witness/receipts.js';
 import { httpServerOptions } from '../api/server-options.js';
 import { intFlag, listenError, serverLimitFlags } from './args.js';
@@ -65,6 +67,34 @@ const HELP = `usage: auditlog serve [--data DIR] [--port 8080] [--host 127.0.0.1
                       202 with the receipt not yet witnessed (default 30000)
 `;
 
+/**
+ * Closes each of `opened` in order (the pusher, the record layer, the log), going on past a
+ * failure: used when start-up fails, whose own error is the one reported.
+ */
+async function closeQuietly(...opened: ({ close(): Promise<void> } | undefined)[]): Promise<void> {
+  for (const o of opened) {
+    try {
+      await o?.close();
+    } catch {
+      // the start-up error is what the operator needs to see
+    }
+  }
+}
+
+/**
+ * Checks `<dir>/config.json` (absent: nothing to check) as the record layer will read it.
+ * @throws AuditlogError('BAD_REQUEST') naming the file and the bad member.
+ */
+function checkConfigFile(dir: string): void {
+  const file = join(dir, 'config.json');
+  try {
+    loadRetentionConfig(dir);
+  } catch (err) {
+    if (!(err instanceof AuditlogError) || err.message.startsWith(file)) throw err;
+    throw new AuditlogError(err.code, `${file}: ${err.message}`, { cause: err });
+  }
+}
+
 export async function run(argv: string[]): Promise<number> {
   const { values } = parseArgs({ args: argv, options: SERVE_OPTIONS });
   if (values.help) {
@@ -85,6 +115,11 @@ export async function run(argv: string[]): Promise<number> {
   );
   const witnessWaitMs = intFlag('witness-wait-ms', values['witness-wait-ms'], DEFAULT_WITNESS_WAIT_MS);
   if (witnessWaitMs < 1) throw new AuditlogError('BAD_REQUEST', '--witness-wait-ms must be at least 1');
+  const port = intFlag('port', values.port, 8080);
+  // What can be checked without the log is checked before the log is opened (or created): the
+  // witness flags and policy, and config.json (the record layer reads it again when it opens).
+  const pushConfig = parsePushConfig(values.witness, values.policy);
+  checkConfigFile(dir);
   const log = await Log.open({
     dir,
     ...(origin ? { origin } : {}),
@@ -94,54 +129,57 @@ export async function run(argv: string[]): Promise<number> {
     maxQueue: intFlag('queue', values.queue, 65536),
     maxEntrySize,
   });
-  const tokens = new TokenStore(log.db);
   const out: string[] = [`auditlog: origin ${log.origin}`, `auditlog: vkey ${log.vkey}`];
-  if (fresh) out.push(`auditlog: admin token ${await createAdminToken(tokens)}`);
-  // Record submissions take ?witnessed=1 too, through the same hook once the pusher exists.
-  let witnessHook: AppContext['witnessReceipt'];
-  const recordLayer = await openRecordLayer(log, tokens, dir, () => witnessHook);
-  const ctx: AppContext = {
-    log,
-    tokens,
-    config: {
-      maxEntrySize,
-      privateReads: values['private-reads'],
-      maxBodyBytesInFlight: bodyBudgetBytes,
-    },
-    mounts: [recordLayer.mount],
-  };
-  const pusher = startPusher(log, values.witness, values.policy);
-  if (pusher) {
-    ctx.checkpointSource = pusher;
-    ctx.witnessReceipt = (r) => witnessedReceipt(log, pusher, r, witnessWaitMs);
-    witnessHook = ctx.witnessReceipt;
-    ctx.mounts?.push({ path: '/v1', app: witnessStatusRoutes(pusher) });
-    for (const w of pusher.status()) out.push(`auditlog: witness ${w.name} ${w.url}`);
-  }
-  const app = createApp(ctx);
-  const port = intFlag('port', values.port, 8080);
-  const server = serve({
-    fetch: app.fetch,
-    port,
-    hostname: values.host,
-    serverOptions: httpServerOptions(requestTimeoutS),
-  });
-  // Set before the first connection is accepted (listen completes on a later tick).
-  server.maxConnections = maxConnections;
+  let recordLayer: Awaited<ReturnType<typeof openRecordLayer>> | undefined;
+  let pusher: ReturnType<typeof startPusher>;
+  let server: ReturnType<typeof serve> | undefined;
   try {
+    const tokens = new TokenStore(log.db);
+    if (fresh) out.push(`auditlog: admin token ${await createAdminToken(tokens)}`);
+    // Record submissions take ?witnessed=1 too, through the same hook once the pusher exists.
+    let witnessHook: AppContext['witnessReceipt'];
+    recordLayer = await openRecordLayer(log, tokens, dir, () => witnessHook);
+    const ctx: AppContext = {
+      log,
+      tokens,
+      config: {
+        maxEntrySize,
+        privateReads: values['private-reads'],
+        maxBodyBytesInFlight: bodyBudgetBytes,
+      },
+      mounts: [recordLayer.mount],
+    };
+    pusher = startPusher(log, pushConfig);
+    if (pusher) {
+      const p = pusher;
+      ctx.checkpointSource = p;
+      ctx.witnessReceipt = (r) => witnessedReceipt(log, p, r, witnessWaitMs);
+      witnessHook = ctx.witnessReceipt;
+      ctx.mounts?.push({ path: '/v1', app: witnessStatusRoutes(p) });
+      for (const w of p.status()) out.push(`auditlog: witness ${w.name} ${w.url}`);
+    }
+    const app = createApp(ctx);
+    server = serve({
+      fetch: app.fetch,
+      port,
+      hostname: values.host,
+      serverOptions: httpServerOptions(requestTimeoutS),
+    });
+    // Set before the first connection is accepted (listen completes on a later tick).
+    server.maxConnections = maxConnections;
+    const listening = server;
     await new Promise<void>((resolve, reject) => {
-      server.once('listening', resolve);
-      server.once('error', reject);
+      listening.once('listening', resolve);
+      listening.once('error', (err) => reject(listenError(values.host, port, err)));
     });
   } catch (err) {
     // Nothing is served. Say what was made (a fresh directory's admin token is shown only once,
-    // and this is that once), let go of the database, and fail: left open, the log's timers and
-    // LevelDB would keep the process alive, holding the directory's lock, for ever.
+    // and this is that once), let go of what was opened, and fail: left open, the log's timers
+    // and LevelDB would keep the process alive, holding the directory's lock, for ever.
     process.stdout.write(`${out.join('\n')}\n`);
-    await pusher?.close();
-    await recordLayer.close();
-    await log.close();
-    throw listenError(values.host, port, err);
+    server?.close();
+    await closeQuietly(pusher, recordLayer, log);
+    throw err;
   }
   const addr = server.address() as AddressInfo;
   out.push(`auditlog: listening on http://${values.host}:${addr.port}`);

@@ -5,43 +5,50 @@
  */
 import { readFileSync } from 'node:fs';
 import { Hono } from 'hono';
-import { parsePolicyBytes } from '../client/policy.js';
+import { type Policy, parsePolicyBytes } from '../client/policy.js';
 import { AuditlogError } from '../errors.js';
 import { bytesEqual } from '../note/encoding.js';
 import { parseBaseUrl, parseWitnessFlag } from './config.js';
 import { type PushedWitness, type PushSource, WitnessPusher } from './pusher.js';
 
+/** The witnesses to push to and the policy, as given on the command line; checked, not started. */
+export interface PushConfig {
+  witnesses: PushedWitness[];
+  policy: Policy | undefined;
+}
+
 /**
- * Builds the pusher, or returns undefined when no witness is configured.
- * @throws AuditlogError('BAD_REQUEST') on a malformed flag or policy, or a policy whose log lines
- *   do not include this log.
+ * Parses the `--witness URL=VKEY` flags and reads the `--policy` file. Needs nothing of the log,
+ * so `serve` checks them before it opens (or creates) the log.
+ * @throws AuditlogError('BAD_REQUEST') on a malformed flag or policy, or a policy whose quorum
+ *   needs witnesses when none has a URL; the fs error when the policy cannot be read.
+ */
+export function parsePushConfig(witnessFlags: readonly string[], policyFile: string | undefined): PushConfig {
+  const witnesses: PushedWitness[] = witnessFlags.map(parseWitnessFlag);
+  const policy = policyFile === undefined ? undefined : parsePolicyBytes(readFileSync(policyFile));
+  for (const w of policy?.witnesses.values() ?? []) {
+    if (w.url === undefined) continue;
+    if (witnesses.some((x) => bytesEqual(x.key.publicKey, w.key.publicKey))) continue;
+    witnesses.push({ url: parseBaseUrl(w.url, 'policy witness URL'), key: w.key });
+  }
+  if (witnesses.length === 0 && policy !== undefined && policy.quorum !== 'none') {
+    throw new AuditlogError('BAD_REQUEST', 'the policy needs witnesses but none has a URL or --witness flag');
+  }
+  return { witnesses, policy };
+}
+
+/**
+ * Builds the pusher for `log`, or returns undefined when no witness is configured.
+ * @throws AuditlogError('BAD_REQUEST') when the policy has log lines and none is this log.
  */
 export function startPusher(
   log: PushSource & { origin: string },
-  witnessFlags: readonly string[],
-  policyFile: string | undefined,
+  { witnesses, policy }: PushConfig,
 ): WitnessPusher | undefined {
-  const witnesses: PushedWitness[] = witnessFlags.map(parseWitnessFlag);
-  const policy = policyFile === undefined ? undefined : parsePolicyBytes(readFileSync(policyFile));
-  if (policy !== undefined) {
-    if (policy.logs.length > 0 && !policy.logs.some((l) => l.key.name === log.origin)) {
-      throw new AuditlogError('BAD_REQUEST', `the policy does not list this log (${log.origin})`);
-    }
-    for (const w of policy.witnesses.values()) {
-      if (w.url === undefined) continue;
-      if (witnesses.some((x) => bytesEqual(x.key.publicKey, w.key.publicKey))) continue;
-      witnesses.push({ url: parseBaseUrl(w.url, 'policy witness URL'), key: w.key });
-    }
+  if (policy !== undefined && policy.logs.length > 0 && !policy.logs.some((l) => l.key.name === log.origin)) {
+    throw new AuditlogError('BAD_REQUEST', `the policy does not list this log (${log.origin})`);
   }
-  if (witnesses.length === 0) {
-    if (policy !== undefined && policy.quorum !== 'none') {
-      throw new AuditlogError(
-        'BAD_REQUEST',
-        'the policy needs witnesses but none has a URL or --witness flag',
-      );
-    }
-    return undefined;
-  }
+  if (witnesses.length === 0) return undefined;
   return new WitnessPusher({ log, witnesses, ...(policy ? { policy } : {}) });
 }
 
