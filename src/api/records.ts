@@ -31,6 +31,38 @@ import { type Principal, TENANT_RE, type TokenStore } from './tokens.js';
 /** Largest POST /v1/records body: 1000 records of a few KiB each. */
 export const MAX_RECORDS_BODY = 8 * 1024 * 1024;
 
+/** Default of the bytes of answers `?witnessed=1` record requests may hold while they wait. */
+export const DEFAULT_MAX_WITNESS_WAIT_BYTES = 64 * 1024 * 1024;
+
+/**
+ * About how many bytes the answer to a record request holds while it waits for witnesses:
+ * per record its leaf (base64), proof hashes and the fixed fields. (The checkpoint note is one
+ * string shared by the batch's receipts.)
+ */
+function answerBytes(out: readonly { entry: string; inclusion_proof: readonly string[] }[]): number {
+  let n = 0;
+  for (const o of out) n += o.entry.length + 48 * o.inclusion_proof.length + 256;
+  return n;
+}
+
+/**
+ * Parses a POST /v1/records body and submits it. A function of its own, and the request's
+ * cached body dropped, so that neither the body nor the parsed records outlive the submission
+ * while the answer waits for witnesses.
+ */
+async function submitRecords(
+  c: {
+    req: { bodyCache: object; arrayBuffer(): Promise<ArrayBuffer>; header(n: string): string | undefined };
+  },
+  records: RecordService,
+  actor: Actor,
+) {
+  const body = await readJsonBody(c.req);
+  c.req.bodyCache = {};
+  const { records: list, batch } = parseRecordBatch(body);
+  return { out: await records.submit(list, actor), batch };
+}
+
 /** A tenant id as in spec/records.md; `*` (reserved for the log) is not one. */
 const TenantId = z.string().regex(TENANT_RE, 'not a tenant id');
 const HoldRequest = z.strictObject({
@@ -52,22 +84,38 @@ export function recordRoutes(
   records: RecordService,
   tokens: TokenStore,
   witnessReceipt: () => WitnessReceipt | undefined = () => undefined,
+  maxWitnessWaitBytes = DEFAULT_MAX_WITNESS_WAIT_BYTES,
 ): Hono<AuthEnv> {
   const app = new Hono<AuthEnv>();
+  /** Bytes of answers held by requests waiting for witnesses (answerBytes). */
+  let waiting = 0;
 
   app.post('/records', requireRole(tokens, 'submitter'), limitBody(MAX_RECORDS_BODY), async (c) => {
     const witness = witnessedParam(c.req.query('witnessed'), witnessReceipt());
-    const { records: list, batch } = parseRecordBatch(await readJsonBody(c.req));
-    const out = await records.submit(list, actorOf(c.get('principal')));
+    const { out, batch } = await submitRecords(c, records, actorOf(c.get('principal')));
     const answer = (rs: typeof out) => (batch ? { records: rs } : rs[0]!);
     if (!witness) return jsonBody(c, answer(out));
+    const notYet = (err: unknown) => notWitnessed(c, err, batch ? { records: out } : { record: out[0] });
+    // The records are in the log either way: past the budget, answered at once, not witnessed.
+    const bytes = answerBytes(out);
+    if (waiting + bytes > maxWitnessWaitBytes) {
+      return notYet(
+        new AuditlogError(
+          'OVERLOADED',
+          `answers of ${waiting} bytes are already waiting for witnesses (at most ${maxWitnessWaitBytes})`,
+        ),
+      );
+    }
+    waiting += bytes;
     try {
       const witnessed = await Promise.all(
         out.map(async (o) => ({ ...o, ...receiptToJSON(await witness(receiptFromJSON(o))) })),
       );
       return jsonBody(c, answer(witnessed));
     } catch (err) {
-      return notWitnessed(c, err, batch ? { records: out } : { record: out[0] });
+      return notYet(err);
+    } finally {
+      waiting -= bytes;
     }
   });
 
@@ -144,11 +192,12 @@ export async function openRecordLayer(
   tokens: TokenStore,
   dataDir: string,
   witnessReceipt: () => WitnessReceipt | undefined = () => undefined,
+  maxWitnessWaitBytes = DEFAULT_MAX_WITNESS_WAIT_BYTES,
 ): Promise<{ mount: { path: string; app: Hono<AuthEnv> }; records: RecordService; close(): Promise<void> }> {
   const records = await RecordService.open({ log, dataDir });
   const schedule = startRetentionSchedule(records);
   return {
-    mount: { path: '/v1', app: recordRoutes(records, tokens, witnessReceipt) },
+    mount: { path: '/v1', app: recordRoutes(records, tokens, witnessReceipt, maxWitnessWaitBytes) },
     records,
     async close() {
       await schedule.stop();

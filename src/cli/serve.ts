@@ -138,7 +138,8 @@ export async function run(argv: string[]): Promise<number> {
     if (fresh) out.push(`auditlog: admin token ${await createAdminToken(tokens)}`);
     // Record submissions take ?witnessed=1 too, through the same hook once the pusher exists.
     let witnessHook: AppContext['witnessReceipt'];
-    recordLayer = await openRecordLayer(log, tokens, dir, () => witnessHook);
+    // Answers waiting for witnesses hold at most as many bytes as bodies being received.
+    recordLayer = await openRecordLayer(log, tokens, dir, () => witnessHook, bodyBudgetBytes);
     const ctx: AppContext = {
       log,
       tokens,

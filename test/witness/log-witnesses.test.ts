@@ -282,4 +282,57 @@ describe('a witness that is down when the log starts', () => {
       tree_size: 4,
     });
   });
+  it('record answers waiting for witnesses are bounded in bytes: past the budget, 202 OVERLOADED at once', async () => {
+    const root = tempDir('wait-budget-');
+    const first = await startWitness(join(root, 'w'), 'witness.example/gone', []);
+    const vkey = first.vkey;
+    expect(await first.stop()).toBe(0);
+    const { adminToken } = await initLog(join(root, 'log'), 'example.com/wait-budget');
+    // The waiting answers may hold as many bytes as bodies in flight: 8 MiB here.
+    const log = await startServer({
+      dir: join(root, 'log'),
+      args: [
+        '--witness',
+        `${first.url}=${vkey}`,
+        '--witness-wait-ms',
+        '60000',
+        '--max-inflight-body-mib',
+        '8',
+      ],
+    });
+    stops.push(() => log.stop());
+    const token = await makeToken({ url: log.url, adminToken }, 'submitter');
+    const record = { tenant_id: 't1', action: 'tool_invoked', actor_id: 'bot', actor_type: 'agent' };
+    const body = JSON.stringify({ records: Array.from({ length: 1000 }, () => record) });
+    const started = Date.now();
+    // ~1.3 MB of answer each: a few fit the budget and wait the full minute; the rest do not.
+    const answers = Array.from({ length: 12 }, () =>
+      fetch(`${log.url}/v1/records?witnessed=1`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body,
+      }).then(
+        async (res) => ({
+          status: res.status,
+          body: (await res.json()) as { code?: string; records?: unknown[] },
+        }),
+        () => undefined,
+      ),
+    );
+    const fast = await Promise.race([
+      Promise.all(answers).then(() => 'all'),
+      new Promise((r) => setTimeout(r, 10_000, 'some')),
+    ]);
+    expect(fast).toBe('some');
+    const settled = (await Promise.all(answers.map((a) => Promise.race([a, Promise.resolve(null)])))).filter(
+      (a) => a !== null && a !== undefined,
+    );
+    expect(settled.length).toBeGreaterThan(0);
+    for (const a of settled) {
+      expect(a).toMatchObject({ status: 202, body: { code: 'OVERLOADED' } });
+      expect(a!.body.records).toHaveLength(1000);
+    }
+    expect(settled.length).toBeLessThan(12);
+    expect(Date.now() - started).toBeLessThan(60_000);
+  });
 });
