@@ -124,3 +124,24 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
 export function toPointer(path: readonly string[]): string {
   return path.map((t) => `/${t.replaceAll('~', '~0').replaceAll('/', '~1')}`).join('');
 }
+
+/**
+ * The member names and array indexes of a JSON Pointer (RFC 6901), the inverse of
+ * {@link toPointer}; null for a pointer that it would never produce: one not empty and not
+ * starting with `/`, one with a `~` not followed by `0` or `1`, or one with a `__proto__` token
+ * (no record may have such a member, and a walk that steps into it reaches Object.prototype).
+ * A walk over the tokens must still step only into own members.
+ * @example pointerTokens('/details/a~1b') -> ['details', 'a/b']
+ */
+export function pointerTokens(pointer: string): string[] | null {
+  if (pointer === '') return [];
+  if (!pointer.startsWith('/')) return null;
+  const tokens: string[] = [];
+  for (const raw of pointer.slice(1).split('/')) {
+    if (/~(?![01])/.test(raw)) return null;
+    const token = raw.replaceAll('~1', '/').replaceAll('~0', '~');
+    if (token === '__proto__') return null;
+    tokens.push(token);
+  }
+  return tokens;
+}

@@ -1,5 +1,5 @@
 import { AuditlogError } from '../errors.js';
-import { canonicalJsonBytes } from './canonical-json.js';
+import { canonicalJsonBytes, pointerTokens } from './canonical-json.js';
 import { randomBytes } from './random.js';
 import {
   type AuditRecord,
@@ -107,7 +107,14 @@ export function parseLeaf(bytes: Uint8Array): RecordLeaf {
     throw new AuditlogError('BAD_REQUEST', 'leaf.commitments: not an object');
   }
   for (const [pointer, hex] of Object.entries(c)) {
-    if (!pointer.startsWith('/') || typeof hex !== 'string' || !HEX32.test(hex)) {
+    // A pointer the sealer would never write (toPointer's): `/`-led, `~` only as `~0`/`~1`, no
+    // `__proto__` token (no record has such a member; a walk through it reaches Object.prototype).
+    if (
+      !pointer.startsWith('/') ||
+      pointerTokens(pointer) === null ||
+      typeof hex !== 'string' ||
+      !HEX32.test(hex)
+    ) {
       throw new AuditlogError('BAD_REQUEST', `leaf.commitments: bad entry ${JSON.stringify(pointer)}`);
     }
   }

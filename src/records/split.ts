@@ -1,4 +1,5 @@
-import { toPointer } from './canonical-json.js';
+import { AuditlogError } from '../errors.js';
+import { pointerTokens, toPointer } from './canonical-json.js';
 import { type AuditRecord, isPersonActor, type LeafRecord } from './schema.js';
 
 /** One personal field taken out of a record: where it was and what it held. */
@@ -128,29 +129,40 @@ function define(obj: Record<string, unknown>, key: string, value: unknown): void
 
 /**
  * Puts personal values back at their pointers, rebuilding the submitted record from the
- * public part (inverse of {@link splitRecord}). Unknown pointers are ignored; the result is a copy.
+ * public part (inverse of {@link splitRecord}). A pointer leading where the public part has
+ * nothing creates the objects on its way; the walk steps only into own members and creates
+ * only own members, so no pointer reaches a prototype. The result is a copy.
+ * @throws AuditlogError('BAD_REQUEST') for a pointer {@link pointerTokens} refuses (one with a
+ *   `__proto__` token), or one naming a member of an array that is not an index.
  */
 export function joinRecord(publicRecord: LeafRecord, personal: readonly PersonalField[]): LeafRecord {
   const rec = structuredClone(publicRecord) as Record<string, unknown>;
   for (const { pointer, value } of personal) {
-    const tokens = pointer
-      .split('/')
-      .slice(1)
-      .map((t) => t.replaceAll('~1', '/').replaceAll('~0', '~'));
-    let node: Record<string, unknown> | unknown[] = rec;
-    for (let i = 0; i < tokens.length - 1; i++) {
+    const tokens = pointerTokens(pointer);
+    if (tokens === null)
+      throw new AuditlogError('BAD_REQUEST', `${JSON.stringify(pointer)}: not a field pointer`);
+    let node: Record<string, unknown> = rec;
+    for (let i = 0; i < tokens.length; i++) {
       const t = tokens[i]!;
-      const next = (node as Record<string, unknown>)[t];
-      if (typeof next !== 'object' || next === null) {
-        const fresh = {};
-        (node as Record<string, unknown>)[t] = fresh;
-        node = fresh;
-      } else {
+      if (Array.isArray(node) && !/^(0|[1-9]\d*)$/.test(t)) {
+        throw new AuditlogError(
+          'BAD_REQUEST',
+          `${JSON.stringify(pointer)}: ${JSON.stringify(t)} is not an array index`,
+        );
+      }
+      if (i === tokens.length - 1) {
+        define(node, t, value);
+        break;
+      }
+      const next = Object.hasOwn(node, t) ? node[t] : undefined;
+      if (typeof next === 'object' && next !== null) {
         node = next as Record<string, unknown>;
+      } else {
+        const fresh = {};
+        define(node, t, fresh);
+        node = fresh;
       }
     }
-    const last = tokens[tokens.length - 1];
-    if (last !== undefined) define(node as Record<string, unknown>, last, value);
   }
   return rec as LeafRecord;
 }

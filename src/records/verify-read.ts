@@ -4,7 +4,7 @@ import { verifyInclusion } from '../merkle/verify.js';
 import { openCheckpoint } from '../note/checkpoint.js';
 import { bytesEqual, decodeBase64 } from '../note/encoding.js';
 import type { VerifierKey } from '../note/keys.js';
-import { canonicalJsonBytes } from './canonical-json.js';
+import { canonicalJsonBytes, pointerTokens } from './canonical-json.js';
 import { commitField } from './commitment.js';
 import { parseLeaf, type RecordLeaf } from './leaf.js';
 import { joinRecord } from './split.js';
@@ -58,7 +58,7 @@ export function verifyRecordRead(
   const proven: string[] = [];
   for (const f of read.fields) {
     if (!f.verified) continue;
-    const commitment = leaf.commitments[f.pointer];
+    const commitment = Object.hasOwn(leaf.commitments, f.pointer) ? leaf.commitments[f.pointer] : undefined;
     if (commitment === undefined || f.salt === undefined || !/^[0-9a-f]{64}$/.test(f.salt)) {
       throw new AuditlogError(
         'LEAF_MISMATCH',
@@ -84,13 +84,15 @@ export function verifyRecordRead(
   return { leaf, proven };
 }
 
-/** RFC 6901 evaluation of `pointer` in `doc`; undefined if it leads nowhere. */
+/**
+ * RFC 6901 evaluation of `pointer` in `doc`, through own members only; undefined if it leads
+ * nowhere or is not a pointer {@link pointerTokens} accepts.
+ */
 export function valueAt(doc: unknown, pointer: string): unknown {
-  if (pointer === '') return doc;
-  if (!pointer.startsWith('/')) return undefined;
+  const tokens = pointerTokens(pointer);
+  if (tokens === null) return undefined;
   let node: unknown = doc;
-  for (const raw of pointer.slice(1).split('/')) {
-    const token = raw.replaceAll('~1', '/').replaceAll('~0', '~');
+  for (const token of tokens) {
     if (typeof node !== 'object' || node === null || !Object.hasOwn(node, token)) return undefined;
     node = (node as Record<string, unknown>)[token];
   }
