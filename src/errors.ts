@@ -51,3 +51,21 @@ export class AuditlogError extends Error {
 export function check(cond: unknown, code: ErrorCode, message: string): asserts cond {
   if (!cond) throw new AuditlogError(code, message);
 }
+
+const LINE_ESCAPES: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+
+/**
+ * `text` made safe to print as part of one line of a log or terminal: every control character
+ * (C0, DEL, C1, so `\r`, `\n` and the ESC of ANSI sequences too) and the Unicode line and
+ * paragraph separators become escapes (`\n`, `\r`, `\t`, `\u001b`). Text from another server (a
+ * witness's answer, a peer's, a log's, or an error message quoting one) goes through it before it
+ * reaches stderr, so that it can neither start a line of its own nor drive the terminal.
+ * Backslashes are left as they are: the result is for reading, not for decoding.
+ * @example oneLine('no\nauditlog: admin token x') === 'no\\nauditlog: admin token x'
+ */
+export function oneLine(text: string): string {
+  return text.replace(
+    /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g,
+    (c) => LINE_ESCAPES[c] ?? `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
+}

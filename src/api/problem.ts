@@ -4,7 +4,7 @@
  */
 import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import { AuditlogError, type ErrorCode } from '../errors.js';
+import { AuditlogError, type ErrorCode, oneLine } from '../errors.js';
 
 const STATUS: Record<ErrorCode, ContentfulStatusCode> = {
   BAD_REQUEST: 400,
@@ -81,7 +81,7 @@ export function errorResponse(c: Context, err: unknown): Response {
   ) {
     // Server faults are logged (codes and messages only: never bodies or tokens).
     process.stderr.write(
-      `auditlog: ${e.code}: ${e.message}${e.cause ? ` (${(e.cause as Error).message})` : ''}\n`,
+      `auditlog: ${e.code}: ${oneLine(`${e.message}${e.cause ? ` (${(e.cause as Error).message})` : ''}`)}\n`,
     );
   }
   if (status === 503) c.header('Retry-After', String(RETRY_AFTER_SECONDS));

@@ -13,6 +13,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { parseReceiptText, type Receipt } from '../client/receipt.js';
+import { oneLine } from '../errors.js';
 import { parseVerifierKey } from '../note/keys.js';
 import { creationReceiptName, verifyArchive } from '../records/archive.js';
 
@@ -71,7 +72,7 @@ export async function run(argv: string[]): Promise<number> {
       (err as NodeJS.ErrnoException).code === 'ENOENT'
         ? `${reading}: no such file`
         : `${reading === file ? '' : `${reading}: `}${(err as Error).message}`;
-    process.stderr.write(`auditlog archive: ${reason}\n`);
+    process.stderr.write(`auditlog archive: ${oneLine(reason)}\n`);
     return 1;
   }
   const verdict = verifyArchive(bytes, vkey, { created });
@@ -86,7 +87,7 @@ export async function run(argv: string[]): Promise<number> {
     return 0;
   }
   process.stdout.write(
-    `FAIL ${verdict.index === null ? 'bundle' : `index ${verdict.index}`}: ${verdict.reason}\n`,
+    `FAIL ${verdict.index === null ? 'bundle' : `index ${verdict.index}`}: ${oneLine(verdict.reason)}\n`,
   );
   return 1;
 }

@@ -9,7 +9,7 @@
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { describeFailure, readTokenFile } from '../client/inputs.js';
 import type { LogClient } from '../client/log-client.js';
-import { AuditlogError } from '../errors.js';
+import { AuditlogError, oneLine } from '../errors.js';
 import { parseCanonicalUint64, parseCheckpoint } from '../note/checkpoint.js';
 import { parseNote } from '../note/note.js';
 
@@ -90,13 +90,13 @@ export class ClientCommand {
    * unless `withUsage` is false, and returns the exit code 2.
    */
   usageError(message: string, withUsage = true): number {
-    process.stderr.write(`auditlog ${this.name}: ${message}\n${withUsage ? `${this.usage}\n` : ''}`);
+    process.stderr.write(`auditlog ${this.name}: ${oneLine(message)}\n${withUsage ? `${this.usage}\n` : ''}`);
     return 2;
   }
 
   /** Writes a line to stderr: a warning, or a verdict that does not belong on stdout. */
   note(message: string): void {
-    process.stderr.write(`auditlog ${this.name}: ${message}\n`);
+    process.stderr.write(`auditlog ${this.name}: ${oneLine(message)}\n`);
   }
 
   /**

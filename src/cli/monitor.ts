@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { AuditlogError } from '../errors.js';
+import { AuditlogError, oneLine } from '../errors.js';
 import { Monitor } from '../monitor/monitor.js';
 import {
   applyLogOrigins,
@@ -86,7 +86,8 @@ export async function run(argv: string[]): Promise<number> {
     ...(values['alert-webhook'] ? { webhook: parseWebhookUrl(values['alert-webhook']) } : {}),
   });
   const report = (results: Awaited<ReturnType<Monitor['passAll']>>) => {
-    for (const r of results) if (r.error) process.stderr.write(`auditlog monitor: ${r.origin}: ${r.error}\n`);
+    for (const r of results)
+      if (r.error) process.stderr.write(`auditlog monitor: ${r.origin}: ${oneLine(r.error)}\n`);
   };
   try {
     if (values.once) {
@@ -106,7 +107,7 @@ export async function run(argv: string[]): Promise<number> {
         current = monitor
           .passAll()
           .then(report)
-          .catch((e: Error) => process.stderr.write(`auditlog monitor: ${e.message}\n`))
+          .catch((e: Error) => process.stderr.write(`auditlog monitor: ${oneLine(e.message)}\n`))
           .finally(() => {
             if (!stopped) timer = setTimeout(tick, pollMs);
           });

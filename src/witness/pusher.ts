@@ -13,7 +13,7 @@
  */
 import { request } from 'undici';
 import { type Policy, quorumSatisfied, witnessQuorum } from '../client/policy.js';
-import { AuditlogError } from '../errors.js';
+import { AuditlogError, oneLine } from '../errors.js';
 import { parseCheckpoint } from '../note/checkpoint.js';
 import { bytesEqual } from '../note/encoding.js';
 import type { VerifierKey } from '../note/keys.js';
@@ -245,7 +245,7 @@ export class WitnessPusher {
             if (this.closed) return;
             const msg = (e as Error).message;
             if (k.lastError !== msg)
-              (this.opts.stderr ?? process.stderr).write(`auditlog: witness ${k.w.url}: ${msg}\n`);
+              (this.opts.stderr ?? process.stderr).write(`auditlog: witness ${k.w.url}: ${oneLine(msg)}\n`);
             k.lastError = msg;
             k.nextTry = Date.now() + k.delay;
             k.delay = Math.min(k.delay * 2, 30_000);
@@ -305,7 +305,7 @@ export class WitnessPusher {
       }
       throw new AuditlogError(
         'UNAVAILABLE',
-        `add-checkpoint answered ${res.statusCode}: ${text.trim().slice(0, 200)}`,
+        `add-checkpoint answered ${res.statusCode}: ${oneLine(text.trim().slice(0, 200))}`,
       );
     }
   }

@@ -19,7 +19,7 @@ import { RETRY_AFTER_SECONDS, statusFor, toAuditlogError } from '../api/problem.
 import { readUtf8 } from '../api/request-body.js';
 import { parseUint64Param } from '../api/params.js';
 import { DEFAULT_MAX_CONNECTIONS, httpServerOptions } from '../api/server-options.js';
-import { AuditlogError } from '../errors.js';
+import { AuditlogError, oneLine } from '../errors.js';
 import { DEFAULT_ALERTS_PAGE, MAX_ALERTS_PAGE } from './alerts.js';
 import { fetchPeerViews } from './gossip.js';
 import { MAX_ADD_CHECKPOINT_BYTES, TLOG_SIZE_TYPE, formatTlogSize } from './wire.js';
@@ -138,7 +138,7 @@ export function startLoops(w: Witness, opts: LoopOptions): () => Promise<void> {
       if (stopped) return;
       await w
         .poll(log)
-        .catch((e) => process.stderr.write(`auditlog witness: poll: ${(e as Error).message}\n`));
+        .catch((e) => process.stderr.write(`auditlog witness: poll: ${oneLine((e as Error).message)}\n`));
     }
     for (const peer of opts.peers) {
       if (stopped) return;
@@ -146,14 +146,14 @@ export function startLoops(w: Witness, opts: LoopOptions): () => Promise<void> {
         (v) => {
           const problem = v.problem && `${v.skipped} malformed item(s) skipped, first: ${v.problem}`;
           if (problem && peerErrors.get(peer) !== problem)
-            process.stderr.write(`auditlog witness: peer ${peer}: ${problem}\n`);
+            process.stderr.write(`auditlog witness: peer ${peer}: ${oneLine(problem)}\n`);
           if (problem) peerErrors.set(peer, problem);
           else peerErrors.delete(peer);
           return v.views;
         },
         (e: Error) => {
           if (peerErrors.get(peer) !== e.message)
-            process.stderr.write(`auditlog witness: peer ${peer}: ${e.message}\n`);
+            process.stderr.write(`auditlog witness: peer ${peer}: ${oneLine(e.message)}\n`);
           peerErrors.set(peer, e.message);
           return [];
         },

@@ -16,7 +16,7 @@
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import type { TileFetcher } from '../client/tile-proofs.js';
-import { AuditlogError } from '../errors.js';
+import { AuditlogError, oneLine } from '../errors.js';
 import { equalHashes } from '../merkle/hasher.js';
 import { verifyConsistency } from '../merkle/verify.js';
 import { EMPTY_ROOT } from '../merkle/rfc6962.js';
@@ -550,7 +550,7 @@ export class Witness {
     if (this.lastWarning.get(subject) === message) return;
     if (this.lastWarning.size > 1000) this.lastWarning.clear();
     this.lastWarning.set(subject, message);
-    this.stderr.write(`auditlog witness: ${message}\n`);
+    this.stderr.write(`auditlog witness: ${oneLine(message)}\n`);
   }
 
   /**
