@@ -8,7 +8,7 @@
  * A request no route answers is 405 with Allow when its path is served with other methods,
  * else 404 (methods.ts).
  */
-import { Hono } from 'hono';
+import { Hono, type MiddlewareHandler } from 'hono';
 import type { Log } from '../sequencer/log.js';
 import { type AuthEnv, requireRole } from './auth.js';
 import { BodyBudget, useBodyBudget } from './body-budget.js';
@@ -45,9 +45,24 @@ export interface AppContext {
   mounts?: { path: string; app: Hono<AuthEnv> | Hono }[];
 }
 
+/**
+ * Paths whose answers carry personal data (records, erasures, holds naming subjects, retention
+ * reports) or secrets (tokens): every answer under them, error or not, is `Cache-Control:
+ * no-store` (spec/http-api.md), so that no shared or browser cache keeps a copy.
+ */
+const NO_STORE_PATHS = /^\/v1\/(?:records|subjects|holds|tokens|retention)(?:\/|$)/;
+
+/** Marks the answer `no-store` after every handler, the error mapping and 404/405 included. */
+const noStore: MiddlewareHandler = async (c, next) => {
+  await next();
+  if (NO_STORE_PATHS.test(c.req.path)) c.header('Cache-Control', 'no-store');
+};
+
 export function createApp(ctx: AppContext): Hono<AuthEnv> {
   const app = new Hono<AuthEnv>();
   const source = ctx.checkpointSource ?? { checkpointNote: () => ctx.log.latest().note };
+  // First, so that it also sees the answers of the middleware after it (body budget, auth).
+  app.use('/v1/*', noStore);
   if (ctx.config.maxBodyBytesInFlight !== undefined) {
     // Every route that reads a body is under /v1; tiles and proofs keep hono's one-handler path.
     app.use('/v1/*', useBodyBudget(new BodyBudget(ctx.config.maxBodyBytesInFlight)));
