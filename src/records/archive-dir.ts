@@ -9,21 +9,26 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { AuditlogError } from '../errors.js';
 import { createFileDurably } from '../storage/durable-file.js';
-import { bundleOfCreationReceipt, isArchiveFileName } from './archive.js';
+import {
+  ARCHIVE_OWNER_FILE,
+  bundleOfCreationReceipt,
+  ensurePrivateArchiveDir,
+  isArchiveFileName,
+} from './archive.js';
 
-/** The mark's file name: it holds the owning log's verifier key and a newline. */
-export const ARCHIVE_OWNER_FILE = '.auditlog-archive-owner';
+export { ARCHIVE_OWNER_FILE };
 
 /**
- * Makes sure `dir` (created 0700 if missing) is the archive directory of the log whose verifier
- * key is `vkey`: marked with it, or unmarked and holding no bundle or creation receipt but those
- * in `registered` (bundle names of the log's registry, any state), in which case it is marked
- * now. Temporary files are not counted: the recovery removes them.
- * @throws AuditlogError('STORAGE') when the directory belongs to another log, or holds bundles
- *   this log did not write; nothing in it is touched then.
+ * Makes sure `dir` (created 0700 if missing) is private (ensurePrivateArchiveDir) and is the
+ * archive directory of the log whose verifier key is `vkey`: marked with it, or unmarked and
+ * holding no bundle or creation receipt but those in `registered` (bundle names of the log's
+ * registry, any state), in which case it is marked now. Temporary files are not counted: the
+ * recovery removes them.
+ * @throws AuditlogError('FORBIDDEN') when the directory is not private, ('STORAGE') when it
+ *   belongs to another log, or holds bundles this log did not write; nothing in it is touched then.
  */
 export function claimArchiveDir(dir: string, vkey: string, registered: ReadonlySet<string>): void {
-  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  ensurePrivateArchiveDir(dir);
   const file = path.join(dir, ARCHIVE_OWNER_FILE);
   for (let attempt = 0; ; attempt++) {
     const owner = readOwner(file);

@@ -3,12 +3,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Receipt } from '../client/receipt.js';
 import { verifyReceipt } from '../client/verify.js';
-import type { AuditlogError } from '../errors.js';
+import { AuditlogError } from '../errors.js';
 import { hashLeaf } from '../merkle/rfc6962.js';
 import { verifyInclusion } from '../merkle/verify.js';
 import { openCheckpoint } from '../note/checkpoint.js';
 import { decodeBase64 } from '../note/encoding.js';
 import type { VerifierKey } from '../note/keys.js';
+import { ensurePrivateDir } from '../storage/data-dir.js';
 import { parseLeaf, recordIdIn } from './leaf.js';
 import { isCalendarDateTime } from './schema.js';
 
@@ -107,13 +108,68 @@ export function bundleOfCreationReceipt(name: string): string | undefined {
 }
 
 /**
+ * The archive directory's owner mark (archive-dir.ts): it holds the owning log's verifier key
+ * and a newline.
+ */
+export const ARCHIVE_OWNER_FILE = '.auditlog-archive-owner';
+
+/**
+ * True for the names auditlog writes in an archive directory: bundles, receipts, their
+ * temporary files, the owner mark.
+ */
+function isArchiveDirName(name: string): boolean {
+  return (
+    name === ARCHIVE_OWNER_FILE || isArchiveFileName(name) || bundleOfCreationReceipt(name) !== undefined
+  );
+}
+
+/**
+ * Makes sure `dir` is fit to hold archive bundles (spec/retention.md, "The archive directory"):
+ * creates it 0700 when missing; refuses a symlink, a directory of another user, and one that
+ * group or others can write (what they could have planted there is not auditlog's); then
+ * applies the data directory's rule (ensurePrivateDir): one that group or others can only read
+ * or enter is changed to 0700 if it holds nothing but archive files and the owner mark, else
+ * refused. Nothing in the directory is touched before it passes.
+ * @throws AuditlogError FORBIDDEN when the directory is refused.
+ */
+export function ensurePrivateArchiveDir(dir: string): void {
+  // lstat, not existsSync: a dangling symlink exists too (and is refused below).
+  const st = fs.lstatSync(dir, { throwIfNoEntry: false }) ?? makeDir(dir);
+  const refuse = (why: string) => {
+    throw new AuditlogError(
+      'FORBIDDEN',
+      `archive directory ${dir} ${why}; retention.archive_dir must name a directory of this user that only it can enter`,
+    );
+  };
+  if (st.isSymbolicLink()) refuse('is a symbolic link (give the path it leads to)');
+  if (!st.isDirectory()) refuse('is not a directory');
+  const uid = process.getuid?.();
+  if (uid !== undefined && st.uid !== uid) refuse(`belongs to another user (uid ${st.uid})`);
+  if ((st.mode & 0o022) !== 0)
+    refuse(`can be written by others (mode ${(st.mode & 0o777).toString(8)}); chmod 700 it`);
+  ensurePrivateDir(dir, fs.chmodSync, isArchiveDirName);
+}
+
+/** Creates `dir` (and its parents) 0700; returns its lstat. */
+function makeDir(dir: string): fs.Stats {
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  return fs.lstatSync(dir);
+}
+
+/**
  * Writes `bytes` as `<dir>/<name>` durably: a temporary file, fsync, rename, fsync of the
- * directory. Returns the file's SHA-256 (hex).
+ * directory, after checking the directory (ensurePrivateArchiveDir). The temporary file
+ * `.<name>.tmp` is created exclusively and without following a symlink; one already there can
+ * only be left by a crash (one retention job runs at a time), so it is removed first.
+ * Returns the file's SHA-256 (hex).
+ * @throws AuditlogError FORBIDDEN when the directory is refused (nothing is written).
  */
 export function writeArchiveFile(dir: string, name: string, bytes: Uint8Array): string {
-  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  ensurePrivateArchiveDir(dir);
   const tmp = path.join(dir, `.${name}.tmp`);
-  const fd = fs.openSync(tmp, 'w', 0o600);
+  fs.rmSync(tmp, { force: true });
+  const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW } = fs.constants;
+  const fd = fs.openSync(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600);
   try {
     fs.writeSync(fd, bytes);
     fs.fsyncSync(fd);

@@ -40,18 +40,23 @@ export const OWN_NAMES: ReadonlySet<string> = new Set([
  * an older version created); one that holds anything else is left as it is and refused, so
  * that pointing `--data` at a shared directory never changes it under its other users.
  * `chmod` is node:fs's, replaced only by tests (a directory whose mode even root cannot change
- * is not something a test can make on demand).
+ * is not something a test can make on demand). `isOwn` says which names are auditlog's own in
+ * this directory (default: OWN_NAMES; the archive directory passes its file names).
  * @throws AuditlogError FORBIDDEN when the directory is refused, its mode cannot be changed
  *   (it belongs to another user), or `dir` is not a directory.
  */
-export function ensurePrivateDir(dir: string, chmod: (path: string, mode: number) => void = chmodSync): void {
+export function ensurePrivateDir(
+  dir: string,
+  chmod: (path: string, mode: number) => void = chmodSync,
+  isOwn: (name: string) => boolean = (name) => OWN_NAMES.has(name),
+): void {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const st = statSync(dir);
   if (!st.isDirectory()) throw new AuditlogError('FORBIDDEN', `${dir} is not a directory`);
   const mode = st.mode & 0o777;
   if ((mode & 0o077) === 0) return;
   const shown = mode.toString(8);
-  const foreign = readdirSync(dir).filter((name) => !OWN_NAMES.has(name));
+  const foreign = readdirSync(dir).filter((name) => !isOwn(name));
   if (foreign.length > 0) {
     throw new AuditlogError(
       'FORBIDDEN',
