@@ -154,3 +154,22 @@ export async function submit(
   } catch {}
   return { status: res.status, body };
 }
+
+/** A JSON request to `url` + `route` with a bearer token; the answer's status and JSON body. */
+export async function callJson(
+  url: string,
+  method: string,
+  route: string,
+  token: string,
+  body?: unknown,
+): Promise<{ status: number; json: Record<string, unknown> }> {
+  const res = await fetch(`${url}${route}`, {
+    method,
+    headers: {
+      authorization: `Bearer ${token}`,
+      ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+    },
+    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+  });
+  return { status: res.status, json: (await res.json()) as Record<string, unknown> };
+}

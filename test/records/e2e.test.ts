@@ -13,7 +13,7 @@ import { parseVerifierKey } from '../../src/note/keys.js';
 import type { ArchiveBundle } from '../../src/records/archive.js';
 import { parseLeaf } from '../../src/records/leaf.js';
 import { type RecordReadJSON, verifyRecordRead } from '../../src/records/verify-read.js';
-import { BIN, makeToken, startServer, type TestServer, tempDir } from '../helpers/server.js';
+import { BIN, makeToken, startServer, type TestServer, tempDir, callJson } from '../helpers/server.js';
 import { exampleRecord } from './fixtures.js';
 import { filesContaining, verifyReceiptJSON } from './helpers.js';
 
@@ -30,23 +30,8 @@ interface Submitted {
   origin: string;
 }
 
-async function call(
-  server: TestServer,
-  method: string,
-  route: string,
-  token: string,
-  body?: unknown,
-): Promise<{ status: number; json: Record<string, unknown> }> {
-  const res = await fetch(`${server.url}${route}`, {
-    method,
-    headers: {
-      authorization: `Bearer ${token}`,
-      ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
-    },
-    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-  });
-  return { status: res.status, json: (await res.json()) as Record<string, unknown> };
-}
+const call = (server: TestServer, method: string, route: string, token: string, body?: unknown) =>
+  callJson(server.url, method, route, token, body);
 
 function cli(...args: string[]): { code: number | null; out: string } {
   const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8' });

@@ -13,7 +13,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { RecordStore, fromJson, json } from '../../src/records/store.js';
 import { DB_DIR } from '../../src/storage/data-dir.js';
 import { openLogDB } from '../../src/storage/level-store.js';
-import { makeToken, startServer, type TestServer, tempDir } from '../helpers/server.js';
+import { makeToken, startServer, type TestServer, tempDir, callJson } from '../helpers/server.js';
 import { exampleRecord } from './fixtures.js';
 
 const servers: TestServer[] = [];
@@ -23,23 +23,8 @@ afterAll(async () => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
-async function call(
-  server: TestServer,
-  method: string,
-  route: string,
-  token: string,
-  body?: unknown,
-): Promise<{ status: number; json: Record<string, unknown> }> {
-  const res = await fetch(`${server.url}${route}`, {
-    method,
-    headers: {
-      authorization: `Bearer ${token}`,
-      ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
-    },
-    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-  });
-  return { status: res.status, json: (await res.json()) as Record<string, unknown> };
-}
+const call = (server: TestServer, method: string, route: string, token: string, body?: unknown) =>
+  callJson(server.url, method, route, token, body);
 
 const checkpoint = (s: TestServer) => fetch(`${s.url}/checkpoint`).then((r) => r.text());
 const holdIds = async (s: TestServer, token: string) =>

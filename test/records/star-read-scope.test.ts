@@ -9,7 +9,7 @@
  */
 import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeToken, startServer, type TestServer } from '../helpers/server.js';
+import { makeToken, startServer, type TestServer, callJson } from '../helpers/server.js';
 import { exampleRecord } from './fixtures.js';
 
 let server: TestServer;
@@ -27,22 +27,8 @@ afterAll(async () => {
   rmSync(server.dir, { recursive: true, force: true });
 });
 
-async function call(
-  method: string,
-  route: string,
-  token: string,
-  body?: unknown,
-): Promise<{ status: number; json: Record<string, unknown> }> {
-  const res = await fetch(`${server.url}${route}`, {
-    method,
-    headers: {
-      authorization: `Bearer ${token}`,
-      ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
-    },
-    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-  });
-  return { status: res.status, json: (await res.json()) as Record<string, unknown> };
-}
+const call = (method: string, route: string, token: string, body?: unknown) =>
+  callJson(server.url, method, route, token, body);
 
 const checkpoint = () => fetch(`${server.url}/checkpoint`).then((r) => r.text());
 
