@@ -10,6 +10,7 @@ import { openCheckpoint } from '../note/checkpoint.js';
 import { decodeBase64 } from '../note/encoding.js';
 import type { VerifierKey } from '../note/keys.js';
 import { ensurePrivateDir } from '../storage/data-dir.js';
+import { fsyncDir } from '../storage/durable-file.js';
 import { parseLeaf, recordIdIn } from './leaf.js';
 import { isCalendarDateTime } from './schema.js';
 
@@ -179,15 +180,6 @@ export function writeArchiveFile(dir: string, name: string, bytes: Uint8Array): 
   fs.renameSync(tmp, path.join(dir, name));
   fsyncDir(dir);
   return createHash('sha256').update(bytes).digest('hex');
-}
-
-export function fsyncDir(dir: string): void {
-  const fd = fs.openSync(dir, 'r');
-  try {
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
 }
 
 /**

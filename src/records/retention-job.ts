@@ -4,6 +4,7 @@ import type { AuditlogError } from '../errors.js';
 import { hashLeaf } from '../merkle/rfc6962.js';
 import { parseVerifierKey } from '../note/keys.js';
 import { receiptToJSON } from '../sequencer/receipt.js';
+import { fsyncDir } from '../storage/durable-file.js';
 import type { SideOp } from '../storage/store.js';
 import {
   ARCHIVE_FORMAT,
@@ -12,7 +13,6 @@ import {
   archiveName,
   bundleOfCreationReceipt,
   creationReceiptName,
-  fsyncDir,
   isArchiveFileName,
   verifyArchive,
   writeArchiveFile,

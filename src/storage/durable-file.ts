@@ -46,7 +46,7 @@ function writeAll(fd: number, bytes: Uint8Array): void {
 }
 
 /** fsyncs the directory `dir`, so that names created or removed in it are durable. */
-function fsyncDir(dir: string): void {
+export function fsyncDir(dir: string): void {
   const dirFd = fs.openSync(dir, 'r');
   try {
     fs.fsyncSync(dirFd);
